@@ -1,0 +1,232 @@
+package data
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Plausible event times: the years 1900 to 2200 inclusive, UTC.
+var (
+	minEventMS = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	maxEventMS = time.Date(2201, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli() // exclusive
+)
+
+// MaxAmount is the largest plausible |amount|; larger values are rejected.
+const MaxAmount = 1e15
+
+// checkID trims surrounding white space from a customer id and validates it.
+func checkID(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", ErrEmptyID
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", newReasonQ(ErrBadID, "customer_id contains NUL:", s)
+	}
+	if !utf8.ValidString(s) {
+		return "", newReasonQ(ErrBadID, "customer_id is not valid UTF-8:", s)
+	}
+	return s, nil
+}
+
+// checkTimeMS validates that ms lies in the years 1900..2200.
+func checkTimeMS(ms int64, raw string) error {
+	if ms < minEventMS || ms >= maxEventMS {
+		return newReasonQ(ErrBadTime, "implausible time", raw)
+	}
+	return nil
+}
+
+// parseTime parses an event_time string to milliseconds since the epoch,
+// UTC. With layout "" it accepts RFC 3339 with or without a fraction of a
+// second (an offset is converted to UTC) and 2006-01-02 (midnight UTC); a
+// time without zone is rejected. With a layout, time.ParseInLocation in UTC
+// is used, so a time without zone is UTC. Fractions below a millisecond are
+// truncated towards the past.
+func parseTime(s, layout string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, newReason(ErrBadTime, "empty event_time")
+	}
+	if layout == "" {
+		if ms, ok := parseTimeFast(s); ok {
+			if err := checkTimeMS(ms, s); err != nil {
+				return 0, err
+			}
+			return ms, nil
+		}
+	}
+	var t time.Time
+	var err error
+	if layout == "" {
+		t, err = time.Parse(time.RFC3339, s)
+		if err != nil {
+			return 0, newReasonQ(ErrBadTime, "unparsable time (want RFC 3339 or 2006-01-02)", s)
+		}
+	} else {
+		t, err = time.ParseInLocation(layout, s, time.UTC)
+		if err != nil {
+			return 0, newReasonQ(ErrBadTime, "unparsable time (want layout "+layout+")", s)
+		}
+	}
+	if y := t.UTC().Year(); y < 1900 || y > 2200 {
+		return 0, newReasonQ(ErrBadTime, "implausible time", s)
+	}
+	// UnixNano is exact for these years; floor to milliseconds.
+	ms := floorDiv(t.UnixNano(), 1e6)
+	if err := checkTimeMS(ms, s); err != nil {
+		return 0, err
+	}
+	return ms, nil
+}
+
+// parseTimeFast parses YYYY-MM-DD and YYYY-MM-DDTHH:MM:SS[.fraction]Z
+// without allocating. ok is false for anything else, including valid RFC
+// 3339 with an offset, which time.Parse handles.
+func parseTimeFast(s string) (ms int64, ok bool) {
+	if len(s) != 10 && len(s) < 20 {
+		return 0, false
+	}
+	y, ok1 := digits(s[0:4])
+	mo, ok2 := digits(s[5:7])
+	d, ok3 := digits(s[8:10])
+	if !ok1 || !ok2 || !ok3 || s[4] != '-' || s[7] != '-' || mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) {
+		return 0, false
+	}
+	days := daysFromCivil(y, mo, d)
+	if len(s) == 10 {
+		return days * MillisPerDay, true
+	}
+	if s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
+		return 0, false
+	}
+	h, ok1 := digits(s[11:13])
+	mi, ok2 := digits(s[14:16])
+	sec, ok3 := digits(s[17:19])
+	if !ok1 || !ok2 || !ok3 || h > 23 || mi > 59 || sec > 59 {
+		return 0, false
+	}
+	var frac int64
+	if rest := s[19 : len(s)-1]; rest != "" {
+		if rest[0] != '.' || len(rest) < 2 || len(rest) > 10 {
+			return 0, false
+		}
+		f, ok := digits(rest[1:])
+		if !ok {
+			return 0, false
+		}
+		for n := len(rest) - 1; n < 9; n++ {
+			f *= 10
+		}
+		frac = int64(f) / 1e6
+	}
+	return days*MillisPerDay + int64(h*3600+mi*60+sec)*1000 + frac, true
+}
+
+// digits parses a string of ASCII digits.
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		n = n*10 + int(c)
+	}
+	return n, len(s) > 0
+}
+
+func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+
+func daysIn(m, y int) int {
+	switch m {
+	case 2:
+		if isLeap(y) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil returns the days since 1970-01-01 of a proleptic Gregorian
+// date (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := floorDiv(int64(y), 400)
+	yoe := int64(y) - era*400
+	mp := int64((m + 9) % 12)
+	doy := (153*mp+2)/5 + int64(d) - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// normType trims and lower-cases an event type; empty means purchase.
+func normType(s string) (string, error) {
+	simple := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= 0x80 || c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == 0 {
+			simple = false
+			break
+		}
+	}
+	if !simple {
+		if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+			return "", newReasonQ(ErrBadRow, "event_type is not valid UTF-8 or contains NUL:", s)
+		}
+		s = strings.ToLower(strings.TrimSpace(s))
+	}
+	if s == "" {
+		return EventPurchase, nil
+	}
+	return s, nil
+}
+
+// parseAmount parses an amount; valid is false for an empty (null) amount.
+func parseAmount(s string) (v float64, valid bool, err error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, false, nil
+	}
+	if strings.IndexByte(s, ',') >= 0 {
+		return 0, false, newReason(ErrBadAmount, "amount "+strconv.Quote(s)+" contains ','")
+	}
+	v, err = strconv.ParseFloat(s, 64)
+	if err != nil {
+		if math.IsInf(v, 0) { // ErrRange: ±1e400
+			return 0, false, newReasonQ(ErrBadAmount, "non-finite amount", s)
+		}
+		return 0, false, newReasonQ(ErrBadAmount, "invalid amount", s)
+	}
+	if err := checkAmount(v, s); err != nil {
+		return 0, false, err
+	}
+	return v, true, nil
+}
+
+// checkAmount rejects NaN, ±Inf and |v| > MaxAmount.
+func checkAmount(v float64, raw string) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return newReasonQ(ErrBadAmount, "non-finite amount", raw)
+	}
+	if math.Abs(v) > MaxAmount {
+		return newReasonQ(ErrBadAmount, "implausible amount", raw)
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// Sentinel errors. Row-level errors are wrapped in a *ParseError; test with
+// errors.Is.
+var (
+	// ErrEmptyID: customer_id is empty or null.
+	ErrEmptyID = errors.New("data: empty customer_id")
+	// ErrBadID: customer_id is not valid UTF-8 or contains a NUL byte.
+	ErrBadID = errors.New("data: bad customer_id")
+	// ErrBadTime: event_time is null, unparsable or outside the years 1900..2200.
+	ErrBadTime = errors.New("data: bad event_time")
+	// ErrBadAmount: amount is not a plain decimal number, not finite, or |amount| > 1e15.
+	ErrBadAmount = errors.New("data: bad amount")
+	// ErrBadRow: the row as a whole cannot be read (wrong number of
+	// fields, broken quoting, event_type not valid UTF-8).
+	ErrBadRow = errors.New("data: bad row")
+	// ErrMissingColumn: a required column (customer_id, event_time) is
+	// absent, or a column has a type that cannot be converted.
+	ErrMissingColumn = errors.New("data: missing column")
+	// ErrTooManyRejects is wrapped by CheckRejects.
+	ErrTooManyRejects = errors.New("data: too many rejected rows")
+)
+
+// ParseError is a row that cannot be read into the canonical layout. Like
+// csv.ParseError it says where: File is the path of the source file, Line
+// the 1-based physical line of a CSV file (the header is line 1) or the
+// 1-based row number of a Parquet or Arrow file, Column the canonical column
+// name ("" when the row as a whole is bad).
+type ParseError struct {
+	File   string
+	Line   int64
+	Column string
+	Err    error
+}
+
+// Error returns for example `file.csv:17: column "amount": non-finite amount "NaN"`.
+func (e *ParseError) Error() string {
+	s := e.File + ":" + strconv.FormatInt(e.Line, 10) + ": "
+	if e.Column != "" {
+		s += "column " + strconv.Quote(e.Column) + ": "
+	}
+	return s + e.Err.Error()
+}
+
+// Unwrap returns Err.
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// reason is a row-level error: its text is the human-readable reason and it
+// unwraps to one of the sentinels.
+type reason struct {
+	sentinel error
+	msg      string
+}
+
+func (r *reason) Error() string { return r.msg }
+func (r *reason) Unwrap() error { return r.sentinel }
+
+// newReason builds a reason with the text msg.
+func newReason(sentinel error, msg string) error {
+	return &reason{sentinel: sentinel, msg: msg}
+}
+
+// newReasonQ builds a reason with the text msg followed by value quoted.
+func newReasonQ(sentinel error, msg, value string) error {
+	return &reason{sentinel: sentinel, msg: msg + " " + strconv.Quote(value)}
+}
+
+// CheckRejects returns an error wrapping ErrTooManyRejects when the
+// fraction of rejected rows, s.RowsRejected / s.RowsRead, exceeds
+// maxFraction (0.01 = 1 %). No rows read is never an error.
+func CheckRejects(s Stats, maxFraction float64) error {
+	if s.RowsRead <= 0 {
+		return nil
+	}
+	frac := float64(s.RowsRejected) / float64(s.RowsRead)
+	if frac > maxFraction || (s.RowsRejected > 0 && maxFraction <= 0) {
+		return fmt.Errorf("%w: %d of %d rows (%.2f %%) rejected, limit %.2f %%",
+			ErrTooManyRejects, s.RowsRejected, s.RowsRead, 100*frac, 100*maxFraction)
+	}
+	return nil
+}

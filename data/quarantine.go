@@ -1,0 +1,100 @@
+package data
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+)
+
+// Quarantine records rows that could not be read, as CSV with the header
+// source_file,line,column,reason,raw. raw is the row's text as far as it is
+// known: for CSV the fields re-joined with the delimiter, for Parquet and
+// Arrow the values' text joined with ','. A Quarantine is safe for
+// concurrent use by several readers.
+type Quarantine struct {
+	mu    sync.Mutex
+	w     *csv.Writer
+	c     io.Closer
+	n     int64
+	err   error
+	row   [5]string
+	close bool
+}
+
+// CreateQuarantine creates (or truncates) the file at path and returns a
+// Quarantine writing to it. Close flushes and closes the file.
+func CreateQuarantine(path string) (*Quarantine, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("data: create quarantine: %w", err)
+	}
+	q := NewQuarantine(f)
+	q.c = f
+	if q.err != nil {
+		f.Close()
+		return nil, q.err
+	}
+	return q, nil
+}
+
+// NewQuarantine returns a Quarantine writing to w. Close flushes but does
+// not close w.
+func NewQuarantine(w io.Writer) *Quarantine {
+	q := &Quarantine{w: csv.NewWriter(w)}
+	q.err = q.w.Write([]string{"source_file", "line", "column", "reason", "raw"})
+	return q
+}
+
+// Add records one bad row. The reason column is e.Err's text.
+func (q *Quarantine) Add(e *ParseError, raw string) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.err != nil {
+		return q.err
+	}
+	if q.close {
+		return fmt.Errorf("data: quarantine is closed")
+	}
+	q.row = [5]string{e.File, strconv.FormatInt(e.Line, 10), e.Column, e.Err.Error(), raw}
+	if err := q.w.Write(q.row[:]); err != nil {
+		q.err = fmt.Errorf("data: write quarantine: %w", err)
+		return q.err
+	}
+	q.n++
+	return nil
+}
+
+// Count returns the number of rows added.
+func (q *Quarantine) Count() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n
+}
+
+// Close flushes the quarantine and closes the file it was created with.
+// Calling it again does nothing.
+func (q *Quarantine) Close() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.close {
+		return nil
+	}
+	q.close = true
+	q.w.Flush()
+	err := q.w.Error()
+	if q.c != nil {
+		if cerr := q.c.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err == nil {
+		err = q.err
+	}
+	if err != nil {
+		return fmt.Errorf("data: close quarantine: %w", err)
+	}
+	return nil
+}

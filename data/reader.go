@@ -1,0 +1,424 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// DefaultBatchSize is the number of rows per record batch when
+// Options.BatchSize is 0.
+const DefaultBatchSize = 65536
+
+// ErrColumnType: a source column has an Arrow or Parquet type that cannot
+// be converted to its canonical column.
+var ErrColumnType = errors.New("data: unsupported column type")
+
+// Options configures Open.
+type Options struct {
+	// Format is "csv", "parquet" or "arrow"; "" chooses by extension:
+	// .csv .tsv .txt → csv; .parquet .pq → parquet; .arrow .ipc .feather →
+	// arrow. For a folder, a non-empty Format selects the files of that
+	// format only.
+	Format string
+	// Delimiter is the CSV field delimiter; 0 means ',' ('\t' for .tsv).
+	Delimiter rune
+	// Whitespace: CSV fields are separated by runs of spaces and tabs, with
+	// no quoting (like the original CDNOW_sample.txt). Delimiter is ignored.
+	Whitespace bool
+	// NoHeader: the CSV has no header row; Map values are then 1-based
+	// column numbers ("2"), and every row must have as many fields as the
+	// first.
+	NoHeader bool
+	// Map maps canonical column → source column name. Unmapped canonical
+	// columns are looked up by their own name (exactly, then ignoring case).
+	Map map[string]string
+	// TimeLayout is the Go time layout of event_time strings; a time without
+	// zone is UTC. "" accepts RFC 3339 (with or without a fraction of a
+	// second; an offset is converted to UTC) or 2006-01-02 (midnight UTC).
+	TimeLayout string
+	// BatchSize is the number of rows per record batch; 0 means
+	// DefaultBatchSize. The last batch of the input may be shorter.
+	BatchSize int
+	// Alloc allocates the records; nil means memory.DefaultAllocator.
+	Alloc memory.Allocator
+	// Quarantine receives the bad rows, which are counted and skipped; nil
+	// means the first bad row stops the reader and Err returns it as a
+	// *ParseError.
+	Quarantine *Quarantine
+}
+
+// canonicalCols lists the canonical columns in schema order.
+var canonicalCols = [4]string{ColCustomerID, ColEventTime, ColEventType, ColAmount}
+
+// isCanonical reports whether name is a canonical column name.
+func isCanonical(name string) bool {
+	for _, c := range canonicalCols {
+		if c == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseMap parses a column mapping such as
+// "customer_id=CustomerID,event_time=InvoiceDate" into canonical column →
+// source column. Surrounding spaces are trimmed. Errors name the bad pair:
+// a pair without '=', an empty side, an unknown canonical name, or a
+// canonical name given twice. The empty string is the empty map.
+func ParseMap(s string) (map[string]string, error) {
+	m := make(map[string]string)
+	if strings.TrimSpace(s) == "" {
+		return m, nil
+	}
+	for _, pair := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(pair, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		switch {
+		case !ok || k == "" || v == "":
+			return nil, fmt.Errorf("data: column map: bad pair %q (want canonical=source)", pair)
+		case !isCanonical(k):
+			return nil, fmt.Errorf("data: column map: pair %q: unknown canonical column %q (want one of %s)", pair, k, strings.Join(canonicalCols[:], ", "))
+		}
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("data: column map: pair %q: %q mapped twice", pair, k)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// Stats counts what a Reader has seen so far.
+type Stats struct {
+	// Files is the number of files opened so far (all of them at the end).
+	Files int
+	// RowsRead counts every data row seen, rejected ones included.
+	RowsRead int64
+	// RowsRejected counts the bad rows (quarantined, or the one returned by Err).
+	RowsRejected int64
+}
+
+// source streams the rows of one file into the Reader's builders.
+type source interface {
+	// fill appends at most n rows and reports how many it appended and
+	// whether the file is exhausted.
+	fill(n int) (added int, eof bool, err error)
+	close() error
+}
+
+// Reader streams the canonical interaction history of one file or a folder
+// of files as arrow.Record batches with the schema EventSchema. It holds one
+// batch and the read buffers of one file in memory. A Reader is not safe for
+// concurrent use.
+type Reader struct {
+	opt   Options
+	alloc memory.Allocator
+	batch int
+
+	files   []string
+	formats []string
+	next    int // index in files of the next file to open
+	src     source
+
+	b    *array.RecordBuilder
+	idB  *array.StringBuilder
+	tmB  *array.TimestampBuilder
+	tyB  *array.StringBuilder
+	amB  *array.Float64Builder
+	rows int // rows in the builders
+
+	rec      arrow.Record
+	err      error
+	stats    Stats
+	released bool
+}
+
+// Open opens a file, or a folder: every supported file in it (recursively,
+// skipping names that start with '.'), in lexical path order. It checks
+// every file's header or schema, so a missing required column
+// (customer_id, event_time), a duplicated header name, a column of an
+// unsupported type or a corrupt Parquet or Arrow footer is an error from
+// Open naming the file. The caller must Release the Reader.
+func Open(path string, opt Options) (*Reader, error) {
+	for k := range opt.Map {
+		if !isCanonical(k) {
+			return nil, fmt.Errorf("data: open %s: Map has unknown canonical column %q (want one of %s)", path, k, strings.Join(canonicalCols[:], ", "))
+		}
+	}
+	switch opt.Format {
+	case "", FormatCSV, FormatParquet, FormatArrow:
+	default:
+		return nil, fmt.Errorf("data: open %s: %w: format %q (want csv, parquet or arrow)", path, ErrUnsupported, opt.Format)
+	}
+	if opt.BatchSize < 0 {
+		return nil, fmt.Errorf("data: open %s: negative BatchSize %d", path, opt.BatchSize)
+	}
+	r := &Reader{opt: opt, alloc: opt.Alloc, batch: opt.BatchSize}
+	if r.alloc == nil {
+		r.alloc = memory.DefaultAllocator
+	}
+	if r.batch == 0 {
+		r.batch = DefaultBatchSize
+	}
+
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("data: open: %w", err)
+	}
+	if !fi.IsDir() {
+		f := opt.Format
+		if f == "" {
+			if f, err = formatOf(path); err != nil {
+				return nil, fmt.Errorf("data: open %s: %w", path, err)
+			}
+		}
+		r.files, r.formats = []string{path}, []string{f}
+	} else {
+		err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if p != path && strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() {
+				return nil
+			}
+			f, err := formatOf(p)
+			if err != nil || (opt.Format != "" && f != opt.Format) {
+				return nil
+			}
+			r.files = append(r.files, p)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("data: open %s: %w", path, err)
+		}
+		if len(r.files) == 0 {
+			return nil, fmt.Errorf("data: open %s: no supported files (.csv .tsv .txt .parquet .pq .arrow .ipc .feather) in the folder", path)
+		}
+		sort.Strings(r.files)
+		for _, p := range r.files {
+			f := opt.Format
+			if f == "" {
+				f, _ = formatOf(p)
+			}
+			r.formats = append(r.formats, f)
+		}
+	}
+
+	// Check every file now; keep the first one open.
+	for i := len(r.files) - 1; i >= 0; i-- {
+		src, err := r.openSource(i)
+		if err != nil {
+			if r.src != nil {
+				r.src.close()
+			}
+			return nil, err
+		}
+		if i == 0 {
+			r.src = src
+			r.next = 1
+			r.stats.Files = 1
+		} else if err := src.close(); err != nil {
+			return nil, fmt.Errorf("data: close %s: %w", r.files[i], err)
+		}
+	}
+
+	r.b = array.NewRecordBuilder(r.alloc, EventSchema)
+	r.idB = r.b.Field(0).(*array.StringBuilder)
+	r.tmB = r.b.Field(1).(*array.TimestampBuilder)
+	r.tyB = r.b.Field(2).(*array.StringBuilder)
+	r.amB = r.b.Field(3).(*array.Float64Builder)
+	return r, nil
+}
+
+func (r *Reader) openSource(i int) (source, error) {
+	switch r.formats[i] {
+	case FormatCSV:
+		return openCSV(r, r.files[i])
+	default:
+		return openArrow(r, r.files[i], r.formats[i])
+	}
+}
+
+// sourceName returns the source column name a canonical column is looked up by.
+func (r *Reader) sourceName(canonical string) (name string, mapped bool) {
+	if v, ok := r.opt.Map[canonical]; ok {
+		return v, true
+	}
+	return canonical, false
+}
+
+// resolveColumns finds the source column index of every canonical column
+// among names. Optional columns that are absent get -1.
+func (r *Reader) resolveColumns(path string, names []string) ([4]int, error) {
+	var idx [4]int
+	for c, canon := range canonicalCols {
+		want, mapped := r.sourceName(canon)
+		idx[c] = -1
+		for j, n := range names {
+			if n == want {
+				idx[c] = j
+				break
+			}
+		}
+		if idx[c] < 0 {
+			found := -1
+			for j, n := range names {
+				if strings.EqualFold(n, want) {
+					if found >= 0 {
+						found = -2 // ambiguous
+						break
+					}
+					found = j
+				}
+			}
+			if found >= 0 {
+				idx[c] = found
+			}
+		}
+		if idx[c] < 0 && (c == 0 || c == 1 || mapped) {
+			return idx, missingColumn(path, canon, want, mapped, names)
+		}
+	}
+	return idx, nil
+}
+
+func missingColumn(path, canon, want string, mapped bool, names []string) error {
+	how := "looked up by its own name"
+	if mapped {
+		how = "mapped to " + strconv.Quote(want)
+	}
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return fmt.Errorf("%w: %s: column %q (%s) not found; columns present: %s", ErrMissingColumn, path, canon, how, strings.Join(q, ", "))
+}
+
+// Schema returns EventSchema.
+func (r *Reader) Schema() *arrow.Schema { return EventSchema }
+
+// Next advances to the next batch. It returns false at the end of the input
+// or on error; check Err.
+func (r *Reader) Next() bool {
+	if r.rec != nil {
+		r.rec.Release()
+		r.rec = nil
+	}
+	if r.err != nil || r.released {
+		return false
+	}
+	if r.rows == 0 {
+		r.reserve()
+	}
+	for r.rows < r.batch {
+		if r.src == nil {
+			if r.next >= len(r.files) {
+				break
+			}
+			src, err := r.openSource(r.next)
+			r.next++
+			if err != nil {
+				r.err = err
+				break
+			}
+			r.src = src
+			r.stats.Files++
+		}
+		added, eof, err := r.src.fill(r.batch - r.rows)
+		r.rows += added
+		if err != nil {
+			r.err = err
+			break
+		}
+		if eof {
+			err := r.src.close()
+			r.src = nil
+			if err != nil {
+				r.err = err
+				break
+			}
+		}
+	}
+	if r.rows == 0 || r.err != nil {
+		return false
+	}
+	r.rec = r.b.NewRecord()
+	r.rows = 0
+	return true
+}
+
+// reserve sizes the builders for one batch.
+func (r *Reader) reserve() {
+	r.idB.Reserve(r.batch)
+	r.tmB.Reserve(r.batch)
+	r.tyB.Reserve(r.batch)
+	r.amB.Reserve(r.batch)
+}
+
+// Record returns the current batch. It is valid until the next call to Next
+// or Release; Retain it to keep it longer.
+func (r *Reader) Record() arrow.Record { return r.rec }
+
+// Err returns the error that stopped the reader, or nil at a normal end.
+// Without a Quarantine the first bad row is returned as a *ParseError.
+func (r *Reader) Err() error { return r.err }
+
+// Stats returns the counts so far.
+func (r *Reader) Stats() Stats { return r.stats }
+
+// Release closes the open file and frees the current batch and the
+// builders. Calling it again does nothing.
+func (r *Reader) Release() {
+	if r.released {
+		return
+	}
+	r.released = true
+	if r.rec != nil {
+		r.rec.Release()
+		r.rec = nil
+	}
+	if r.src != nil {
+		r.src.close()
+		r.src = nil
+	}
+	if r.b != nil {
+		r.b.Release()
+	}
+}
+
+// appendRow appends one good row.
+func (r *Reader) appendRow(id string, ms int64, typ string, amount float64, amountValid bool) {
+	r.idB.Append(id)
+	r.tmB.UnsafeAppend(arrow.Timestamp(ms))
+	r.tyB.Append(typ)
+	if amountValid {
+		r.amB.UnsafeAppend(amount)
+	} else {
+		r.amB.AppendNull()
+	}
+}
+
+// reject counts a bad row and sends it to the quarantine. Without a
+// quarantine it returns e, which stops the reader.
+func (r *Reader) reject(e *ParseError, raw string) error {
+	r.stats.RowsRejected++
+	if r.opt.Quarantine == nil {
+		return e
+	}
+	return r.opt.Quarantine.Add(e, raw)
+}

@@ -1,0 +1,407 @@
+package data
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// arrowSource reads a Parquet file or an Arrow IPC file. It reads only the
+// canonical columns.
+type arrowSource struct {
+	r    *Reader
+	path string
+	f    *os.File
+
+	pf *file.Reader         // Parquet
+	rr pqarrow.RecordReader // Parquet
+	ir *ipc.FileReader      // Arrow IPC
+	ni int                  // Arrow IPC: next record index
+
+	names [4]string // source column names; "" when absent
+
+	cur     arrow.Record // current record, retained
+	cols    [4]arrow.Array
+	off     int   // next row of cur
+	rowBase int64 // 0-based row number in the file of cur's row 0
+	scratch []byte
+}
+
+func openArrow(r *Reader, path, format string) (src *arrowSource, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("data: open: %w", err)
+	}
+	s := &arrowSource{r: r, path: path, f: f}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("data: read %s: corrupt %s file: %v", path, format, p)
+		}
+		if err != nil {
+			s.close()
+			src = nil
+		}
+	}()
+	var schema *arrow.Schema
+	if format == FormatParquet {
+		props := parquet.NewReaderProperties(r.alloc)
+		props.BufferedStreamEnabled = true
+		if s.pf, err = file.NewParquetReader(f, file.WithReadProps(props)); err != nil {
+			return nil, fmt.Errorf("data: read %s: %w", path, err)
+		}
+		fr, err := pqarrow.NewFileReader(s.pf, pqarrow.ArrowReadProperties{BatchSize: int64(r.batch)}, r.alloc)
+		if err != nil {
+			return nil, fmt.Errorf("data: read %s: %w", path, err)
+		}
+		if schema, err = fr.Schema(); err != nil {
+			return nil, fmt.Errorf("data: read %s: %w", path, err)
+		}
+		if err := s.resolve(schema); err != nil {
+			return nil, err
+		}
+		var leaves []int
+		for _, n := range s.names {
+			if n == "" {
+				continue
+			}
+			i := s.pf.MetaData().Schema.ColumnIndexByName(n)
+			if i < 0 {
+				return nil, fmt.Errorf("%w: %s: column %q is not a top-level primitive column", ErrColumnType, path, n)
+			}
+			leaves = append(leaves, i)
+		}
+		if s.rr, err = fr.GetRecordReader(context.Background(), leaves, nil); err != nil {
+			return nil, fmt.Errorf("data: read %s: %w", path, err)
+		}
+	} else {
+		if s.ir, err = ipc.NewFileReader(f, ipc.WithAllocator(r.alloc)); err != nil {
+			return nil, fmt.Errorf("data: read %s: %w", path, err)
+		}
+		if err := s.resolve(s.ir.Schema()); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// resolve finds the canonical columns in schema and checks their types.
+func (s *arrowSource) resolve(schema *arrow.Schema) error {
+	names := make([]string, schema.NumFields())
+	seen := make(map[string]bool, len(names))
+	for i, f := range schema.Fields() {
+		if seen[f.Name] {
+			return fmt.Errorf("data: %s: duplicated column name %q", s.path, f.Name)
+		}
+		seen[f.Name] = true
+		names[i] = f.Name
+	}
+	idx, err := s.r.resolveColumns(s.path, names)
+	if err != nil {
+		return err
+	}
+	for c, i := range idx {
+		if i < 0 {
+			continue
+		}
+		f := schema.Field(i)
+		s.names[c] = f.Name
+		if !typeOK(c, f.Type) {
+			return fmt.Errorf("%w: %s: column %q (for %s) has type %s; want %s", ErrColumnType, s.path, f.Name, canonicalCols[c], f.Type, wantTypes[c])
+		}
+	}
+	return nil
+}
+
+var wantTypes = [4]string{
+	"utf8 or an integer type",
+	"timestamp, date32, date64 or utf8",
+	"utf8",
+	"a numeric type or utf8",
+}
+
+func typeOK(c int, t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.STRING, arrow.LARGE_STRING:
+		return true
+	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64:
+		return c == 0 || c == 3
+	case arrow.TIMESTAMP, arrow.DATE32, arrow.DATE64:
+		return c == 1
+	case arrow.FLOAT16, arrow.FLOAT32, arrow.FLOAT64, arrow.DECIMAL128, arrow.DECIMAL256:
+		return c == 3
+	}
+	return false
+}
+
+// nextRecord loads the next record; ok is false at the end of the file.
+func (s *arrowSource) nextRecord() (ok bool, err error) {
+	if s.cur != nil {
+		s.rowBase += s.cur.NumRows()
+		s.cur.Release()
+		s.cur = nil
+	}
+	var rec arrow.Record
+	if s.rr != nil {
+		if !s.rr.Next() {
+			if err := s.rr.Err(); err != nil {
+				return false, fmt.Errorf("data: read %s: %w", s.path, err)
+			}
+			return false, nil
+		}
+		rec = s.rr.RecordBatch()
+		rec.Retain()
+	} else {
+		if s.ni >= s.ir.NumRecords() {
+			return false, nil
+		}
+		rec, err = s.ir.RecordBatchAt(s.ni)
+		s.ni++
+		if err != nil {
+			return false, fmt.Errorf("data: read %s: %w", s.path, err)
+		}
+	}
+	s.cur, s.off = rec, 0
+	sc := rec.Schema()
+	for c, n := range s.names {
+		s.cols[c] = nil
+		if n == "" {
+			continue
+		}
+		idx := sc.FieldIndices(n)
+		if len(idx) != 1 {
+			return false, fmt.Errorf("data: read %s: column %q missing from a record batch", s.path, n)
+		}
+		s.cols[c] = rec.Column(idx[0])
+	}
+	return true, nil
+}
+
+func (s *arrowSource) fill(n int) (added int, eof bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("data: read %s: corrupt file: %v", s.path, p)
+		}
+	}()
+	r := s.r
+	for added < n {
+		if s.cur == nil || s.off >= int(s.cur.NumRows()) {
+			ok, err := s.nextRecord()
+			if err != nil {
+				return added, false, err
+			}
+			if !ok {
+				return added, true, nil
+			}
+			continue
+		}
+		i := s.off
+		s.off++
+		r.stats.RowsRead++
+		if col, err := s.row(i); err != nil {
+			e := &ParseError{File: s.path, Line: s.rowBase + int64(i) + 1, Column: canonicalCols[col], Err: err}
+			if err := r.reject(e, s.raw(i)); err != nil {
+				return added, false, err
+			}
+			continue
+		}
+		added++
+	}
+	return added, false, nil
+}
+
+// row converts and appends row i of the current record; on error it
+// returns the index of the bad canonical column.
+func (s *arrowSource) row(i int) (int, error) {
+	id, err := s.id(i)
+	if err != nil {
+		return 0, err
+	}
+	ms, err := s.time(i)
+	if err != nil {
+		return 1, err
+	}
+	typ := EventPurchase
+	if a := s.cols[2]; a != nil && a.IsValid(i) {
+		if typ, err = normType(stringAt(a, i)); err != nil {
+			return 2, err
+		}
+	}
+	var amount float64
+	var valid bool
+	if a := s.cols[3]; a != nil && a.IsValid(i) {
+		if amount, valid, err = s.amount(a, i); err != nil {
+			return 3, err
+		}
+	}
+	s.r.appendRow(id, ms, typ, amount, valid)
+	return 0, nil
+}
+
+// stringAt returns element i of a string or large string array.
+func stringAt(a arrow.Array, i int) string {
+	switch a := a.(type) {
+	case *array.String:
+		return a.Value(i)
+	case *array.LargeString:
+		return a.Value(i)
+	}
+	panic("data: not a string array") // excluded by typeOK
+}
+
+// bytesString views b as a string without copying; the result must not be
+// kept after b is modified.
+func bytesString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+func (s *arrowSource) id(i int) (string, error) {
+	a := s.cols[0]
+	if a.IsNull(i) {
+		return "", ErrEmptyID
+	}
+	switch a := a.(type) {
+	case *array.Int8:
+		s.scratch = strconv.AppendInt(s.scratch[:0], int64(a.Value(i)), 10)
+	case *array.Int16:
+		s.scratch = strconv.AppendInt(s.scratch[:0], int64(a.Value(i)), 10)
+	case *array.Int32:
+		s.scratch = strconv.AppendInt(s.scratch[:0], int64(a.Value(i)), 10)
+	case *array.Int64:
+		s.scratch = strconv.AppendInt(s.scratch[:0], a.Value(i), 10)
+	case *array.Uint8:
+		s.scratch = strconv.AppendUint(s.scratch[:0], uint64(a.Value(i)), 10)
+	case *array.Uint16:
+		s.scratch = strconv.AppendUint(s.scratch[:0], uint64(a.Value(i)), 10)
+	case *array.Uint32:
+		s.scratch = strconv.AppendUint(s.scratch[:0], uint64(a.Value(i)), 10)
+	case *array.Uint64:
+		s.scratch = strconv.AppendUint(s.scratch[:0], a.Value(i), 10)
+	default:
+		return checkID(stringAt(a, i))
+	}
+	return bytesString(s.scratch), nil
+}
+
+func (s *arrowSource) time(i int) (int64, error) {
+	a := s.cols[1]
+	if a.IsNull(i) {
+		return 0, newReason(ErrBadTime, "null event_time")
+	}
+	var ms int64
+	switch a := a.(type) {
+	case *array.Timestamp:
+		v := int64(a.Value(i))
+		switch a.DataType().(*arrow.TimestampType).Unit {
+		case arrow.Second:
+			if v < minEventMS/1000-1 || v > maxEventMS/1000+1 {
+				return 0, newReasonQ(ErrBadTime, "implausible time", a.ValueStr(i))
+			}
+			ms = v * 1000
+		case arrow.Millisecond:
+			ms = v
+		case arrow.Microsecond:
+			ms = floorDiv(v, 1000)
+		case arrow.Nanosecond:
+			ms = floorDiv(v, 1_000_000)
+		}
+	case *array.Date32:
+		ms = int64(a.Value(i)) * MillisPerDay
+	case *array.Date64:
+		ms = int64(a.Value(i))
+	default:
+		return parseTime(stringAt(a, i), s.r.opt.TimeLayout)
+	}
+	if err := checkTimeMS(ms, s.cols[1].ValueStr(i)); err != nil {
+		return 0, err
+	}
+	return ms, nil
+}
+
+func (s *arrowSource) amount(a arrow.Array, i int) (float64, bool, error) {
+	var v float64
+	switch a := a.(type) {
+	case *array.Float64:
+		v = a.Value(i)
+	case *array.Float32:
+		v = float64(a.Value(i))
+	case *array.Float16:
+		v = float64(a.Value(i).Float32())
+	case *array.Int8:
+		v = float64(a.Value(i))
+	case *array.Int16:
+		v = float64(a.Value(i))
+	case *array.Int32:
+		v = float64(a.Value(i))
+	case *array.Int64:
+		v = float64(a.Value(i))
+	case *array.Uint8:
+		v = float64(a.Value(i))
+	case *array.Uint16:
+		v = float64(a.Value(i))
+	case *array.Uint32:
+		v = float64(a.Value(i))
+	case *array.Uint64:
+		v = float64(a.Value(i))
+	case *array.Decimal128:
+		v = a.Value(i).ToFloat64(a.DataType().(*arrow.Decimal128Type).Scale)
+	case *array.Decimal256:
+		v = a.Value(i).ToFloat64(a.DataType().(*arrow.Decimal256Type).Scale)
+	default:
+		return parseAmount(stringAt(a, i))
+	}
+	if err := checkAmount(v, a.ValueStr(i)); err != nil {
+		return 0, false, err
+	}
+	return v, true, nil
+}
+
+// raw renders row i of the current record for the quarantine.
+func (s *arrowSource) raw(i int) string {
+	var b strings.Builder
+	for c, a := range s.cols {
+		if c > 0 {
+			b.WriteByte(',')
+		}
+		if a != nil && a.IsValid(i) {
+			b.WriteString(a.ValueStr(i))
+		}
+	}
+	return b.String()
+}
+
+func (s *arrowSource) close() error {
+	if s.cur != nil {
+		s.cur.Release()
+		s.cur = nil
+	}
+	if s.rr != nil {
+		s.rr.Release()
+		s.rr = nil
+	}
+	if s.ir != nil {
+		s.ir.Close()
+		s.ir = nil
+	}
+	if s.pf != nil {
+		s.pf.Close() // closes f
+		s.pf = nil
+	}
+	if s.f != nil {
+		s.f.Close()
+		s.f = nil
+	}
+	return nil
+}

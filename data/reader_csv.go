@@ -1,0 +1,269 @@
+package data
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// csvSource reads delimited text: RFC 4180 CSV through encoding/csv, or
+// whitespace-separated fields without quoting.
+type csvSource struct {
+	r      *Reader
+	path   string
+	f      *os.File
+	cr     *csv.Reader // nil in whitespace mode
+	ws     *wsReader   // nil in CSV mode
+	delim  rune
+	col    [4]int
+	nf     int    // expected fields per row
+	layout string // Options.TimeLayout
+}
+
+func openCSV(r *Reader, path string) (*csvSource, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("data: open: %w", err)
+	}
+	s := &csvSource{r: r, path: path, f: f, layout: r.opt.TimeLayout}
+	if err := s.init(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *csvSource) init() error {
+	opt := &s.r.opt
+	br := bufio.NewReaderSize(s.f, 1<<16)
+	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
+		br.Discard(3)
+	}
+	if opt.Whitespace {
+		s.ws = &wsReader{br: br}
+	} else {
+		s.delim = opt.Delimiter
+		if s.delim == 0 {
+			s.delim = ','
+			if strings.EqualFold(filepath.Ext(s.path), ".tsv") {
+				s.delim = '\t'
+			}
+		}
+		s.cr = csv.NewReader(br)
+		s.cr.Comma = s.delim
+		s.cr.FieldsPerRecord = -1 // counted here, so that a bad count is a bad row
+		s.cr.ReuseRecord = true
+	}
+
+	if opt.NoHeader {
+		// Every row must have as many fields as the first good one.
+		s.nf = -1
+		return s.resolveNumbers()
+	}
+	first, _, err := s.read()
+	if err == io.EOF {
+		return fmt.Errorf("%w: %s: empty file, no header row", ErrMissingColumn, s.path)
+	}
+	if err != nil {
+		return fmt.Errorf("data: read %s: header: %w", s.path, err)
+	}
+	s.nf = len(first)
+	names := make([]string, len(first))
+	seen := make(map[string]bool, len(first))
+	for i, n := range first {
+		n = strings.TrimSpace(n)
+		if seen[n] {
+			return fmt.Errorf("data: %s: duplicated header name %q", s.path, n)
+		}
+		seen[n] = true
+		names[i] = n
+	}
+	s.col, err = s.r.resolveColumns(s.path, names)
+	return err
+}
+
+// resolveNumbers resolves the 1-based column numbers of a file without
+// header.
+func (s *csvSource) resolveNumbers() error {
+	for c, canon := range canonicalCols {
+		s.col[c] = -1
+		v, ok := s.r.opt.Map[canon]
+		if !ok {
+			if c < 2 {
+				return fmt.Errorf("%w: %s: file has no header and column %q is not mapped to a column number", ErrMissingColumn, s.path, canon)
+			}
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("data: %s: file has no header, so Map[%q] must be a 1-based column number, not %q", s.path, canon, v)
+		}
+		s.col[c] = n - 1
+	}
+	return nil
+}
+
+// read returns the next record and its physical line number.
+func (s *csvSource) read() ([]string, int64, error) {
+	if s.ws != nil {
+		return s.ws.read()
+	}
+	rec, err := s.cr.Read()
+	if err != nil {
+		return nil, 0, err
+	}
+	line, _ := s.cr.FieldPos(0)
+	return rec, int64(line), nil
+}
+
+// raw re-joins the fields of a bad row for the quarantine.
+func (s *csvSource) raw(rec []string) string {
+	if s.ws != nil {
+		return s.ws.text
+	}
+	return strings.Join(rec, string(s.delim))
+}
+
+func (s *csvSource) fill(n int) (int, bool, error) {
+	r := s.r
+	added := 0
+	for added < n {
+		rec, line, err := s.read()
+		if err == io.EOF {
+			return added, true, nil
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				return added, false, fmt.Errorf("data: read %s: %w", s.path, err)
+			}
+			r.stats.RowsRead++
+			if err := r.reject(&ParseError{File: s.path, Line: int64(pe.StartLine), Err: newReason(ErrBadRow, pe.Err.Error())}, ""); err != nil {
+				return added, false, err
+			}
+			continue
+		}
+		r.stats.RowsRead++
+		if s.nf < 0 {
+			s.nf = len(rec) // the first row of a file without header
+		}
+		if len(rec) != s.nf {
+			e := &ParseError{File: s.path, Line: line, Err: newReason(ErrBadRow, "row has "+strconv.Itoa(len(rec))+" fields, want "+strconv.Itoa(s.nf))}
+			if err := r.reject(e, s.raw(rec)); err != nil {
+				return added, false, err
+			}
+			continue
+		}
+		if s.col[0] >= len(rec) || s.col[1] >= len(rec) || s.col[2] >= len(rec) || s.col[3] >= len(rec) {
+			e := &ParseError{File: s.path, Line: line, Err: newReason(ErrBadRow, "row has "+strconv.Itoa(len(rec))+" fields, fewer than the mapped column numbers")}
+			if err := r.reject(e, s.raw(rec)); err != nil {
+				return added, false, err
+			}
+			continue
+		}
+		col, err := s.row(rec)
+		if err != nil {
+			if err := r.reject(&ParseError{File: s.path, Line: line, Column: canonicalCols[col], Err: err}, s.raw(rec)); err != nil {
+				return added, false, err
+			}
+			continue
+		}
+		added++
+	}
+	return added, false, nil
+}
+
+// row converts and appends one row; on error it returns the index of the
+// bad canonical column.
+func (s *csvSource) row(rec []string) (int, error) {
+	id, err := checkID(rec[s.col[0]])
+	if err != nil {
+		return 0, err
+	}
+	ms, err := parseTime(rec[s.col[1]], s.layout)
+	if err != nil {
+		return 1, err
+	}
+	typ := EventPurchase
+	if s.col[2] >= 0 {
+		if typ, err = normType(rec[s.col[2]]); err != nil {
+			return 2, err
+		}
+	}
+	var amount float64
+	var valid bool
+	if s.col[3] >= 0 {
+		if amount, valid, err = parseAmount(rec[s.col[3]]); err != nil {
+			return 3, err
+		}
+	}
+	s.r.appendRow(id, ms, typ, amount, valid)
+	return 0, nil
+}
+
+func (s *csvSource) close() error { return s.f.Close() }
+
+// wsReader splits lines into fields separated by runs of spaces and tabs.
+// Blank lines are skipped; "\r\n" and a last line without newline are fine.
+type wsReader struct {
+	br     *bufio.Reader
+	line   int64
+	buf    []byte
+	fields []string
+	text   string // the current line, without line end
+}
+
+func (w *wsReader) read() ([]string, int64, error) {
+	for {
+		b, err := w.br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			w.buf = append(w.buf[:0], b...)
+			for err == bufio.ErrBufferFull {
+				b, err = w.br.ReadSlice('\n')
+				w.buf = append(w.buf, b...)
+			}
+			b = w.buf
+		}
+		if err != nil && err != io.EOF {
+			return nil, 0, err
+		}
+		if len(b) == 0 && err == io.EOF {
+			return nil, 0, io.EOF
+		}
+		w.line++
+		for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+			b = b[:len(b)-1]
+		}
+		w.text = string(b)
+		w.fields = w.fields[:0]
+		t := w.text
+		for {
+			i := 0
+			for i < len(t) && (t[i] == ' ' || t[i] == '\t') {
+				i++
+			}
+			t = t[i:]
+			if t == "" {
+				break
+			}
+			j := 0
+			for j < len(t) && t[j] != ' ' && t[j] != '\t' {
+				j++
+			}
+			w.fields = append(w.fields, t[:j])
+			t = t[j:]
+		}
+		if len(w.fields) > 0 {
+			return w.fields, w.line, nil
+		}
+		if err == io.EOF {
+			return nil, 0, io.EOF
+		}
+	}
+}
