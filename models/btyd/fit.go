@@ -1,0 +1,439 @@
+package btyd
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/optimize"
+)
+
+// CountModel is what the pipeline needs from a fitted purchase-count model.
+// All times are in the unit the model was fitted in. Methods never return
+// NaN for inputs in the model's domain (x ≥ 0, 0 ≤ t_x ≤ T, t ≥ 0, all
+// finite); inputs outside it give NaN.
+type CountModel interface {
+	// PAlive is the probability that a customer with history (x, t_x, T)
+	// is still alive at T.
+	PAlive(x, tx, T float64) float64
+	// ExpectedPurchases is E[Y(t) | x, t_x, T], the expected number of
+	// purchases in (T, T+t].
+	ExpectedPurchases(t, x, tx, T float64) float64
+	// ProbNoPurchase is P(Y(t) = 0 | x, t_x, T), the probability of no
+	// purchase in (T, T+t]: the churn probability the model implies. With
+	// x = t_x = T = 0 it is the unconditional P(X(t) = 0) of a new customer.
+	ProbNoPurchase(t, x, tx, T float64) float64
+	// ExpectedNew is E[X(t)], the expected number of repeat purchases in
+	// (0, t] of a customer who made a first purchase at time 0.
+	ExpectedNew(t float64) float64
+	// Name is the model name as accepted by Fit.
+	Name() string
+}
+
+// FitResult describes a maximum likelihood fit. Params and StdErr are keyed
+// by the model's parameter names (bgnbd and mbgnbd: r, alpha, a, b;
+// paretonbd: r, alpha, s, beta; gammagamma: p, q, gamma). StdErr holds the
+// asymptotic standard errors from the inverse Hessian of the negative
+// log-likelihood (delta method); a parameter whose standard error could not
+// be computed (singular Hessian) is absent.
+type FitResult struct {
+	Model      string             `json:"model"`
+	Params     map[string]float64 `json:"params"`
+	LogLik     float64            `json:"loglik"`
+	Customers  int                `json:"customers"`
+	Iterations int                `json:"iterations"`
+	Converged  bool               `json:"converged"`
+	StdErr     map[string]float64 `json:"stderr"`
+}
+
+// FitOptions tunes maximum likelihood estimation. The zero value is ready to
+// use.
+type FitOptions struct {
+	// Start, when non-nil, is tried first: natural-scale parameter values
+	// keyed by name; missing names take the default start value.
+	Start map[string]float64
+	// MultiStart runs every default start point and keeps the best optimum,
+	// instead of stopping at the first converged one.
+	MultiStart bool
+	// GradTol is the convergence threshold on the infinity norm of the
+	// gradient of the per-customer mean negative log-likelihood with respect
+	// to the log-parameters. Default 1e-7.
+	GradTol float64
+	// MaxIterations bounds the major iterations of each optimiser run.
+	// Default 500.
+	MaxIterations int
+	// Workers is the number of goroutines evaluating the likelihood.
+	// Default runtime.GOMAXPROCS(0).
+	Workers int
+	// SkipStdErr skips the Hessian and standard errors.
+	SkipStdErr bool
+}
+
+func (o FitOptions) withDefaults() FitOptions {
+	if o.GradTol <= 0 {
+		o.GradTol = 1e-7
+	}
+	if o.MaxIterations <= 0 {
+		o.MaxIterations = 500
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	return o
+}
+
+// Fit estimates the count model named model ("bgnbd", "mbgnbd" or
+// "paretonbd") on d. The error wraps ErrUnknownModel, ErrInvalidInput or
+// ErrNotConverged.
+func Fit(model string, d Data, opt FitOptions) (CountModel, FitResult, error) {
+	switch model {
+	case "bgnbd":
+		return wrapFit(FitBGNBD(d, opt))
+	case "mbgnbd":
+		return wrapFit(FitMBGNBD(d, opt))
+	case "paretonbd":
+		return wrapFit(FitParetoNBD(d, opt))
+	}
+	return nil, FitResult{}, fmt.Errorf("%w: %q (want bgnbd, mbgnbd or paretonbd)", ErrUnknownModel, model)
+}
+
+func wrapFit[M CountModel](m M, r FitResult, err error) (CountModel, FitResult, error) {
+	if err != nil {
+		return nil, r, err
+	}
+	return m, r, nil
+}
+
+// objective is a negative mean log-likelihood over log-parameters.
+type objective struct {
+	model string
+	names []string
+	// f returns the mean negative log-likelihood per customer at θ = log
+	// params; +Inf outside the domain.
+	f func(theta []float64) float64
+	// g, when non-nil, writes the analytic gradient of f and returns f.
+	g func(grad, theta []float64) float64
+	// weight is the number of customers (sum of weights).
+	weight    float64
+	customers int
+}
+
+func (o *objective) grad(grad, theta []float64) float64 {
+	if o.g != nil {
+		return o.g(grad, theta)
+	}
+	// Central differences in log-parameter space.
+	const h = 1e-5
+	x := append([]float64(nil), theta...)
+	for i := range theta {
+		x[i] = theta[i] + h
+		fp := o.f(x)
+		x[i] = theta[i] - h
+		fm := o.f(x)
+		x[i] = theta[i]
+		grad[i] = (fp - fm) / (2 * h)
+	}
+	return o.f(theta)
+}
+
+func infNorm(v []float64) float64 {
+	m := 0.0
+	for _, x := range v {
+		if a := math.Abs(x); a > m || math.IsNaN(a) {
+			m = a
+		}
+	}
+	return m
+}
+
+type runOutcome struct {
+	theta []float64
+	f     float64
+	gnorm float64
+	iters int
+	how   string
+}
+
+// maximise runs BFGS from each start (log-parameters) and falls back to
+// Nelder-Mead. It returns the best log-parameters found.
+func maximise(obj *objective, starts [][]float64, opt FitOptions) (runOutcome, bool, error) {
+	dim := len(obj.names)
+	prob := optimize.Problem{
+		Func: func(x []float64) float64 {
+			v := obj.f(x)
+			if math.IsNaN(v) {
+				return math.Inf(1)
+			}
+			return v
+		},
+		Grad: func(grad, x []float64) {
+			if v := obj.grad(grad, x); math.IsNaN(v) || math.IsInf(v, 0) {
+				for i := range grad {
+					grad[i] = 0
+				}
+			}
+		},
+	}
+	gradAt := func(x []float64) float64 {
+		g := make([]float64, dim)
+		obj.grad(g, x)
+		return infNorm(g)
+	}
+	var best runOutcome
+	best.f = math.Inf(1)
+	var tried []string
+	iters := 0
+	accept := func(r runOutcome) {
+		if r.f < best.f || best.theta == nil {
+			best = r
+		}
+	}
+	runBFGS := func(x0 []float64, label string) (runOutcome, bool) {
+		settings := &optimize.Settings{
+			GradientThreshold: opt.GradTol,
+			MajorIterations:   opt.MaxIterations,
+			Converger:         &optimize.FunctionConverge{Absolute: 1e-15, Relative: 1e-15, Iterations: 50},
+		}
+		res, _ := optimize.Minimize(prob, x0, settings, &optimize.BFGS{})
+		if res == nil || !allFinite(res.X) || math.IsInf(res.F, 0) || math.IsNaN(res.F) {
+			tried = append(tried, fmt.Sprintf("%s from %s: no finite optimum", label, fmtParams(obj.names, x0)))
+			return runOutcome{}, false
+		}
+		iters += res.Stats.MajorIterations
+		r := runOutcome{theta: res.X, f: res.F, gnorm: gradAt(res.X), iters: res.Stats.MajorIterations, how: label}
+		ok := r.gnorm <= 100*opt.GradTol
+		if !ok {
+			tried = append(tried, fmt.Sprintf("%s from %s: %d iterations, status %v, gradient norm %.3g",
+				label, fmtParams(obj.names, x0), r.iters, res.Status, r.gnorm))
+		}
+		return r, ok
+	}
+	anyOK := false
+	for i, s := range starts {
+		r, ok := runBFGS(s, "BFGS")
+		if r.theta == nil {
+			continue
+		}
+		if ok {
+			if !anyOK || r.f < best.f {
+				best = r
+			}
+			anyOK = true
+			if !opt.MultiStart {
+				break
+			}
+			continue
+		}
+		if !anyOK {
+			accept(r)
+		}
+		_ = i
+	}
+	if !anyOK {
+		// Nelder-Mead from the best point (or the first start), then polish.
+		x0 := starts[0]
+		if best.theta != nil {
+			x0 = best.theta
+		}
+		res, _ := optimize.Minimize(optimize.Problem{Func: prob.Func}, x0,
+			&optimize.Settings{MajorIterations: 20 * opt.MaxIterations,
+				Converger: &optimize.FunctionConverge{Absolute: 1e-13, Relative: 1e-13, Iterations: 200}},
+			&optimize.NelderMead{})
+		if res != nil && allFinite(res.X) && !math.IsInf(res.F, 0) {
+			iters += res.Stats.MajorIterations
+			if r, ok := runBFGS(res.X, "NelderMead+BFGS"); r.theta != nil {
+				accept(r)
+				anyOK = ok
+			} else {
+				accept(runOutcome{theta: res.X, f: res.F, gnorm: gradAt(res.X), iters: res.Stats.MajorIterations, how: "NelderMead"})
+				tried = append(tried, fmt.Sprintf("NelderMead from %s: %d iterations, gradient norm %.3g",
+					fmtParams(obj.names, x0), res.Stats.MajorIterations, best.gnorm))
+			}
+		} else {
+			tried = append(tried, fmt.Sprintf("NelderMead from %s: no finite optimum", fmtParams(obj.names, x0)))
+		}
+	}
+	best.iters = iters
+	if !anyOK {
+		err := fmt.Errorf("%w: %s on %d customers: tried %v", ErrNotConverged, obj.model, obj.customers, tried)
+		return best, false, err
+	}
+	return best, true, nil
+}
+
+func allFinite(v []float64) bool {
+	for _, x := range v {
+		if !isFinite(x) {
+			return false
+		}
+	}
+	return true
+}
+
+func fmtParams(names []string, theta []float64) string {
+	s := "("
+	for i, n := range names {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%s=%.4g", n, math.Exp(theta[i]))
+	}
+	return s + ")"
+}
+
+// fitObjective runs the optimiser and assembles the FitResult.
+func fitObjective(obj *objective, starts [][]float64, opt FitOptions) ([]float64, FitResult, error) {
+	opt = opt.withDefaults()
+	if opt.Start != nil {
+		s := append([]float64(nil), starts[0]...)
+		for i, n := range obj.names {
+			if v, ok := opt.Start[n]; ok {
+				if !(v > 0) || math.IsInf(v, 0) {
+					return nil, FitResult{}, fmt.Errorf("%w: start %s=%v must be positive and finite", ErrInvalidInput, n, v)
+				}
+				s[i] = math.Log(v)
+			}
+		}
+		starts = append([][]float64{s}, starts...)
+	}
+	out, ok, err := maximise(obj, starts, opt)
+	res := FitResult{Model: obj.model, Customers: obj.customers, Iterations: out.iters, Converged: ok,
+		Params: map[string]float64{}, StdErr: map[string]float64{}}
+	if err != nil {
+		return nil, res, err
+	}
+	p := make([]float64, len(out.theta))
+	for i, n := range obj.names {
+		p[i] = math.Exp(out.theta[i])
+		res.Params[n] = p[i]
+	}
+	res.LogLik = -out.f * obj.weight
+	if !opt.SkipStdErr {
+		for n, se := range stdErrors(obj, out.theta) {
+			res.StdErr[n] = se
+		}
+	}
+	return p, res, nil
+}
+
+// stdErrors returns delta-method standard errors of the natural parameters
+// from the Hessian of the total negative log-likelihood in log-parameters.
+func stdErrors(obj *objective, theta []float64) map[string]float64 {
+	dim := len(theta)
+	h := mat.NewSymDense(dim, nil)
+	x := append([]float64(nil), theta...)
+	if obj.g != nil {
+		const eps = 1e-5
+		gp, gm := make([]float64, dim), make([]float64, dim)
+		rows := make([][]float64, dim)
+		for i := 0; i < dim; i++ {
+			x[i] = theta[i] + eps
+			obj.g(gp, x)
+			x[i] = theta[i] - eps
+			obj.g(gm, x)
+			x[i] = theta[i]
+			rows[i] = make([]float64, dim)
+			for j := range rows[i] {
+				rows[i][j] = (gp[j] - gm[j]) / (2 * eps)
+			}
+		}
+		for i := 0; i < dim; i++ {
+			for j := i; j < dim; j++ {
+				h.SetSym(i, j, 0.5*(rows[i][j]+rows[j][i]))
+			}
+		}
+	} else {
+		const eps = 1e-4
+		f := func() float64 { return obj.f(x) }
+		f0 := f()
+		for i := 0; i < dim; i++ {
+			for j := i; j < dim; j++ {
+				var v float64
+				if i == j {
+					x[i] = theta[i] + eps
+					fp := f()
+					x[i] = theta[i] - eps
+					fm := f()
+					x[i] = theta[i]
+					v = (fp - 2*f0 + fm) / (eps * eps)
+				} else {
+					get := func(si, sj float64) float64 {
+						x[i], x[j] = theta[i]+si*eps, theta[j]+sj*eps
+						v := f()
+						x[i], x[j] = theta[i], theta[j]
+						return v
+					}
+					v = (get(1, 1) - get(1, -1) - get(-1, 1) + get(-1, -1)) / (4 * eps * eps)
+				}
+				h.SetSym(i, j, v)
+			}
+		}
+	}
+	h.ScaleSym(obj.weight, h)
+	var chol mat.Cholesky
+	out := map[string]float64{}
+	if !chol.Factorize(h) {
+		return out
+	}
+	var cov mat.SymDense
+	if err := chol.InverseTo(&cov); err != nil {
+		return out
+	}
+	for i, n := range obj.names {
+		v := cov.At(i, i)
+		se := math.Exp(theta[i]) * math.Sqrt(v)
+		if v > 0 && isFinite(se) {
+			out[n] = se
+		}
+	}
+	return out
+}
+
+// parallelSum evaluates fn over [0, n) in chunks on up to workers
+// goroutines. Each call receives its own accumulator of length k; the
+// accumulators are summed into the returned slice in chunk order, so the
+// result is deterministic for a given worker count.
+func parallelSum(n, workers, k int, fn func(lo, hi int, acc []float64)) []float64 {
+	const minChunk = 16384
+	chunks := workers
+	if n < 2*minChunk || workers <= 1 {
+		chunks = 1
+	}
+	accs := make([][]float64, chunks)
+	if chunks == 1 {
+		accs[0] = make([]float64, k)
+		fn(0, n, accs[0])
+		return accs[0]
+	}
+	var wg sync.WaitGroup
+	for c := 0; c < chunks; c++ {
+		lo, hi := c*n/chunks, (c+1)*n/chunks
+		accs[c] = make([]float64, k)
+		wg.Add(1)
+		go func(c, lo, hi int) {
+			defer wg.Done()
+			fn(lo, hi, accs[c])
+		}(c, lo, hi)
+	}
+	wg.Wait()
+	for c := 1; c < chunks; c++ {
+		for j := range accs[0] {
+			accs[0][j] += accs[c][j]
+		}
+	}
+	return accs[0]
+}
+
+// prepare validates and compresses d.
+func prepare(d Data) (Data, int, error) {
+	if err := d.Validate(); err != nil {
+		return Data{}, 0, err
+	}
+	n := int(math.Round(d.TotalWeight()))
+	return Compress(d), n, nil
+}
+
+var errDomain = errors.New("outside domain")
