@@ -60,7 +60,7 @@ type FileWriter struct {
 // error wrapping ErrUnsupported.
 //
 // The data go to a temporary file in the same folder, renamed to path on
-// Close; Abort removes the temporary file. The usual pattern is
+// Close (mode 0644); Abort removes the temporary file. The usual pattern is
 //
 //	w, err := data.CreateFile(path, schema, data.WriteOptions{})
 //	if err != nil { ... }
@@ -90,6 +90,11 @@ func CreateFile(path string, schema *arrow.Schema, opt WriteOptions) (*FileWrite
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
+		return nil, fmt.Errorf("data: CreateFile: %w", err)
+	}
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes 0600
+		tmp.Close()
+		os.Remove(tmp.Name())
 		return nil, fmt.Errorf("data: CreateFile: %w", err)
 	}
 	w := &FileWriter{path: path, tmp: tmp, bw: bufio.NewWriterSize(tmp, 1<<16), schema: schema, format: format}
