@@ -1,0 +1,588 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// querier runs SQL written with "?" placeholders.
+type querier interface {
+	exec(ctx context.Context, q string, args ...any) (int64, error)
+	queryRow(ctx context.Context, q string, args ...any) rowScanner
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+// column is a table column as the database reports it.
+type column struct {
+	name string
+	typ  string // declared type (SQLite) or information_schema data_type (PostgreSQL), lower case
+}
+
+// engine is what differs between SQLite and PostgreSQL.
+type engine interface {
+	// pool runs autocommit statements.
+	pool() querier
+	// inTx runs f in one write transaction (SQLite: BEGIN IMMEDIATE).
+	// migration is true for Migrate, which PostgreSQL serializes with an
+	// advisory transaction lock.
+	inTx(ctx context.Context, migration bool, f func(q querier) error) error
+	// columns lists a table's columns; nil, nil when it does not exist.
+	columns(ctx context.Context, table string) ([]column, error)
+	// publish loads pl into a staging table and calls swap in one write
+	// transaction with the staging table's qualified name.
+	publish(ctx context.Context, pl *plan, swap func(ctx context.Context, q querier, staging string) error) error
+	tryLock(ctx context.Context) (release func() error, err error)
+	close() error
+}
+
+// testHook, when set (tests only), is called with "staged" after the staging
+// table is committed and with "swapping" inside the swap transaction after
+// the current and history tables were rewritten.
+var testHook func(stage string)
+
+type store struct {
+	d      dialect
+	eng    engine
+	table  string
+	target string // schema-qualified display name, used as lock key and target_table
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	release func() error // non-nil while this Store holds the lock
+}
+
+func (s *store) hist() string { return s.table + "_history" }
+
+func (s *store) Migrate(ctx context.Context) error {
+	err := s.eng.inTx(ctx, true, func(q querier) error {
+		if s.d.pg {
+			if _, err := q.exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+ident(s.d.schema)); err != nil {
+				return err
+			}
+		}
+		_, err := q.exec(ctx, migrationsTableDDL(s.d))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: migrate: bootstrap: %w", err)
+	}
+	return s.migrateTo(ctx, latestVersion)
+}
+
+// migrateTo applies the migrations up to and including version.
+func (s *store) migrateTo(ctx context.Context, version int) error {
+	for _, m := range migrations {
+		if m.version > version {
+			break
+		}
+		applied := false
+		err := s.eng.inTx(ctx, true, func(q querier) error {
+			var n int64
+			if err := q.queryRow(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE target_table = ? AND version = ?",
+				s.d.tbl(tMigrations)), s.table, m.version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			for _, stmt := range m.stmts(s.d, s.table) {
+				if _, err := q.exec(ctx, stmt); err != nil {
+					return fmt.Errorf("%s: %w", firstLine(stmt), err)
+				}
+			}
+			applied = true
+			_, err := q.exec(ctx, fmt.Sprintf("INSERT INTO %s (target_table, version, applied_at, description) VALUES (?, ?, ?, ?)",
+				s.d.tbl(tMigrations)), s.table, m.version, s.d.tsArg(time.Now()), m.description)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %d (%s): %w", m.version, m.description, err)
+		}
+		if applied {
+			s.log.Info("store: migration applied", "table", s.target, "version", m.version, "description", m.description)
+		}
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 80 {
+		s = s[:80] + "…"
+	}
+	return s
+}
+
+func (s *store) holdsLock() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.release != nil
+}
+
+func (s *store) StartRun(ctx context.Context, r *Run) error {
+	if r.StartedAt.IsZero() {
+		r.StartedAt = time.Now().UTC()
+	}
+	if r.ID == "" {
+		r.ID = newRunID(r.StartedAt)
+	}
+	r.Status = StatusRunning
+	if s.holdsLock() {
+		n, err := s.eng.pool().exec(ctx, fmt.Sprintf(
+			"UPDATE %s SET status = ?, error = ?, finished_at = ? WHERE target_table = ? AND status = ? AND run_id <> ?",
+			s.d.tbl(tRuns)), StatusFailed, "abandoned", s.d.tsArg(time.Now()), s.table, StatusRunning, r.ID)
+		if err != nil {
+			return fmt.Errorf("store: start run: mark abandoned runs: %w", err)
+		}
+		if n > 0 {
+			s.log.Warn("store: marked abandoned runs failed", "table", s.target, "runs", n)
+		}
+	}
+	details, err := detailsJSON(r.Details)
+	if err != nil {
+		return err
+	}
+	var asOf any
+	if !r.AsOf.IsZero() {
+		asOf = s.d.dateArg(r.AsOf)
+	}
+	_, err = s.eng.pool().exec(ctx, fmt.Sprintf(`INSERT INTO %s (run_id, target_table, as_of, started_at, finished_at, status,
+	rows_read, rows_rejected, rows_excluded, rows_duplicate, customers, error, details)
+	VALUES (?, ?, %s, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.d.tbl(tRuns), s.d.dateP()),
+		r.ID, s.table, asOf, s.d.tsArg(r.StartedAt), s.d.tsArg(r.FinishedAt), r.Status,
+		r.RowsRead, r.RowsRejected, r.RowsExcluded, r.RowsDuplicate, r.Customers, nullString(r.Error), details)
+	if err != nil {
+		return fmt.Errorf("store: start run %q: %w", r.ID, err)
+	}
+	s.log.Info("store: run started", "table", s.target, "run_id", r.ID)
+	return nil
+}
+
+func (s *store) FinishRun(ctx context.Context, r *Run) error {
+	switch r.Status {
+	case StatusSucceeded, StatusFailed, StatusBlocked:
+	default:
+		return fmt.Errorf("store: finish run %q: status %q is not succeeded, failed or blocked", r.ID, r.Status)
+	}
+	if r.FinishedAt.IsZero() {
+		r.FinishedAt = time.Now().UTC()
+	}
+	details, err := detailsJSON(r.Details)
+	if err != nil {
+		return err
+	}
+	n, err := s.eng.pool().exec(ctx, fmt.Sprintf(`UPDATE %s SET finished_at = ?, status = ?, rows_read = ?, rows_rejected = ?,
+	rows_excluded = ?, rows_duplicate = ?, customers = ?, error = ?, details = ? WHERE run_id = ?`, s.d.tbl(tRuns)),
+		s.d.tsArg(r.FinishedAt), r.Status, r.RowsRead, r.RowsRejected, r.RowsExcluded, r.RowsDuplicate, r.Customers,
+		nullString(r.Error), details, r.ID)
+	if err != nil {
+		return fmt.Errorf("store: finish run %q: %w", r.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: finish run %q: no such run", r.ID)
+	}
+	s.log.Info("store: run finished", "table", s.target, "run_id", r.ID, "status", r.Status)
+	return nil
+}
+
+func detailsJSON(m map[string]any) (any, error) {
+	if m == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("store: run details: %w", err)
+	}
+	return string(b), nil
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (s *store) LastRun(ctx context.Context, status string) (Run, bool, error) {
+	q := fmt.Sprintf(`SELECT run_id, as_of, started_at, finished_at, status, rows_read, rows_rejected, rows_excluded,
+	rows_duplicate, customers, error, details FROM %s WHERE target_table = ?`, s.d.tbl(tRuns))
+	args := []any{s.table}
+	if status != "" {
+		q += " AND status = ?"
+		args = append(args, status)
+	}
+	q += " ORDER BY started_at DESC, run_id DESC LIMIT 1"
+	v := make([]any, 12)
+	ptrs := make([]any, len(v))
+	for i := range v {
+		ptrs[i] = &v[i]
+	}
+	if err := s.eng.pool().queryRow(ctx, q, args...).Scan(ptrs...); err != nil {
+		if isNoRows(err) {
+			return Run{}, false, nil
+		}
+		return Run{}, false, fmt.Errorf("store: last run: %w", err)
+	}
+	var r Run
+	var err error
+	r.ID = asString(v[0])
+	if r.AsOf, err = asTime(v[1]); err == nil {
+		if r.StartedAt, err = asTime(v[2]); err == nil {
+			r.FinishedAt, err = asTime(v[3])
+		}
+	}
+	if err != nil {
+		return Run{}, false, fmt.Errorf("store: last run: %w", err)
+	}
+	r.Status = asString(v[4])
+	r.RowsRead, r.RowsRejected, r.RowsExcluded = asInt(v[5]), asInt(v[6]), asInt(v[7])
+	r.RowsDuplicate, r.Customers = asInt(v[8]), asInt(v[9])
+	r.Error = asString(v[10])
+	switch d := v[11].(type) {
+	case map[string]any:
+		r.Details = d
+	case string, []byte:
+		var b []byte
+		if s, ok := d.(string); ok {
+			b = []byte(s)
+		} else {
+			b = d.([]byte)
+		}
+		if err := json.Unmarshal(b, &r.Details); err != nil {
+			return Run{}, false, fmt.Errorf("store: last run %q: details: %w", r.ID, err)
+		}
+	}
+	return r, true, nil
+}
+
+func (s *store) PutLabels(ctx context.Context, table string, labels []Label) error {
+	if table != tStageLabels && table != tSegLabels {
+		return fmt.Errorf("store: put labels: table %q is not %q or %q", table, tStageLabels, tSegLabels)
+	}
+	return s.eng.inTx(ctx, false, func(q querier) error {
+		for _, l := range labels {
+			if l.Code == "" {
+				return fmt.Errorf("store: put labels: empty code")
+			}
+			if _, err := q.exec(ctx, fmt.Sprintf(`INSERT INTO %s (code, label_en, label_zh, action) VALUES (?, ?, ?, ?)
+	ON CONFLICT (code) DO UPDATE SET label_en = excluded.label_en, label_zh = excluded.label_zh, action = excluded.action`,
+				s.d.tbl(table)), l.Code, nullString(l.English), nullString(l.Chinese), nullString(l.Action)); err != nil {
+				return fmt.Errorf("store: put labels %q: %w", l.Code, err)
+			}
+		}
+		return nil
+	})
+}
+
+func (s *store) TryLock(ctx context.Context) (func() error, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.release != nil {
+		return nil, fmt.Errorf("%w: %s (already held by this Store)", ErrLocked, s.target)
+	}
+	rel, err := s.eng.tryLock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var once sync.Once
+	var relErr error
+	release := func() error {
+		once.Do(func() {
+			relErr = rel()
+			s.mu.Lock()
+			s.release = nil
+			s.mu.Unlock()
+		})
+		return relErr
+	}
+	s.release = release
+	s.log.Info("store: lock taken", "table", s.target)
+	return release, nil
+}
+
+func (s *store) Close() error {
+	s.mu.Lock()
+	rel := s.release
+	s.mu.Unlock()
+	var err error
+	if rel != nil {
+		err = rel()
+	}
+	return errors.Join(err, s.eng.close())
+}
+
+// ---- publish ----
+
+// plan is a validated publication: which record column goes to which
+// staging column, and how its values are converted.
+type plan struct {
+	pub     Publication
+	cols    []string // staging columns: record columns, then as_of, run_id, updated_at
+	convs   [][]conv // per record, per record column
+	rows    int64
+	fixed   []any // values of as_of, run_id, updated_at
+	histCol []string
+	curCols map[string]bool
+}
+
+func (s *store) Publish(ctx context.Context, p Publication) error {
+	start := time.Now()
+	if p.AsOf.IsZero() {
+		return fmt.Errorf("store: publish: AsOf is zero")
+	}
+	p.AsOf = day(p.AsOf)
+	cur, err := s.eng.columns(ctx, s.table)
+	if err != nil {
+		return fmt.Errorf("store: publish: %w", err)
+	}
+	hist, err := s.eng.columns(ctx, s.hist())
+	if err != nil {
+		return fmt.Errorf("store: publish: %w", err)
+	}
+	if cur == nil || hist == nil {
+		return fmt.Errorf("%w: %s (call Migrate)", ErrNotMigrated, s.target)
+	}
+	pl, err := s.plan(p, cur, hist)
+	if err != nil {
+		return err
+	}
+	err = s.eng.publish(ctx, pl, func(ctx context.Context, q querier, staging string) error {
+		return s.swap(ctx, q, staging, pl)
+	})
+	if err != nil {
+		if isUniqueViolation(err) {
+			return fmt.Errorf("%w: %s, as_of %s: %w", ErrDuplicateCustomer, s.target, p.AsOf.Format(time.DateOnly), err)
+		}
+		return fmt.Errorf("store: publish %s, as_of %s: %w", s.target, p.AsOf.Format(time.DateOnly), err)
+	}
+	el := time.Since(start)
+	s.log.Info("store: published", "table", s.target, "as_of", p.AsOf.Format(time.DateOnly), "run_id", p.RunID,
+		"rows", pl.rows, "seconds", el.Seconds(), "rows_per_second", math.Round(float64(pl.rows)/el.Seconds()))
+	return nil
+}
+
+func (s *store) plan(p Publication, cur, hist []column) (*plan, error) {
+	if len(p.Records) == 0 {
+		return nil, fmt.Errorf("%w: %s has no records", ErrEmptyPublication, s.target)
+	}
+	types := make(map[string]string, len(cur))
+	for _, c := range cur {
+		types[c.name] = c.typ
+	}
+	pl := &plan{pub: p}
+	schema := p.Records[0].Schema()
+	seen := map[string]bool{}
+	for _, f := range schema.Fields() {
+		switch f.Name {
+		case colAsOf, colRunID, colUpdatedAt:
+			return nil, fmt.Errorf("store: publish: column %q is filled by the store; drop it from the records", f.Name)
+		}
+		if _, ok := types[f.Name]; !ok {
+			return nil, fmt.Errorf("%w: %q is not a column of %s", ErrUnknownColumn, f.Name, s.target)
+		}
+		if seen[f.Name] {
+			return nil, fmt.Errorf("store: publish: column %q appears twice in the records", f.Name)
+		}
+		seen[f.Name] = true
+		pl.cols = append(pl.cols, f.Name)
+	}
+	if !seen[colCustomer] {
+		return nil, fmt.Errorf("store: publish: records have no %q column", colCustomer)
+	}
+	for i, rec := range p.Records {
+		if !rec.Schema().Equal(schema) {
+			return nil, fmt.Errorf("store: publish: record %d has schema %v, want %v", i, rec.Schema(), schema)
+		}
+		cs := make([]conv, rec.NumCols())
+		for j := range cs {
+			c, err := converter(s.d, rec.Column(j), pl.cols[j], types[pl.cols[j]])
+			if err != nil {
+				return nil, err
+			}
+			cs[j] = c
+		}
+		pl.convs = append(pl.convs, cs)
+		pl.rows += rec.NumRows()
+	}
+	if pl.rows == 0 {
+		return nil, fmt.Errorf("%w: %s has zero rows", ErrEmptyPublication, s.target)
+	}
+	pl.cols = append(pl.cols, colAsOf, colRunID, colUpdatedAt)
+	pl.fixed = []any{s.d.dateArg(p.AsOf), nullString(p.RunID), s.d.tsArg(time.Now())}
+	pl.curCols = map[string]bool{}
+	for _, c := range cur {
+		pl.curCols[c.name] = true
+	}
+	inHist := map[string]bool{}
+	for _, c := range hist {
+		inHist[c.name] = true
+	}
+	for _, c := range cur {
+		if inHist[c.name] {
+			pl.histCol = append(pl.histCol, ident(c.name))
+		}
+	}
+	return pl, nil
+}
+
+// values fills row with the staging values of row i of record r.
+func (pl *plan) values(r, i int, row []any) {
+	cs := pl.convs[r]
+	for j, c := range cs {
+		row[j] = c(i)
+	}
+	copy(row[len(cs):], pl.fixed)
+}
+
+// swap runs inside the publish transaction.
+func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) error {
+	cur, hist := s.d.tbl(s.table), s.d.tbl(s.hist())
+	cols := make([]string, len(pl.cols))
+	for i, c := range pl.cols {
+		cols[i] = ident(c)
+	}
+	stagingCols := strings.Join(cols, ", ")
+	histCols := strings.Join(pl.histCol, ", ")
+	asOf := s.d.dateArg(pl.pub.AsOf)
+	steps := []struct {
+		what string
+		q    string
+		args []any
+	}{
+		{"clear current", "DELETE FROM " + cur, nil},
+		{"fill current", fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", cur, stagingCols, stagingCols, staging), nil},
+		{"clear history night", fmt.Sprintf("DELETE FROM %s WHERE as_of = %s", hist, s.d.dateP()), []any{asOf}},
+		{"fill history night", fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", hist, histCols, histCols, cur), nil},
+	}
+	for _, st := range steps {
+		if _, err := q.exec(ctx, st.q, st.args...); err != nil {
+			return fmt.Errorf("%s: %w", st.what, err)
+		}
+	}
+	if testHook != nil {
+		testHook("swapping")
+	}
+
+	// stage_transitions against the previous history night.
+	var prev any
+	if err := q.queryRow(ctx, fmt.Sprintf("SELECT max(as_of) FROM %s WHERE as_of < %s", hist, s.d.dateP()), asOf).Scan(&prev); err != nil {
+		return fmt.Errorf("previous night: %w", err)
+	}
+	if _, err := q.exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE target_table = ? AND as_of = %s", s.d.tbl(tTransitions), s.d.dateP()),
+		s.table, asOf); err != nil {
+		return fmt.Errorf("clear transitions: %w", err)
+	}
+	if _, err := q.exec(ctx, fmt.Sprintf(`WITH o AS (SELECT customer_id, COALESCE(lifecycle_stage, 'unknown') AS stage FROM %[1]s WHERE as_of = %[3]s),
+n AS (SELECT customer_id, COALESCE(lifecycle_stage, 'unknown') AS stage FROM %[2]s),
+m AS (SELECT o.stage AS f, n.stage AS t FROM o JOIN n ON n.customer_id = o.customer_id
+	UNION ALL SELECT 'none', n.stage FROM n WHERE NOT EXISTS (SELECT 1 FROM o WHERE o.customer_id = n.customer_id)
+	UNION ALL SELECT o.stage, 'gone' FROM o WHERE NOT EXISTS (SELECT 1 FROM n WHERE n.customer_id = o.customer_id))
+INSERT INTO %[4]s (target_table, as_of, from_stage, to_stage, customers)
+SELECT %[5]s, %[3]s, f, t, count(*) FROM m GROUP BY f, t`, hist, cur, s.d.dateP(), s.d.tbl(tTransitions), s.d.textP()),
+		prev, s.table, asOf); err != nil {
+		return fmt.Errorf("transitions: %w", err)
+	}
+
+	// lifecycle_metrics with the realized churn of the cohort night ≤ as_of − 90 days.
+	var cohort any
+	if err := q.queryRow(ctx, fmt.Sprintf("SELECT max(as_of) FROM %s WHERE as_of <= %s", hist, s.d.dateP()),
+		s.d.dateArg(pl.pub.AsOf.AddDate(0, 0, -90))).Scan(&cohort); err != nil {
+		return fmt.Errorf("cohort night: %w", err)
+	}
+	var gap int64
+	if cohort != nil {
+		c, err := asTime(cohort)
+		if err != nil {
+			return fmt.Errorf("cohort night: %w", err)
+		}
+		gap = int64(pl.pub.AsOf.Sub(c) / (24 * time.Hour))
+	}
+	if _, err := q.exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE target_table = ? AND as_of = %s", s.d.tbl(tMetrics), s.d.dateP()),
+		s.table, asOf); err != nil {
+		return fmt.Errorf("clear metrics: %w", err)
+	}
+	real := s.d.typ(kReal)
+	clv := "predicted_clv_12m"
+	if !pl.curCols[clv] { // a database still at migration v1
+		clv = "CAST(NULL AS " + real + ")"
+	}
+	if _, err := q.exec(ctx, fmt.Sprintf(`WITH n AS (SELECT customer_id, COALESCE(lifecycle_stage, 'unknown') AS stage, historic_value,
+	%[7]s AS predicted_clv_12m, days_since_last_purchase FROM %[2]s),
+coh AS (SELECT COALESCE(o.lifecycle_stage, 'unknown') AS stage,
+	CASE WHEN n.days_since_last_purchase IS NULL OR n.days_since_last_purchase >= ? THEN 1.0 ELSE 0.0 END AS churned
+	FROM %[1]s o JOIN n ON n.customer_id = o.customer_id WHERE o.as_of = %[3]s),
+per AS (SELECT stage, count(*) AS customers, avg(historic_value) AS ahv, avg(predicted_clv_12m) AS aclv FROM n GROUP BY stage
+	UNION ALL SELECT 'all', count(*), avg(historic_value), avg(predicted_clv_12m) FROM n),
+ch AS (SELECT stage, avg(churned) AS rate FROM coh GROUP BY stage UNION ALL SELECT 'all', avg(churned) FROM coh),
+tot AS (SELECT count(*) AS total FROM n)
+INSERT INTO %[4]s (target_table, as_of, stage, customers, share, realized_churn_rate, retention_rate, avg_historic_value, avg_predicted_clv)
+SELECT %[5]s, %[3]s, per.stage, per.customers, CAST(per.customers AS %[6]s) / tot.total, ch.rate, 1.0 - ch.rate, per.ahv, per.aclv
+FROM per CROSS JOIN tot LEFT JOIN ch ON ch.stage = per.stage`, hist, cur, s.d.dateP(), s.d.tbl(tMetrics), s.d.textP(), real, clv),
+		gap, cohort, s.table, asOf); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	return nil
+}
+
+// ---- scanning helpers: SQLite returns TEXT and int64, PostgreSQL typed values ----
+
+func asString(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	}
+	return fmt.Sprint(v)
+}
+
+func asInt(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case int:
+		return int64(x)
+	case float64:
+		return int64(x)
+	case string:
+		n, _ := strconv.ParseInt(x, 10, 64)
+		return n
+	}
+	return 0
+}
+
+// asTime parses a DATE or instant: time.Time (PostgreSQL) or text (SQLite).
+func asTime(v any) (time.Time, error) {
+	switch x := v.(type) {
+	case nil:
+		return time.Time{}, nil
+	case time.Time:
+		return x.UTC(), nil
+	case []byte:
+		v = string(x)
+	}
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, fmt.Errorf("cannot read %T %v as a time", v, v)
+	}
+	if len(s) == len(time.DateOnly) {
+		return time.Parse(time.DateOnly, s)
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t.UTC(), err
+}

@@ -1,0 +1,288 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// colKind is the logical type of a table column; dialect.typ renders it.
+type colKind int
+
+const (
+	kText colKind = iota
+	kInt
+	kReal
+	kDate
+	kTime
+	kJSON // JSON document stored as TEXT in prediction tables
+)
+
+type colSpec struct {
+	name    string
+	kind    colKind
+	version int // migration that adds the column
+}
+
+// Columns filled by Publish itself.
+const (
+	colAsOf      = "as_of"
+	colRunID     = "run_id"
+	colUpdatedAt = "updated_at"
+	colCustomer  = "customer_id"
+)
+
+// predictionColumns lists the prediction table's columns in table order.
+var predictionColumns = []colSpec{
+	{"customer_id", kText, 1},
+	{"as_of", kDate, 1},
+	{"run_id", kText, 1},
+	{"lifecycle_stage", kText, 1},
+	{"rfm_r", kInt, 1},
+	{"rfm_f", kInt, 1},
+	{"rfm_m", kInt, 1},
+	{"rfm_score", kText, 1},
+	{"rfm_segment", kText, 1},
+	{"value_tier", kText, 1},
+	{"historic_value", kReal, 1},
+	{"days_since_last_purchase", kInt, 1},
+	{"purchase_days", kInt, 1},
+	{"first_purchase_date", kDate, 1},
+	{"last_purchase_date", kDate, 1},
+	{"updated_at", kTime, 1},
+
+	{"p_alive", kReal, 2},
+	{"expected_purchases_90d", kReal, 2},
+	{"prob_no_purchase_90d", kReal, 2},
+	{"expected_next_purchase_date", kDate, 2},
+	{"expected_avg_spend", kReal, 2},
+	{"predicted_clv_12m", kReal, 2},
+
+	{"churn_probability", kReal, 3},
+	{"churn_risk", kText, 3},
+	{"predicted_stage", kText, 3},
+	{"segment", kText, 3},
+	{"top_reasons", kJSON, 3},
+	{"model_version", kText, 3},
+}
+
+// dialect renders SQL for SQLite or PostgreSQL. SQL shared by both is written
+// with "?" placeholders; the PostgreSQL querier rebinds them to $n.
+type dialect struct {
+	pg     bool
+	schema string // PostgreSQL schema
+}
+
+func (d dialect) typ(k colKind) string {
+	if d.pg {
+		switch k {
+		case kText, kJSON:
+			return "TEXT"
+		case kInt:
+			return "INTEGER"
+		case kReal:
+			return "DOUBLE PRECISION"
+		case kDate:
+			return "DATE"
+		case kTime:
+			return "TIMESTAMPTZ"
+		}
+	}
+	switch k {
+	case kInt:
+		return "INTEGER"
+	case kReal:
+		return "REAL"
+	}
+	return "TEXT" // SQLite keeps dates 'YYYY-MM-DD' and times RFC 3339 as TEXT
+}
+
+// bigint is the type of counters.
+func (d dialect) bigint() string {
+	if d.pg {
+		return "BIGINT"
+	}
+	return "INTEGER"
+}
+
+// json is the type of pipeline_runs.details.
+func (d dialect) json() string {
+	if d.pg {
+		return "JSONB"
+	}
+	return "TEXT"
+}
+
+// ident quotes one identifier (both dialects double embedded quotes).
+func ident(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// tbl returns the qualified, quoted name of a table.
+func (d dialect) tbl(name string) string {
+	if d.pg {
+		return ident(d.schema) + "." + ident(name)
+	}
+	return ident(name)
+}
+
+// dateP is a placeholder for a DATE parameter.
+func (d dialect) dateP() string {
+	if d.pg {
+		return "CAST(? AS DATE)"
+	}
+	return "?"
+}
+
+// textP is a placeholder for a TEXT parameter.
+func (d dialect) textP() string {
+	if d.pg {
+		return "CAST(? AS TEXT)"
+	}
+	return "?"
+}
+
+// tsLayout is how SQLite stores instants: RFC 3339, UTC, nine fractional
+// digits, so that text order is time order.
+const tsLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// dateArg is the parameter value of a DATE.
+func (d dialect) dateArg(t time.Time) any {
+	if d.pg {
+		return day(t)
+	}
+	return day(t).Format(time.DateOnly)
+}
+
+// tsArg is the parameter value of an instant; the zero time is NULL.
+func (d dialect) tsArg(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	if d.pg {
+		return t.UTC()
+	}
+	return t.UTC().Format(tsLayout)
+}
+
+// rebind rewrites "?" placeholders to $1, $2, … outside quoted identifiers
+// and string literals.
+func rebind(q string) string {
+	var b strings.Builder
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0 // a doubled quote closes and reopens: same result
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '?':
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// names of the auxiliary tables.
+const (
+	tRuns        = "pipeline_runs"
+	tMigrations  = "schema_migrations"
+	tTransitions = "stage_transitions"
+	tMetrics     = "lifecycle_metrics"
+	tStageLabels = "stage_labels"
+	tSegLabels   = "segment_labels"
+)
+
+type migration struct {
+	version     int
+	description string
+	stmts       func(d dialect, table string) []string
+}
+
+// migrations are applied in order, each in its own transaction. Never edit
+// a released migration: add a new one.
+var migrations = []migration{
+	{1, "spine: current and history prediction tables, runs, labels, transitions, metrics", migrateV1},
+	{2, "CLV columns", func(d dialect, table string) []string { return addColumns(d, table, 2) }},
+	{3, "churn model columns and segment index", func(d dialect, table string) []string {
+		return append(addColumns(d, table, 3),
+			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (segment)", ident(table+"_segment_idx"), d.tbl(table)))
+	}},
+}
+
+// latestVersion is the version Migrate brings a database to.
+var latestVersion = migrations[len(migrations)-1].version
+
+func columnsDDL(d dialect, version int, history bool) string {
+	var parts []string
+	for _, c := range predictionColumns {
+		if c.version != version {
+			continue
+		}
+		def := ident(c.name) + " " + d.typ(c.kind)
+		switch {
+		case c.name == colCustomer && !history:
+			def += " NOT NULL PRIMARY KEY"
+		case c.name == colCustomer || (c.name == colAsOf && history):
+			def += " NOT NULL"
+		}
+		parts = append(parts, def)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func migrateV1(d dialect, table string) []string {
+	hist := table + "_history"
+	return []string{
+		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s)", d.tbl(table), columnsDDL(d, 1, false)),
+		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s, PRIMARY KEY (as_of, customer_id))", d.tbl(hist), columnsDDL(d, 1, true)),
+		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (customer_id)", ident(hist+"_customer_id_idx"), d.tbl(hist)),
+		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (lifecycle_stage)", ident(table+"_lifecycle_stage_idx"), d.tbl(table)),
+		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (value_tier)", ident(table+"_value_tier_idx"), d.tbl(table)),
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+	run_id TEXT NOT NULL PRIMARY KEY,
+	target_table TEXT NOT NULL,
+	as_of %s,
+	started_at %s NOT NULL,
+	finished_at %s,
+	status TEXT NOT NULL,
+	rows_read %[5]s, rows_rejected %[5]s, rows_excluded %[5]s, rows_duplicate %[5]s, customers %[5]s,
+	error TEXT,
+	details %s)`, d.tbl(tRuns), d.typ(kDate), d.typ(kTime), d.typ(kTime), d.bigint(), d.json()),
+		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (target_table, started_at)", ident(tRuns+"_target_started_idx"), d.tbl(tRuns)),
+		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (code TEXT NOT NULL PRIMARY KEY, label_en TEXT, label_zh TEXT, action TEXT)", d.tbl(tStageLabels)),
+		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (code TEXT NOT NULL PRIMARY KEY, label_en TEXT, label_zh TEXT, action TEXT)", d.tbl(tSegLabels)),
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+	target_table TEXT NOT NULL, as_of %s NOT NULL, from_stage TEXT NOT NULL, to_stage TEXT NOT NULL, customers %s NOT NULL,
+	PRIMARY KEY (target_table, as_of, from_stage, to_stage))`, d.tbl(tTransitions), d.typ(kDate), d.bigint()),
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+	target_table TEXT NOT NULL, as_of %s NOT NULL, stage TEXT NOT NULL, customers %s NOT NULL, share %[4]s,
+	realized_churn_rate %[4]s, retention_rate %[4]s, avg_historic_value %[4]s, avg_predicted_clv %[4]s,
+	PRIMARY KEY (target_table, as_of, stage))`, d.tbl(tMetrics), d.typ(kDate), d.bigint(), d.typ(kReal)),
+	}
+}
+
+func addColumns(d dialect, table string, version int) []string {
+	var out []string
+	for _, t := range []string{table, table + "_history"} {
+		for _, c := range predictionColumns {
+			if c.version == version {
+				out = append(out, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", d.tbl(t), ident(c.name), d.typ(c.kind)))
+			}
+		}
+	}
+	return out
+}
+
+func migrationsTableDDL(d dialect) string {
+	return fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+	target_table TEXT NOT NULL, version INTEGER NOT NULL, applied_at %s NOT NULL, description TEXT,
+	PRIMARY KEY (target_table, version))`, d.tbl(tMigrations), d.typ(kTime))
+}

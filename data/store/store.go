@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+)
+
+// Sentinel errors. Errors returned by this package wrap them; test with errors.Is.
+var (
+	// ErrLocked: TryLock found another run holding the target table's lock.
+	ErrLocked = errors.New("store: target table is locked by another run")
+	// ErrUnknownColumn: a record column has no column of that name in the table.
+	ErrUnknownColumn = errors.New("store: unknown column")
+	// ErrUnsupportedDSN: Open does not know the DSN's scheme.
+	ErrUnsupportedDSN = errors.New("store: unsupported DSN")
+	// ErrColumnType: a record column's Arrow type cannot be stored in the
+	// table column of the same name (PostgreSQL only; SQLite is dynamically typed).
+	ErrColumnType = errors.New("store: column type mismatch")
+	// ErrDuplicateCustomer: a publication holds the same customer_id twice.
+	ErrDuplicateCustomer = errors.New("store: duplicate customer_id in publication")
+	// ErrEmptyPublication: a publication without rows would empty the CRM's table.
+	ErrEmptyPublication = errors.New("store: empty publication")
+	// ErrNotMigrated: the target table does not exist; call Migrate first.
+	ErrNotMigrated = errors.New("store: table not migrated")
+)
+
+// DefaultTable is the current-night table used when Options.Table is empty.
+const DefaultTable = "customer_predictions"
+
+// Run statuses.
+const (
+	StatusRunning   = "running"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	StatusBlocked   = "blocked"
+)
+
+// Options configures Open.
+type Options struct {
+	// Table is the current-night table; "" means DefaultTable. The history
+	// table is Table+"_history". Any name works: identifiers are always quoted.
+	Table string
+	// Schema is the PostgreSQL schema; "" means "public". Migrate creates it.
+	// Ignored by SQLite.
+	Schema string
+	// Logger receives progress messages; nil discards them. DSNs are logged
+	// through RedactDSN only.
+	Logger *slog.Logger
+}
+
+// Store is a prediction-table sink. Methods are safe for concurrent use, but
+// one process should run one publication at a time per target table (TryLock).
+type Store interface {
+	// Migrate applies the versioned migrations not yet recorded in
+	// schema_migrations. It is idempotent and safe to run concurrently.
+	Migrate(ctx context.Context) error
+	// StartRun inserts r into pipeline_runs with status "running", filling
+	// r.ID (if empty), r.StartedAt (if zero) and r.Status. If this Store holds
+	// the target table's lock (TryLock), runs of the same table left
+	// "running" by a dead process are first marked "failed", error "abandoned".
+	StartRun(ctx context.Context, r *Run) error
+	// FinishRun records r.Status ("succeeded", "failed" or "blocked"),
+	// r.FinishedAt (now if zero, filled in), the counts, r.Error and r.Details.
+	FinishRun(ctx context.Context, r *Run) error
+	// Publish atomically replaces the current night with p and records it in
+	// history, stage_transitions and lifecycle_metrics (see the package doc).
+	Publish(ctx context.Context, p Publication) error
+	// PutLabels upserts labels by code into "stage_labels" or "segment_labels".
+	PutLabels(ctx context.Context, table string, labels []Label) error
+	// LastRun returns the newest run (by started_at) of the target table with
+	// the given status ("" = any); ok is false when there is none.
+	LastRun(ctx context.Context, status string) (r Run, ok bool, err error)
+	// TryLock takes the target table's run lock without waiting: a
+	// PostgreSQL session advisory lock keyed by a hash of schema.table, or a
+	// flock(2) on the SQLite file's PATH+".lock". If it is held elsewhere the
+	// error wraps ErrLocked. release is idempotent; Close releases it too.
+	TryLock(ctx context.Context) (release func() error, err error)
+	// Close releases the lock (if held) and the connections.
+	Close() error
+}
+
+// Run is one row of pipeline_runs.
+type Run struct {
+	ID         string
+	AsOf       time.Time // a UTC day
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Status     string
+
+	RowsRead, RowsRejected, RowsExcluded, RowsDuplicate, Customers int64
+
+	Error   string
+	Details map[string]any // stored as JSON (gates, model version, forced publish…)
+}
+
+// Publication is one night of predictions.
+type Publication struct {
+	RunID string
+	AsOf  time.Time // a UTC day; the time of day is ignored
+	// Records hold one row per customer. Columns are matched by name to the
+	// table's columns; as_of, run_id and updated_at are filled by the store and
+	// must not be present. Publish does not retain or release them.
+	Records []arrow.Record
+}
+
+// Label is one row of stage_labels or segment_labels.
+type Label struct{ Code, English, Chinese, Action string }
+
+// Open connects to a sink. dsn is "sqlite:PATH" (or a bare path ending in .db,
+// .sqlite or .sqlite3) or "postgres://…"/"postgresql://…". Other schemes
+// return an error wrapping ErrUnsupportedDSN. Open checks the connection but
+// changes nothing; call Migrate before publishing.
+func Open(ctx context.Context, dsn string, opt Options) (Store, error) {
+	if opt.Table == "" {
+		opt.Table = DefaultTable
+	}
+	if opt.Schema == "" {
+		opt.Schema = "public"
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	lower := strings.ToLower(dsn)
+	switch {
+	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
+		return openPostgres(ctx, dsn, opt)
+	case strings.HasPrefix(lower, "sqlite://"):
+		return openSQLite(ctx, dsn[len("sqlite://"):], opt)
+	case strings.HasPrefix(lower, "sqlite:"):
+		return openSQLite(ctx, dsn[len("sqlite:"):], opt)
+	case strings.HasSuffix(lower, ".db"), strings.HasSuffix(lower, ".sqlite"), strings.HasSuffix(lower, ".sqlite3"):
+		if !strings.Contains(dsn, "://") {
+			return openSQLite(ctx, dsn, opt)
+		}
+	}
+	return nil, fmt.Errorf("%w: %s (want sqlite:PATH, PATH.db or postgres://…)", ErrUnsupportedDSN, RedactDSN(dsn))
+}
+
+var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+
+// RedactDSN returns dsn with any password replaced by "xxxxx": the userinfo
+// password of a URL, a password query parameter, or a password=… keyword of a
+// PostgreSQL keyword/value string. Use it whenever a DSN is logged or shown.
+func RedactDSN(dsn string) string {
+	if strings.Contains(dsn, "://") {
+		if u, err := url.Parse(dsn); err == nil {
+			if q := u.Query(); q.Has("password") {
+				q.Set("password", "xxxxx")
+				u.RawQuery = q.Encode()
+			}
+			return u.Redacted()
+		}
+		// Unparseable URL: hide everything between "://" and the last "@".
+		i := strings.Index(dsn, "://") + 3
+		if j := strings.LastIndex(dsn, "@"); j > i {
+			return dsn[:i] + "xxxxx" + dsn[j:]
+		}
+	}
+	return kvPassword.ReplaceAllString(dsn, "${1}xxxxx")
+}
+
+// IsTransient reports whether err is worth retrying later with the same
+// input: refused/reset/aborted connections and network time-outs, PostgreSQL
+// serialization failures, deadlocks, admin/crash shutdowns, connection
+// failures and "too many connections", and SQLITE_BUSY/SQLITE_LOCKED.
+// ErrLocked (another run is active) is not transient.
+func IsTransient(err error) bool {
+	if err == nil || errors.Is(err, ErrLocked) {
+		return false
+	}
+	for _, e := range []error{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "40001", "40P01", // serialization_failure, deadlock_detected
+			"57P01", "57P02", "57P03", // admin_shutdown, crash_shutdown, cannot_connect_now
+			"08000", "08003", "08006", "08001", "08004", // connection exceptions
+			"53300": // too_many_connections
+			return true
+		}
+		return false
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		switch sqErr.Code() & 0xff {
+		case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
+			return true
+		}
+		return false
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return true
+	}
+	return pgconn.SafeToRetry(err)
+}
+
+// newRunID returns a fresh run identifier: UTC start time and 8 random hex digits.
+func newRunID(t time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// day truncates t to its UTC day.
+func day(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
