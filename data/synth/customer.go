@@ -37,7 +37,7 @@ const (
 	rampFloor        = 0.25 // initial rate factor of growing customers
 	rampDays         = 180  // days to reach full rate
 	warnReturnLift   = 5    // return probability multiplier while warning
-	warnSupportExtra = 0.5  // extra tickets per purchase while warning
+	warnSupportExtra = 1.0  // extra tickets per purchase while warning
 	silenceMin       = 150  // days before a reactivation, minimum
 	silenceMean      = 150  // plus Exp with this mean
 	returnDelayMean  = 7    // days after 1 day
@@ -262,11 +262,13 @@ func (s *sim) basket(t float64, slow bool) {
 }
 
 // purchase emits a BG/NBD transaction at t: a basket, the visits clustered
-// around it and, sometimes, a second basket the same day.
-func (s *sim) purchase(t float64, slow bool) {
+// around it (their mean scaled by f, the warning slow-down factor, 1 when
+// none) and, sometimes, a second basket the same day.
+func (s *sim) purchase(t, f float64) {
 	cfg, r := &s.pl.cfg, s.r
+	slow := f < 1
 	s.basket(t, slow)
-	for k := range poisson(r, clusterShare*cfg.VisitsPerPurchase) {
+	for k := range poisson(r, f*clusterShare*cfg.VisitsPerPurchase) {
 		var vt float64
 		switch {
 		case k == 0 && r.Float64() < 0.6:
@@ -330,7 +332,7 @@ func (s *sim) customer(i int, prof *Profile) {
 
 	t := acq
 	for life := 0; ; life++ {
-		s.purchase(t, false)
+		s.purchase(t, 1)
 		k := geometric(r, p)
 		m := 0
 		if life == 0 {
@@ -341,9 +343,9 @@ func (s *sim) customer(i int, prof *Profile) {
 		}
 		died := false
 		for j := 1; ; j++ {
-			f, slow := 1.0, false
+			f := 1.0
 			if e := k - j; e < m {
-				f, slow = slowFactor[e], true
+				f = slowFactor[e]
 			}
 			next := s.nextArrival(t, lambda*f)
 			s.visits(t, min(next, pl.nf), alive*f)
@@ -351,7 +353,7 @@ func (s *sim) customer(i int, prof *Profile) {
 				break
 			}
 			t = next
-			s.purchase(t, slow)
+			s.purchase(t, f)
 			if j == k {
 				died = true
 				break
