@@ -23,12 +23,16 @@ const (
 
 var kindName = [numKinds]string{data.EventPurchase, data.EventReturn, data.EventVisit, data.EventSupport}
 
-// event is one generated event; t is in days since Start.
+// event is one generated event; t is in days since Start; key is the
+// event_time in milliseconds times 4 plus the kind, the sort key.
 type event struct {
 	t      float64
 	amount float64
-	kind   kind
+	key    int64
 }
+
+func (e *event) kind() kind { return kind(e.key & 3) }
+func (e *event) ms() int64  { return e.key >> 2 }
 
 // Model constants documented in doc.go.
 const (
@@ -179,7 +183,7 @@ func newSim(pl *plan) *sim {
 
 func (s *sim) emit(t, amount float64, k kind) {
 	if t >= 0 && t < s.pl.nf {
-		s.ev = append(s.ev, event{t: t, amount: amount, kind: k})
+		s.ev = append(s.ev, event{t: t, amount: amount, key: s.pl.ms(t)<<2 | int64(k)})
 	}
 }
 
@@ -302,12 +306,7 @@ func (s *sim) customer(i int, prof *Profile) {
 	s.pcg.Seed(streamSeeds(cfg.Seed, uint64(i)))
 	start := len(s.ev)
 	defer func() {
-		slices.SortFunc(s.ev[start:], func(a, b event) int {
-			if c := cmp.Compare(a.t, b.t); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.kind, b.kind)
-		})
+		slices.SortFunc(s.ev[start:], func(a, b event) int { return cmp.Compare(a.key, b.key) })
 	}()
 
 	inf := math.Inf(1)

@@ -152,7 +152,7 @@ func (w *worker) run(lo, hi int) (arrow.RecordBatch, Stats) {
 	}
 	var cnt [numKinds]int64
 	for _, e := range s.ev {
-		cnt[e.kind]++
+		cnt[e.kind()]++
 	}
 	n := len(s.ev)
 	typeBytes := 0
@@ -167,9 +167,10 @@ func (w *worker) run(lo, hi int) (arrow.RecordBatch, Stats) {
 		w.id = appendID(w.id[:0], lo+c, w.pl.idWidth)
 		for _, e := range s.ev[start:end] {
 			w.ids.UnsafeAppend(w.id)
-			w.times.UnsafeAppend(arrow.Timestamp(w.pl.ms(e.t)))
-			w.types.UnsafeAppend(kindBytes[e.kind])
-			if e.kind <= kindReturn {
+			w.times.UnsafeAppend(arrow.Timestamp(e.ms()))
+			k := e.kind()
+			w.types.UnsafeAppend(kindBytes[k])
+			if k <= kindReturn {
 				w.amts.UnsafeAppend(e.amount)
 			} else {
 				w.amts.UnsafeAppendBoolToBitmap(false)

@@ -208,7 +208,7 @@ func TestRateRecovery(t *testing.T) {
 		}
 		stop := min(prof.FirstDeath, pl.nf)
 		for _, e := range s.ev {
-			if e.kind == kindPurchase && e.t > prof.Acquired && e.t <= stop {
+			if e.kind() == kindPurchase && e.t > prof.Acquired && e.t <= stop {
 				obs++
 			}
 		}

@@ -20,6 +20,7 @@ var (
 	monthNorm   [12]float64 // monthFactor / day-weighted mean
 	weekdayNorm [7]float64  // weekdayFactor / mean
 	hourCDF     [25]float64 // cumulative hourWeight, hourCDF[24] = 1
+	hourOf      [256]uint8  // hour containing the fraction b/256 of the mass
 )
 
 func init() {
@@ -48,6 +49,13 @@ func init() {
 		c += w
 	}
 	hourCDF[24] = 1
+	h := 0
+	for b := range hourOf {
+		for hourCDF[h+1] <= float64(b)/256 {
+			h++
+		}
+		hourOf[b] = uint8(h)
+	}
 }
 
 // seasonTables returns, for each day of a window of n days starting at
@@ -73,14 +81,9 @@ func seasonTables(first int32, n int, s float64) (purchase, acquire []float64, p
 // fraction of the day distributed by hourWeight (piecewise uniform within an
 // hour). Monotone, so the order of events within a day is kept.
 func intraday(f float64) float64 {
-	lo, hi := 0, 24
-	for hi-lo > 1 {
-		mid := (lo + hi) / 2
-		if hourCDF[mid] <= f {
-			lo = mid
-		} else {
-			hi = mid
-		}
+	lo := int(hourOf[int(f*256)&255])
+	for lo < 23 && hourCDF[lo+1] <= f {
+		lo++
 	}
 	w := hourCDF[lo+1] - hourCDF[lo]
 	return (float64(lo) + (f-hourCDF[lo])/w) / 24
