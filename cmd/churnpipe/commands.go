@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/churnpipe/churnpipe/features/lifecycle"
+	"github.com/churnpipe/churnpipe/features/rfm"
+	"github.com/churnpipe/churnpipe/jobs"
+	"github.com/churnpipe/churnpipe/pipeline"
+)
+
+func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, lf := newFlags("nightly", "nightly --input PATH [--as-of DAY] [--db DSN] [flags]")
+	var in inputFlags
+	in.register(fs)
+	asOf := fs.String("as-of", "", "score as of this day, inclusive (YYYY-MM-DD; default: yesterday in --tz)")
+	tz := fs.String("tz", "Local", "time zone that decides which day is yesterday (IANA name, e.g. Asia/Shanghai)")
+	db := fs.String("db", jobs.DefaultDB, "prediction store: sqlite:PATH or postgres://…")
+	table := fs.String("table", "", "name of the prediction table (default customer_predictions)")
+	dry := fs.Bool("dry-run", false, "do everything but publish")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := lf.setup()
+	if err != nil {
+		return err
+	}
+	cfg := jobs.NightlyConfig{}
+	if cfg.Input, err = in.input(); err != nil {
+		return err
+	}
+	if cfg.AsOf, err = parseDay("as-of", *asOf); err != nil {
+		return err
+	}
+	if cfg.TimeZone, err = time.LoadLocation(*tz); err != nil {
+		return &jobs.UsageError{Err: fmt.Errorf("--tz: %w", err)}
+	}
+	cfg.DB, cfg.DryRun = *db, *dry
+	cfg.Store.Table = *table
+	res, err := jobs.Nightly(ctx, cfg, pipeline.Options{Logger: log})
+	if res.Run.ID != "" {
+		printRunSummary(stdout, res)
+	}
+	return err
+}
+
+func printRunSummary(w io.Writer, res pipeline.NightlyResult) {
+	r := res.Run
+	fmt.Fprintf(w, "run %s  as-of %s  status %s\n", r.ID, r.AsOf.Format(time.DateOnly), statusOf(r.Status, r.Error))
+	fmt.Fprintf(w, "rows read %d · rejected %d · after as-of %d · customers %d\n",
+		res.Ingest.RowsRead, res.Ingest.RowsRejected, res.Ingest.RowsExcluded, res.Ingest.Customers)
+	if res.Ingest.Quarantine != "" {
+		fmt.Fprintf(w, "rejected rows: %s\n", res.Ingest.Quarantine)
+	}
+	if len(res.Stages) > 0 {
+		fmt.Fprint(w, "stages:")
+		for _, l := range lifecycle.Labels() {
+			if n := res.Stages[l.Code]; n > 0 {
+				fmt.Fprintf(w, " %s %d", l.Code, n)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func statusOf(status, errText string) string {
+	if status == "" || status == "running" {
+		if errText != "" {
+			return "failed"
+		}
+		return "succeeded"
+	}
+	return status
+}
+
+// printCrosstab prints customers by lifecycle stage (rows) × RFM segment.
+func printCrosstab(w io.Writer, res pipeline.NightlyResult) {
+	var segs []rfm.Segment
+	for _, l := range rfm.Labels() {
+		if res.Segments[l.Code] > 0 {
+			segs = append(segs, l.Code)
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := []string{"stage \\ segment"}
+	for _, s := range segs {
+		head = append(head, string(s))
+	}
+	fmt.Fprintln(tw, strings.Join(append(head, "total"), "\t")+"\t")
+	for _, l := range lifecycle.Labels() {
+		row := res.Crosstab[l.Code]
+		if len(row) == 0 {
+			continue
+		}
+		cells := []string{fmt.Sprintf("%s %s", l.Code, l.Chinese)}
+		for _, s := range segs {
+			cells = append(cells, fmt.Sprint(row[s]))
+		}
+		fmt.Fprintln(tw, strings.Join(append(cells, fmt.Sprint(res.Stages[l.Code])), "\t")+"\t")
+	}
+	cells := []string{"total"}
+	total := 0
+	for _, s := range segs {
+		cells = append(cells, fmt.Sprint(res.Segments[s]))
+		total += res.Segments[s]
+	}
+	fmt.Fprintln(tw, strings.Join(append(cells, fmt.Sprint(total)), "\t")+"\t")
+	tw.Flush()
+	tiers := make([]string, 0, 3)
+	for _, t := range []rfm.Tier{rfm.TierA, rfm.TierB, rfm.TierC} {
+		tiers = append(tiers, fmt.Sprintf("%s %d", t, res.Tiers[t]))
+	}
+	sort.Strings(tiers)
+	fmt.Fprintf(w, "value tiers: %s\n", strings.Join(tiers, " · "))
+}
+
+func runFeatures(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, lf := newFlags("features", "features --input PATH --as-of DAY --out FILE.parquet|FILE.arrow|FILE.csv")
+	var in inputFlags
+	in.register(fs)
+	asOf := fs.String("as-of", "", "feature day, inclusive (YYYY-MM-DD); events after it are ignored")
+	out := fs.String("out", "", "output file; the format follows the extension (.parquet, .arrow, .csv)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := lf.setup()
+	if err != nil {
+		return err
+	}
+	c := jobs.ExportConfig{Out: *out}
+	if c.Input, err = in.input(); err != nil {
+		return err
+	}
+	if c.AsOf, err = parseDay("as-of", *asOf); err != nil {
+		return err
+	}
+	st, n, err := jobs.ExportFeatures(ctx, c, pipeline.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %d customers to %s (rows read %d, rejected %d, after as-of %d)\n",
+		n, *out, st.RowsRead, st.RowsRejected, st.RowsExcluded)
+	return nil
+}
+
+func runSynth(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, lf := newFlags("synth", "synth --customers N --start DAY --end DAY --seed S --out PATH")
+	n := fs.Int("customers", 5000, "number of customers")
+	start := fs.String("start", "2024-01-01", "first day of the history")
+	end := fs.String("end", "2025-12-31", "last day of the history")
+	seed := fs.Uint64("seed", 1, "random seed; the same seed writes the same history")
+	out := fs.String("out", "", "output file: .parquet, .arrow or .csv")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if _, err := lf.setup(); err != nil {
+		return err
+	}
+	c := jobs.SynthConfig{Customers: *n, Seed: *seed, Out: *out}
+	var err error
+	if c.Start, err = parseDay("start", *start); err != nil {
+		return err
+	}
+	if c.End, err = parseDay("end", *end); err != nil {
+		return err
+	}
+	st, err := jobs.Synth(ctx, c, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %d events of %d customers to %s (purchases %d, returns %d, visits %d, support %d)\n",
+		st.Events, st.Customers, *out, st.Purchases, st.Returns, st.Visits, st.Support)
+	return nil
+}
+
+func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, lf := newFlags("demo", "demo [--dir DIR] [--customers N] [--seed S]")
+	dir := fs.String("dir", "churnpipe-demo", "folder for the sample history and the prediction database")
+	n := fs.Int("customers", 5000, "number of sample customers")
+	seed := fs.Uint64("seed", 1, "random seed")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := lf.setup()
+	if err != nil {
+		return err
+	}
+	res, err := jobs.Demo(ctx, jobs.DemoConfig{Dir: *dir, Customers: *n, Seed: *seed}, pipeline.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "sample history: %s (%d customers, %d events)\n", res.History, res.Synth.Customers, res.Synth.Events)
+	printRunSummary(stdout, res.Nightly)
+	fmt.Fprintln(stdout)
+	printCrosstab(stdout, res.Nightly)
+	fmt.Fprintf(stdout, "\npredictions: %s (table customer_predictions)\n", res.DB)
+	fmt.Fprintf(stdout, "try: sqlite3 %s \"SELECT lifecycle_stage, count(*) FROM customer_predictions GROUP BY 1\"\n", res.DB)
+	return nil
+}

@@ -1,0 +1,208 @@
+// Command churnpipe scores customers for churn and lifetime value every
+// night and writes a prediction table that a CRM reads.
+//
+// Run `churnpipe help` for the commands and `churnpipe COMMAND -h` for the
+// flags of one. Exit codes are documented in the README and in package jobs.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/churnpipe/churnpipe/data"
+	"github.com/churnpipe/churnpipe/jobs"
+	"github.com/churnpipe/churnpipe/pipeline"
+)
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout io.Writer) error
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"nightly", "score every customer at an as-of day and publish the prediction table", runNightly},
+		{"features", "export the per-customer feature table at an as-of day (Parquet/Arrow/CSV)", runFeatures},
+		{"synth", "write a realistic synthetic interaction history", runSynth},
+		{"demo", "generate 5,000 sample customers, run the nightly job, print stage × segment", runDemo},
+	}
+	commands = append(commands, extraCommands...)
+}
+
+// extraCommands are registered by other files of this package (clv, train…).
+var extraCommands []command
+
+const usageHead = `churnpipe — nightly churn and customer-lifetime-value scoring
+
+Usage:
+  churnpipe COMMAND [flags]
+
+Commands:
+`
+
+const usageTail = `
+Run "churnpipe COMMAND -h" for the flags of a command.
+Quick start: churnpipe demo --dir demo
+
+Exit codes: 0 ok · 1 internal error · 2 usage/config · 3 input rejected ·
+4 quality gate blocked · 5 database unavailable · 6 another run holds the lock
+`
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, usageHead)
+	cs := append([]command(nil), commands...)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, usageTail)
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return jobs.ExitUsage
+		}
+		return jobs.ExitOK
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for _, c := range commands {
+		if c.name == args[0] {
+			err := c.run(ctx, args[1:], stdout)
+			if errors.Is(err, flag.ErrHelp) {
+				return jobs.ExitOK
+			}
+			if err != nil {
+				slog.Error(c.name+" failed", "err", err, "exit_code", jobs.ExitCode(err))
+				fmt.Fprintf(stderr, "churnpipe %s: %v\n", c.name, err)
+			}
+			return jobs.ExitCode(err)
+		}
+	}
+	fmt.Fprintf(stderr, "churnpipe: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return jobs.ExitUsage
+}
+
+// newFlags returns a FlagSet for a command with the logging flags.
+func newFlags(name, synopsis string) (*flag.FlagSet, *logFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	lf := &logFlags{}
+	fs.StringVar(&lf.format, "log-format", "text", "log format on stderr: text (for people) or json (for log collectors)")
+	fs.StringVar(&lf.level, "log-level", "info", "log level: debug, info, warn, error")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: churnpipe %s\n\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs, lf
+}
+
+type logFlags struct{ format, level string }
+
+// setup installs the process logger; logs go to stderr.
+func (lf *logFlags) setup() (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(lf.level)); err != nil {
+		return nil, &jobs.UsageError{Err: fmt.Errorf("--log-level %q: %w", lf.level, err)}
+	}
+	o := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler
+	switch lf.format {
+	case "json":
+		h = slog.NewJSONHandler(os.Stderr, o)
+	case "text", "":
+		h = slog.NewTextHandler(os.Stderr, o)
+	default:
+		return nil, &jobs.UsageError{Err: fmt.Errorf("--log-format %q: want text or json", lf.format)}
+	}
+	l := slog.New(h)
+	slog.SetDefault(l)
+	return l, nil
+}
+
+// inputFlags are the flags that say how to read the interaction history.
+type inputFlags struct {
+	path, format, delimiter, mapping, timeLayout, quarantine string
+	noHeader, whitespace                                     bool
+	maxReject                                                float64
+}
+
+func (f *inputFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.path, "input", "", "interaction history: a CSV, Parquet or Arrow IPC file, or a folder of them")
+	fs.StringVar(&f.format, "format", "", "input format: csv, parquet or arrow (default: from the file extension)")
+	fs.StringVar(&f.delimiter, "delimiter", ",", `CSV field delimiter (one character, or "tab", or "whitespace" for runs of spaces)`)
+	fs.BoolVar(&f.noHeader, "no-header", false, "CSV has no header row; --map then names 1-based column numbers")
+	fs.StringVar(&f.mapping, "map", "", "column mapping canonical=source, e.g. customer_id=CustomerID,event_time=InvoiceDate,amount=Revenue")
+	fs.StringVar(&f.timeLayout, "time-layout", "", "Go time layout of event_time, e.g. 2006-01-02 15:04:05 (default: RFC 3339 or YYYY-MM-DD)")
+	fs.Float64Var(&f.maxReject, "max-reject", 0.01, "fail before publishing when more than this fraction of rows is rejected")
+	fs.StringVar(&f.quarantine, "quarantine", "", "CSV file for rejected rows (default: quarantine/<as-of>-<run>.csv beside the database)")
+}
+
+func (f *inputFlags) input() (pipeline.Input, error) {
+	in := pipeline.Input{Path: f.path, Quarantine: f.quarantine, MaxReject: f.maxReject}
+	in.Read = data.Options{Format: f.format, NoHeader: f.noHeader, TimeLayout: f.timeLayout}
+	switch f.delimiter {
+	case "whitespace":
+		in.Read.Whitespace = true
+	case "tab", `\t`:
+		in.Read.Delimiter = '\t'
+	default:
+		r := []rune(f.delimiter)
+		if len(r) != 1 {
+			return in, &jobs.UsageError{Err: fmt.Errorf("--delimiter %q: want one character, tab or whitespace", f.delimiter)}
+		}
+		in.Read.Delimiter = r[0]
+	}
+	if f.mapping != "" {
+		m, err := data.ParseMap(f.mapping)
+		if err != nil {
+			return in, &jobs.UsageError{Err: fmt.Errorf("--map: %w", err)}
+		}
+		in.Read.Map = m
+	}
+	return in, nil
+}
+
+// parseDay parses a YYYY-MM-DD flag value as a UTC day.
+func parseDay(flagName, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return t, &jobs.UsageError{Err: fmt.Errorf("--%s %q: want a day like 2024-06-30", flagName, s)}
+	}
+	return t, nil
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &jobs.UsageError{Err: err}
+	}
+	if fs.NArg() > 0 {
+		return &jobs.UsageError{Err: fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/churnpipe/churnpipe/data"
+	"github.com/churnpipe/churnpipe/data/synth"
+	"github.com/churnpipe/churnpipe/pipeline"
+)
+
+// SynthConfig describes a synthetic history to write.
+type SynthConfig struct {
+	Customers  int
+	Start, End time.Time
+	Seed       uint64
+	Out        string // .parquet, .arrow or .csv
+}
+
+// Synth writes a synthetic interaction history (see package data/synth).
+func Synth(ctx context.Context, c SynthConfig, mem memory.Allocator) (synth.Stats, error) {
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	if c.Customers <= 0 {
+		return synth.Stats{}, &UsageError{fmt.Errorf("--customers %d: must be positive", c.Customers)}
+	}
+	if !c.End.After(c.Start) {
+		return synth.Stats{}, &UsageError{fmt.Errorf("--end %s must be after --start %s", c.End.Format(time.DateOnly), c.Start.Format(time.DateOnly))}
+	}
+	if c.Out == "" {
+		return synth.Stats{}, &UsageError{fmt.Errorf("no --out file")}
+	}
+	w, err := data.CreateFile(c.Out, data.EventSchema, data.WriteOptions{Alloc: mem})
+	if err != nil {
+		return synth.Stats{}, err
+	}
+	cfg := synth.DefaultConfig(c.Customers, c.Start, c.End, c.Seed)
+	st, err := synth.Generate(ctx, cfg, mem, func(rec arrow.Record) error { return w.Write(rec) })
+	if err != nil {
+		w.Abort()
+		return st, err
+	}
+	return st, w.Close()
+}
+
+// DemoConfig is the self-contained demo: synthetic customers over two years,
+// scored on the last day into a SQLite file.
+type DemoConfig struct {
+	Dir       string // where history.parquet and predictions.db go
+	Customers int    // 0 = 5,000
+	Seed      uint64
+}
+
+// DemoResult says what the demo produced.
+type DemoResult struct {
+	History string
+	DB      string
+	Synth   synth.Stats
+	Nightly pipeline.NightlyResult
+}
+
+// Demo generates the sample history and runs the nightly job on its last day.
+func Demo(ctx context.Context, c DemoConfig, opt pipeline.Options) (DemoResult, error) {
+	if c.Customers == 0 {
+		c.Customers = 5000
+	}
+	if c.Dir == "" {
+		c.Dir = "churnpipe-demo"
+	}
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		return DemoResult{}, err
+	}
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	end := time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
+	res := DemoResult{History: filepath.Join(c.Dir, "history.parquet"), DB: filepath.Join(c.Dir, "predictions.db")}
+	st, err := Synth(ctx, SynthConfig{Customers: c.Customers, Start: start, End: end, Seed: c.Seed, Out: res.History}, opt.Alloc)
+	res.Synth = st
+	if err != nil {
+		return res, err
+	}
+	cfg := NightlyConfig{NightlyConfig: pipeline.NightlyConfig{
+		Input: pipeline.Input{Path: res.History, MaxReject: 0.01},
+		AsOf:  end,
+		DB:    "sqlite:" + res.DB,
+	}}
+	res.Nightly, err = Nightly(ctx, cfg, opt)
+	return res, err
+}

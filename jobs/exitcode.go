@@ -1,0 +1,50 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+
+	"github.com/churnpipe/churnpipe/data"
+	"github.com/churnpipe/churnpipe/data/store"
+	"github.com/churnpipe/churnpipe/pipeline"
+)
+
+// Process exit codes, documented in the README ("Operating churnpipe").
+const (
+	ExitOK          = 0 // published (or, for other commands, succeeded)
+	ExitInternal    = 1 // a bug or an unexpected failure
+	ExitUsage       = 2 // bad flags or configuration
+	ExitRejected    = 3 // input rejected: more bad rows than --max-reject, or unreadable input
+	ExitGateBlocked = 4 // a quality gate blocked publishing
+	ExitSink        = 5 // the prediction store is unavailable
+	ExitLocked      = 6 // another run holds the lock on the target table
+	ExitInterrupted = 130
+)
+
+// UsageError marks an error in flags or configuration.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// ExitCode maps an error of a job to its process exit code.
+func ExitCode(err error) int {
+	var ue *UsageError
+	var pe *data.ParseError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ue), errors.Is(err, store.ErrUnsupportedDSN):
+		return ExitUsage
+	case errors.Is(err, store.ErrLocked):
+		return ExitLocked
+	case errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	case errors.Is(err, pipeline.ErrSink):
+		return ExitSink
+	case errors.Is(err, data.ErrTooManyRejects), errors.Is(err, data.ErrMissingColumn),
+		errors.Is(err, pipeline.ErrNoCustomers), errors.As(err, &pe):
+		return ExitRejected
+	}
+	return ExitInternal
+}

@@ -1,0 +1,162 @@
+package jobs_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	_ "modernc.org/sqlite"
+
+	"github.com/churnpipe/churnpipe/features"
+	"github.com/churnpipe/churnpipe/features/lifecycle"
+	"github.com/churnpipe/churnpipe/features/rfm"
+	"github.com/churnpipe/churnpipe/internal/testenv"
+	"github.com/churnpipe/churnpipe/jobs"
+	"github.com/churnpipe/churnpipe/pipeline"
+)
+
+var cdnowEnd = time.Date(1997, 9, 30, 0, 0, 0, 0, time.UTC)
+
+func openDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func count(t *testing.T, db *sql.DB, q string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, db.QueryRow(q, args...).Scan(&n), q)
+	return n
+}
+
+// TestNightlyCDNOW is the spine's acceptance run on real data: 2,357 rows,
+// and a rerun of the same as-of replaces that night in history.
+func TestNightlyCDNOW(t *testing.T) {
+	csvPath := testenv.SharedData(t, "cdnow/cdnow_sample_interactions.csv")
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "c.db")
+	cfg := jobs.NightlyConfig{NightlyConfig: pipeline.NightlyConfig{
+		Input: pipeline.Input{Path: csvPath, MaxReject: 0.01},
+		AsOf:  cdnowEnd,
+		DB:    "sqlite:" + dbPath,
+	}}
+	for run := 1; run <= 2; run++ {
+		res, err := jobs.Nightly(context.Background(), cfg, pipeline.Options{})
+		require.NoError(t, err, "run %d", run)
+		assert.Equal(t, jobs.ExitOK, jobs.ExitCode(err))
+		assert.EqualValues(t, 6919, res.Ingest.RowsRead)
+		assert.EqualValues(t, 0, res.Ingest.RowsRejected)
+		// Rows after 1997-09-30 are excluded and counted; the summary has 2,357 customers.
+		assert.Positive(t, res.Ingest.RowsExcluded)
+		assert.Equal(t, 2357, res.Ingest.Customers)
+	}
+	db := openDB(t, dbPath)
+	assert.Equal(t, 2357, count(t, db, `SELECT count(*) FROM customer_predictions`))
+	assert.Equal(t, 2357, count(t, db, `SELECT count(*) FROM customer_predictions_history WHERE as_of = '1997-09-30'`))
+	assert.Equal(t, 2, count(t, db, `SELECT count(*) FROM pipeline_runs WHERE status = 'succeeded'`))
+	assert.Equal(t, 1, count(t, db, `SELECT count(DISTINCT run_id) FROM customer_predictions`))
+
+	// Every code is documented, and the labels are in the database.
+	rows, err := db.Query(`SELECT lifecycle_stage, rfm_segment, value_tier, count(*) FROM customer_predictions GROUP BY 1, 2, 3`)
+	require.NoError(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		var st, seg, tier string
+		var n int
+		require.NoError(t, rows.Scan(&st, &seg, &tier, &n))
+		assert.True(t, lifecycle.Valid(lifecycle.Stage(st)), st)
+		assert.True(t, rfm.Valid(rfm.Segment(seg)), seg)
+		assert.Contains(t, []string{"A", "B", "C"}, tier)
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, len(lifecycle.Labels()), count(t, db, `SELECT count(*) FROM stage_labels`))
+	// Every CDNOW customer bought in Q1 1997; as of 1997-09-30 nobody is new or a prospect.
+	assert.Zero(t, count(t, db, `SELECT count(*) FROM customer_predictions WHERE lifecycle_stage IN ('new', 'prospect')`))
+}
+
+// TestFeaturesCDNOWMatchPublishedSummary checks the BTYD columns against the
+// published 39-week calibration summary (Fader, Hardie & Lee 2005; the
+// lifetimes/BTYD data sets): x exactly, t_x and T to ±0.01 week.
+func TestFeaturesCDNOWMatchPublishedSummary(t *testing.T) {
+	csvPath := testenv.SharedData(t, "cdnow/cdnow_sample_interactions.csv")
+	summary := readSummary(t, testenv.SharedData(t, "cdnow/cdnow_customers_summary_with_transactions.csv"))
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+
+	in := pipeline.Input{Path: csvPath, MaxReject: 0.01, Quarantine: filepath.Join(t.TempDir(), "q.csv")}
+	feat, _, err := pipeline.BuildFeatures(context.Background(), in, cdnowEnd, pipeline.Options{Alloc: mem})
+	require.NoError(t, err)
+	defer feat.Release()
+	require.EqualValues(t, len(summary), feat.NumRows())
+
+	col := func(name string) *array.Int32 {
+		return feat.Column(feat.Schema().FieldIndices(name)[0]).(*array.Int32)
+	}
+	ids := feat.Column(0).(*array.String)
+	x, tx, T := col(features.ColRepeatPurchases), col(features.ColFirstToLastDays), col(features.ColFirstToAsOfDays)
+	zbar := feat.Column(feat.Schema().FieldIndices(features.ColRepeatSpendMean)[0]).(*array.Float64)
+	for i := 0; i < int(feat.NumRows()); i++ {
+		want, ok := summary[ids.Value(i)]
+		require.True(t, ok, "customer %s not in the published summary", ids.Value(i))
+		assert.EqualValues(t, want[0], x.Value(i), "x of %s", ids.Value(i))
+		assert.InDelta(t, want[1], float64(tx.Value(i))/7, 0.01, "t_x of %s", ids.Value(i))
+		assert.InDelta(t, want[2], float64(T.Value(i))/7, 0.01, "T of %s", ids.Value(i))
+		assert.InDelta(t, want[3], zbar.Value(i), 0.0051, "zbar of %s", ids.Value(i))
+	}
+}
+
+func readSummary(t *testing.T, path string) map[string][4]float64 {
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	out := map[string][4]float64{}
+	for _, r := range recs[1:] {
+		var v [4]float64
+		for k := 0; k < 4; k++ {
+			v[k], err = strconv.ParseFloat(r[k+1], 64)
+			require.NoError(t, err)
+		}
+		out[r[0]] = v
+	}
+	return out
+}
+
+// TestDemo runs the demo end to end on a small population and checks that
+// the synthetic history exercises the lifecycle rules.
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	res, err := jobs.Demo(context.Background(), jobs.DemoConfig{Dir: dir, Customers: 2000, Seed: 7}, pipeline.Options{})
+	require.NoError(t, err)
+	db := openDB(t, res.DB)
+	n := count(t, db, `SELECT count(*) FROM customer_predictions`)
+	assert.Equal(t, 2000, n)
+	assert.GreaterOrEqual(t, count(t, db, `SELECT count(DISTINCT lifecycle_stage) FROM customer_predictions`), 5)
+	// Shares of the tiers follow the 20/30/50 rule among buyers.
+	a := count(t, db, `SELECT count(*) FROM customer_predictions WHERE value_tier = 'A'`)
+	buyers := count(t, db, `SELECT count(*) FROM customer_predictions WHERE purchase_days > 0`)
+	assert.InDelta(t, 0.2, float64(a)/float64(buyers), 0.01)
+	assert.False(t, math.IsNaN(float64(a)))
+}
+
+func TestExitCodes(t *testing.T) {
+	_, err := jobs.Nightly(context.Background(), jobs.NightlyConfig{}, pipeline.Options{})
+	assert.Equal(t, jobs.ExitUsage, jobs.ExitCode(err))
+	_, err = jobs.Nightly(context.Background(), jobs.NightlyConfig{NightlyConfig: pipeline.NightlyConfig{
+		Input: pipeline.Input{Path: "x.csv"}, DB: "oracle://nope"}}, pipeline.Options{})
+	assert.Equal(t, jobs.ExitUsage, jobs.ExitCode(err), "%v", err)
+}

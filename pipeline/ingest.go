@@ -1,0 +1,109 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/churnpipe/churnpipe/data"
+	"github.com/churnpipe/churnpipe/features"
+)
+
+// Source is a stream of canonical event records (data.EventSchema), such as
+// a *data.Reader.
+type Source interface {
+	Next() bool
+	Record() arrow.Record
+	Err() error
+	Stats() data.Stats
+	Release()
+}
+
+// Input says where the interaction history is and how to read it.
+type Input struct {
+	Path       string       // file or folder
+	Read       data.Options // format, delimiter, column mapping, time layout…
+	Quarantine string       // CSV file for rejected rows; "" = a file next to the database
+	MaxReject  float64      // fail when more than this fraction of rows is rejected (0.01 = 1 %)
+}
+
+// IngestStats count what happened to the input rows.
+type IngestStats struct {
+	Files        int
+	RowsRead     int64 // data rows seen, rejected ones included
+	RowsRejected int64 // quarantined
+	RowsExcluded int64 // after the as-of day
+	RowsUsed     int64
+	Customers    int
+	Quarantine   string // path of the quarantine file, if any row went there
+}
+
+// BuildFeatures reads the input and returns the feature table at asOf
+// (caller releases) and what happened to the rows. It fails with an error
+// wrapping data.ErrTooManyRejects when the reject limit is exceeded.
+func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (arrow.Record, IngestStats, error) {
+	var st IngestStats
+	opt = opt.withDefaults()
+	qpath := in.Quarantine
+	if qpath == "" {
+		qpath = "quarantine.csv"
+	}
+	q, err := data.CreateQuarantine(qpath)
+	if err != nil {
+		return nil, st, err
+	}
+	ro := in.Read
+	ro.Alloc = opt.Alloc
+	ro.Quarantine = q
+	src, err := data.Open(in.Path, ro)
+	if err != nil {
+		q.Close()
+		os.Remove(qpath)
+		return nil, st, err
+	}
+	b := features.NewBuilder(asOf)
+	err = consume(ctx, src, b)
+	ds := src.Stats()
+	src.Release()
+	if cerr := q.Close(); err == nil {
+		err = cerr
+	}
+	st.Files, st.RowsRead, st.RowsRejected = ds.Files, ds.RowsRead, ds.RowsRejected
+	st.RowsExcluded, st.RowsUsed, st.Customers = b.Excluded(), b.Rows(), b.Customers()
+	if q.Count() > 0 {
+		st.Quarantine = qpath
+	} else {
+		os.Remove(qpath)
+	}
+	if err != nil {
+		return nil, st, err
+	}
+	if err := data.CheckRejects(ds, in.MaxReject); err != nil {
+		return nil, st, fmt.Errorf("%w (see %s)", err, qpath)
+	}
+	if b.Customers() == 0 {
+		return nil, st, fmt.Errorf("%w: no customer has an event on or before %s (%d rows read, %d after the as-of day)",
+			ErrNoCustomers, asOf.Format(time.DateOnly), st.RowsRead, st.RowsExcluded)
+	}
+	opt.Logger.Info("features built", "customers", st.Customers, "rows_used", st.RowsUsed,
+		"rows_rejected", st.RowsRejected, "rows_excluded", st.RowsExcluded)
+	return b.Finish(opt.Alloc), st, nil
+}
+
+// ErrNoCustomers is returned when the history has no customer at the as-of day.
+var ErrNoCustomers = errors.New("pipeline: no customers")
+
+func consume(ctx context.Context, src Source, b *features.Builder) error {
+	for src.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := b.Add(src.Record()); err != nil {
+			return err
+		}
+	}
+	return src.Err()
+}

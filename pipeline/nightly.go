@@ -1,0 +1,183 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/churnpipe/churnpipe/data/store"
+	"github.com/churnpipe/churnpipe/features/lifecycle"
+	"github.com/churnpipe/churnpipe/features/rfm"
+)
+
+// NightlyConfig describes one nightly run.
+type NightlyConfig struct {
+	Input  Input
+	AsOf   time.Time     // the UTC day to score, inclusive
+	DB     string        // sink DSN, e.g. "sqlite:predictions.db"
+	Store  store.Options // table names…
+	RunID  string        // "" = generated
+	DryRun bool          // do everything but publish
+}
+
+// NightlyResult is what a run did.
+type NightlyResult struct {
+	Run      store.Run
+	Ingest   IngestStats
+	Stages   map[lifecycle.Stage]int
+	Segments map[rfm.Segment]int
+	Tiers    map[rfm.Tier]int
+	// Crosstab counts customers by lifecycle stage × RFM segment.
+	Crosstab map[lifecycle.Stage]map[rfm.Segment]int
+}
+
+// NewRunID returns a sortable, unique run identifier like
+// "20240630T020000Z-3f9a1c2b".
+func NewRunID(now time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// Nightly runs the nightly job: read, build features, apply the rules and
+// models, publish atomically, and record the run in the ledger. A failure at
+// any step leaves the published table as it was and records the run as
+// failed with the error.
+func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyResult, err error) {
+	opt = opt.withDefaults()
+	log := opt.Logger
+	if cfg.RunID == "" {
+		cfg.RunID = NewRunID(time.Now())
+	}
+	asOf := cfg.AsOf.UTC().Truncate(24 * time.Hour)
+	res.Run = store.Run{ID: cfg.RunID, AsOf: asOf, Status: "running", Details: map[string]any{}}
+	log = log.With("run_id", cfg.RunID, "as_of", asOf.Format(time.DateOnly))
+
+	st, err := store.Open(ctx, cfg.DB, withLogger(cfg.Store, log))
+	if err != nil {
+		return res, fmt.Errorf("%w: %w", ErrSink, err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return res, fmt.Errorf("%w: migrate: %w", ErrSink, err)
+	}
+	release, err := st.TryLock(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer release()
+	if err := st.StartRun(ctx, &res.Run); err != nil {
+		return res, fmt.Errorf("%w: ledger: %w", ErrSink, err)
+	}
+	log.Info("run started", "input", cfg.Input.Path, "db", store.RedactDSN(cfg.DB))
+	defer func() {
+		res.Run.FinishedAt = time.Now().UTC()
+		if err != nil {
+			res.Run.Status = "failed"
+			res.Run.Error = err.Error()
+		} else {
+			res.Run.Status = "succeeded"
+		}
+		// Record the outcome even when ctx was cancelled.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if ferr := st.FinishRun(fctx, &res.Run); ferr != nil {
+			err = errors.Join(err, fmt.Errorf("%w: ledger: %w", ErrSink, ferr))
+		}
+	}()
+
+	feat, ing, err := BuildFeatures(ctx, cfg.Input, asOf, opt)
+	res.Ingest = ing
+	res.Run.RowsRead, res.Run.RowsRejected, res.Run.RowsExcluded = ing.RowsRead, ing.RowsRejected, ing.RowsExcluded
+	res.Run.Customers = int64(ing.Customers)
+	if ing.Quarantine != "" {
+		res.Run.Details["quarantine"] = ing.Quarantine
+	}
+	if err != nil {
+		return res, err
+	}
+	defer feat.Release()
+
+	pred, rules, err := Score(feat, opt)
+	if err != nil {
+		return res, err
+	}
+	defer pred.Release()
+	res.tally(rules)
+
+	if cfg.DryRun {
+		res.Run.Details["dry_run"] = true
+		log.Info("dry run: not publishing", "customers", pred.NumRows())
+		return res, nil
+	}
+	if err := putLabels(ctx, st); err != nil {
+		return res, fmt.Errorf("%w: labels: %w", ErrSink, err)
+	}
+	if err := st.Publish(ctx, store.Publication{RunID: cfg.RunID, AsOf: asOf, Records: []arrow.Record{pred}}); err != nil {
+		return res, fmt.Errorf("%w: publish: %w", ErrSink, err)
+	}
+	log.Info("published", "customers", pred.NumRows())
+	return res, nil
+}
+
+// ErrSink marks failures of the prediction store (connect, migrate, publish).
+var ErrSink = errors.New("sink")
+
+func withLogger(o store.Options, l *slog.Logger) store.Options {
+	if o.Logger == nil {
+		o.Logger = l
+	}
+	return o
+}
+
+// Score turns a feature table into the prediction record (caller releases).
+func Score(feat arrow.Record, opt Options) (arrow.Record, Rules, error) {
+	opt = opt.withDefaults()
+	rules, err := ApplyRules(feat, opt.Rules)
+	if err != nil {
+		return nil, Rules{}, err
+	}
+	fc, err := newFeatureCols(feat)
+	if err != nil {
+		return nil, Rules{}, err
+	}
+	cols := ruleColumns(fc, rules)
+	return buildRecord(opt.Alloc, int(feat.NumRows()), cols), rules, nil
+}
+
+func putLabels(ctx context.Context, st store.Store) error {
+	var stages []store.Label
+	for _, l := range lifecycle.Labels() {
+		stages = append(stages, store.Label{Code: string(l.Code), English: l.English, Chinese: l.Chinese, Action: l.Action})
+	}
+	if err := st.PutLabels(ctx, "stage_labels", stages); err != nil {
+		return err
+	}
+	var segs []store.Label
+	for _, l := range rfm.Labels() {
+		segs = append(segs, store.Label{Code: string(l.Code), English: l.English, Chinese: l.Chinese, Action: l.Action})
+	}
+	return st.PutLabels(ctx, "segment_labels", segs)
+}
+
+func (res *NightlyResult) tally(r Rules) {
+	res.Stages = map[lifecycle.Stage]int{}
+	res.Segments = map[rfm.Segment]int{}
+	res.Tiers = map[rfm.Tier]int{}
+	res.Crosstab = map[lifecycle.Stage]map[rfm.Segment]int{}
+	for i, s := range r.Stages {
+		res.Stages[s]++
+		res.Segments[r.Segments[i]]++
+		res.Tiers[r.Tiers[i]]++
+		if res.Crosstab[s] == nil {
+			res.Crosstab[s] = map[rfm.Segment]int{}
+		}
+		res.Crosstab[s][r.Segments[i]]++
+	}
+}

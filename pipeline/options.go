@@ -1,0 +1,30 @@
+package pipeline
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/churnpipe/churnpipe/features/lifecycle"
+)
+
+// Options are the knobs shared by every step of a run.
+type Options struct {
+	Alloc  memory.Allocator // nil = memory.DefaultAllocator
+	Logger *slog.Logger     // nil = discard
+	Rules  lifecycle.Rules  // zero value = lifecycle.DefaultRules()
+}
+
+func (o Options) withDefaults() Options {
+	if o.Alloc == nil {
+		o.Alloc = memory.DefaultAllocator
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Rules == (lifecycle.Rules{}) {
+		o.Rules = lifecycle.DefaultRules()
+	}
+	return o
+}
