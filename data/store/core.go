@@ -465,10 +465,26 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 		{"clear history night", fmt.Sprintf("DELETE FROM %s WHERE as_of = %s", hist, s.d.dateP()), []any{asOf}},
 		{"fill history night", fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", hist, histCols, histCols, cur), nil},
 	}
+	t0 := time.Now()
+	lap := func(what string) {
+		s.log.Debug("store: publish step", "step", what, "seconds", time.Since(t0).Seconds())
+		t0 = time.Now()
+	}
 	for _, st := range steps {
 		if _, err := q.exec(ctx, st.q, st.args...); err != nil {
 			return fmt.Errorf("%s: %w", st.what, err)
 		}
+		lap(st.what)
+	}
+	if s.d.pg {
+		// Fresh statistics and room for hash joins: the transitions and metrics
+		// queries join the whole night with the previous one.
+		for _, q2 := range []string{"SET LOCAL work_mem = '128MB'", "ANALYZE " + cur, "ANALYZE " + hist} {
+			if _, err := q.exec(ctx, q2); err != nil {
+				return fmt.Errorf("%s: %w", q2, err)
+			}
+		}
+		lap("analyze")
 	}
 	if testHook != nil {
 		testHook("swapping")
@@ -483,16 +499,15 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 		s.table, asOf); err != nil {
 		return fmt.Errorf("clear transitions: %w", err)
 	}
-	if _, err := q.exec(ctx, fmt.Sprintf(`WITH o AS (SELECT customer_id, COALESCE(lifecycle_stage, 'unknown') AS stage FROM %[1]s WHERE as_of = %[3]s),
-n AS (SELECT customer_id, COALESCE(lifecycle_stage, 'unknown') AS stage FROM %[2]s),
-m AS (SELECT o.stage AS f, n.stage AS t FROM o JOIN n ON n.customer_id = o.customer_id
-	UNION ALL SELECT 'none', n.stage FROM n WHERE NOT EXISTS (SELECT 1 FROM o WHERE o.customer_id = n.customer_id)
-	UNION ALL SELECT o.stage, 'gone' FROM o WHERE NOT EXISTS (SELECT 1 FROM n WHERE n.customer_id = o.customer_id))
-INSERT INTO %[4]s (target_table, as_of, from_stage, to_stage, customers)
-SELECT %[5]s, %[3]s, f, t, count(*) FROM m GROUP BY f, t`, hist, cur, s.d.dateP(), s.d.tbl(tTransitions), s.d.textP()),
-		prev, s.table, asOf); err != nil {
+	if _, err := q.exec(ctx, fmt.Sprintf(`INSERT INTO %[4]s (target_table, as_of, from_stage, to_stage, customers)
+SELECT %[5]s, %[3]s, COALESCE(o.stage, 'none'), COALESCE(n.stage, 'gone'), count(*)
+FROM (SELECT customer_id, COALESCE(lifecycle_stage, 'unknown') AS stage FROM %[1]s WHERE as_of = %[3]s) o
+FULL OUTER JOIN (SELECT customer_id, COALESCE(lifecycle_stage, 'unknown') AS stage FROM %[2]s) n ON n.customer_id = o.customer_id
+GROUP BY COALESCE(o.stage, 'none'), COALESCE(n.stage, 'gone')`, hist, cur, s.d.dateP(), s.d.tbl(tTransitions), s.d.textP()),
+		s.table, asOf, prev); err != nil {
 		return fmt.Errorf("transitions: %w", err)
 	}
+	lap("transitions")
 
 	// lifecycle_metrics with the realized churn of the cohort night ≤ as_of − 90 days.
 	var cohort any
@@ -532,6 +547,7 @@ FROM per CROSS JOIN tot LEFT JOIN ch ON ch.stage = per.stage`, hist, cur, s.d.da
 		gap, cohort, s.table, asOf); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
+	lap("metrics")
 	return nil
 }
 

@@ -18,7 +18,7 @@ const sqliteBusyMS = 30_000
 // works) in WAL mode with a busy timeout.
 func sqliteDSN(path string) string {
 	u := url.URL{Path: path}
-	return "file:" + u.EscapedPath() + fmt.Sprintf("?_busy_timeout=%d&_journal_mode=WAL", sqliteBusyMS)
+	return "file:" + u.EscapedPath() + fmt.Sprintf("?_busy_timeout=%d&_journal_mode=WAL&_pragma=cache_size(-65536)", sqliteBusyMS)
 }
 
 func openSQLite(ctx context.Context, path string, opt Options) (Store, error) {
