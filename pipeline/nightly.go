@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/data/store"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
@@ -24,6 +25,7 @@ type NightlyConfig struct {
 	Store  store.Options // table names…
 	RunID  string        // "" = generated
 	DryRun bool          // do everything but publish
+	CLV    CLVOptions    // probabilistic models (BG/NBD + Gamma-Gamma by default)
 }
 
 // NightlyResult is what a run did.
@@ -104,7 +106,20 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	}
 	defer feat.Release()
 
-	pred, rules, err := Score(feat, opt)
+	var clv *CLVModels
+	if !cfg.CLV.Disabled {
+		if clv, err = FitCLV(feat, cfg.CLV); err != nil {
+			return res, err
+		}
+		res.Run.Details["clv"] = clv.summary()
+		for _, w := range clv.Warnings {
+			log.Warn(w)
+		}
+		if clv.Count != nil {
+			log.Info("clv models fitted", "model", clv.CountFit.Model, "params", clv.CountFit.Params, "loglik", clv.CountFit.LogLik)
+		}
+	}
+	pred, rules, err := Score(feat, asOf, clv, opt)
 	if err != nil {
 		return res, err
 	}
@@ -136,8 +151,9 @@ func withLogger(o store.Options, l *slog.Logger) store.Options {
 	return o
 }
 
-// Score turns a feature table into the prediction record (caller releases).
-func Score(feat arrow.Record, opt Options) (arrow.Record, Rules, error) {
+// Score turns a feature table at asOf into the prediction record (caller
+// releases). clv may be nil: the CLV columns are then null.
+func Score(feat arrow.Record, asOf time.Time, clv *CLVModels, opt Options) (arrow.Record, Rules, error) {
 	opt = opt.withDefaults()
 	rules, err := ApplyRules(feat, opt.Rules)
 	if err != nil {
@@ -148,6 +164,11 @@ func Score(feat arrow.Record, opt Options) (arrow.Record, Rules, error) {
 		return nil, Rules{}, err
 	}
 	cols := ruleColumns(fc, rules)
+	v, err := clv.score(fc, data.DayOf(asOf.UnixMilli()))
+	if err != nil {
+		return nil, Rules{}, err
+	}
+	cols = append(cols, clvColumns(v)...)
 	return buildRecord(opt.Alloc, int(feat.NumRows()), cols), rules, nil
 }
 
