@@ -83,6 +83,17 @@ func SummaryData(feat arrow.Record, unit btyd.TimeUnit) (btyd.Data, []int, error
 	return d, rows, nil
 }
 
+// SummaryWithSpend is SummaryData with each buyer's z̄, the mean spend of
+// the repeat purchase days (0 for one-time buyers).
+func SummaryWithSpend(feat arrow.Record, unit btyd.TimeUnit) (btyd.Data, []float64, error) {
+	fc, err := newFeatureCols(feat)
+	if err != nil {
+		return btyd.Data{}, nil, err
+	}
+	d, _, zbar := fc.summary(unit)
+	return d, zbar, nil
+}
+
 // summary returns the buyers' (x, t_x, T) in unit, their rows, and their z̄.
 func (fc *featureCols) summary(unit btyd.TimeUnit) (btyd.Data, []int, []float64) {
 	n := fc.id.Len()
