@@ -13,6 +13,39 @@
 // read into that layout are written to a Quarantine (source file, line,
 // column, reason) and counted, never silently dropped.
 //
+// # Reading
+//
+// Open reads a file or a folder of files (CSV, whitespace-separated text,
+// Parquet, Arrow IPC) and converts every row:
+//
+//   - customer_id: text trimmed of surrounding white space, or an integer
+//     column in decimal. Empty, null, not valid UTF-8, or containing NUL: bad row.
+//   - event_time: RFC 3339 (an offset is converted to UTC) or 2006-01-02
+//     (midnight UTC), or Options.TimeLayout (a time without zone is UTC);
+//     Arrow/Parquet timestamps of any unit and zone, date32 and date64.
+//     Sub-millisecond parts are floored. Null, unparsable, or outside the
+//     years 1900..2200 (UTC): bad row.
+//   - event_type: trimmed and lower-cased; empty or null is "purchase".
+//   - amount: strconv.ParseFloat of the trimmed text, or any numeric column;
+//     empty or null is null. NaN, ±Inf (also 1e400), |x| > 1e15 (MaxAmount),
+//     and text containing ',' ("1,234.50": thousands or decimal separator?)
+//     are bad rows.
+//
+// A bad row is a *ParseError (file, line, canonical column, reason wrapping
+// one of ErrEmptyID, ErrBadID, ErrBadTime, ErrBadAmount, ErrBadRow). With a
+// Quarantine it is recorded and reading goes on; without one it stops the
+// Reader. Stats counts rows read and rejected, and CheckRejects turns a
+// reject fraction above a limit into an error. Problems with a whole file
+// (missing required column, duplicated header, unsupported column type,
+// corrupt Parquet or Arrow file) are errors from Open or Err that name the
+// file.
+//
+// # Writing
+//
+// CreateFile writes records of any schema to Parquet (zstd), Arrow IPC or
+// CSV, through a temporary file renamed on Close, so readers never see a
+// half-written file.
+//
 // Data flows one way through churnpipe: data → features → models → pipeline →
 // jobs → cmd/churnpipe. This package imports none of those.
 package data
