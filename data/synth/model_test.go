@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -220,4 +221,25 @@ func TestRateRecovery(t *testing.T) {
 	// sd(λ) = √R/α = 0.0316 → se 0.0002; sd(p) ≈ 0.087 → se 0.0005.
 	assert.InDelta(t, cfg.R/cfg.Alpha, sumL/float64(buyers), 0.001, "mean λ")
 	assert.InDelta(t, cfg.A/(cfg.A+cfg.B), sumP/float64(buyers), 0.003, "mean p")
+}
+
+func TestSortEvents(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 2, 10, 100, 5000} {
+		for _, shuffle := range []int{0, 3, n} { // sorted, nearly sorted, random
+			ev := make([]event, n)
+			for i := range ev {
+				ev[i].key = int64(i / 2) // ties too
+				ev[i].t = float64(i)
+			}
+			for range shuffle {
+				if n > 1 {
+					i, j := r.IntN(n), r.IntN(n)
+					ev[i], ev[j] = ev[j], ev[i]
+				}
+			}
+			sortEvents(ev)
+			assert.True(t, slices.IsSortedFunc(ev, func(a, b event) int { return cmp.Compare(a.key, b.key) }), "n=%d shuffle=%d", n, shuffle)
+		}
+	}
 }
