@@ -94,6 +94,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 		}
 	}()
 
+	pauseAt("read")
 	feat, ing, err := BuildFeatures(ctx, cfg.Input, asOf, opt)
 	res.Ingest = ing
 	res.Run.RowsRead, res.Run.RowsRejected, res.Run.RowsExcluded = ing.RowsRead, ing.RowsRejected, ing.RowsExcluded
@@ -106,8 +107,10 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	}
 	defer feat.Release()
 
+	pauseAt("features")
 	var clv *CLVModels
 	if !cfg.CLV.Disabled {
+		pauseAt("fit")
 		if clv, err = FitCLV(feat, cfg.CLV); err != nil {
 			return res, err
 		}
@@ -119,6 +122,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 			log.Info("clv models fitted", "model", clv.CountFit.Model, "params", clv.CountFit.Params, "loglik", clv.CountFit.LogLik)
 		}
 	}
+	pauseAt("score")
 	pred, rules, err := Score(feat, asOf, clv, opt)
 	if err != nil {
 		return res, err
@@ -134,6 +138,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	if err := putLabels(ctx, st); err != nil {
 		return res, fmt.Errorf("%w: labels: %w", ErrSink, err)
 	}
+	pauseAt("publish")
 	if err := st.Publish(ctx, store.Publication{RunID: cfg.RunID, AsOf: asOf, Records: []arrow.Record{pred}}); err != nil {
 		return res, fmt.Errorf("%w: publish: %w", ErrSink, err)
 	}
