@@ -26,7 +26,9 @@ type Model struct {
 	// ValLoss is the validation loss after each round fitted (nil without a
 	// validation set), including rounds dropped by early stopping.
 	ValLoss []float64 `json:"val_loss,omitempty"`
-	Params  Params    `json:"params"`
+	// TrainLoss is the training log loss after each round fitted.
+	TrainLoss []float64 `json:"train_loss,omitempty"`
+	Params    Params    `json:"params"`
 }
 
 // NumOutputs is the number of raw margins: 1 for Binary, NumClass otherwise.
@@ -145,12 +147,11 @@ func Fit(X mat.Matrix, y []float64, Xval mat.Matrix, yval []float64, prm Params)
 			copy(Fv[i*nout:], m.BaseScore)
 		}
 	}
-	grad := make([][]float64, nout)
-	hess := make([][]float64, nout)
+	gh := make([][]float64, nout) // per output: gradient, hessian pairs per row
 	for k := range nout {
-		grad[k] = make([]float64, n)
-		hess[k] = make([]float64, n)
+		gh[k] = make([]float64, 2*n)
 	}
+	inSample := make([]bool, n)
 	gr := newGrower(prm, cols, edges, n)
 	rows := make([]int32, 0, n)
 	prob := make([]float64, nout)
@@ -163,8 +164,8 @@ func Fit(X mat.Matrix, y []float64, Xval mat.Matrix, yval []float64, prm Params)
 			fi := F[i*nout : (i+1)*nout]
 			if nout == 1 {
 				q := sigmoid(fi[0])
-				grad[0][i] = q - y[i]
-				hess[0][i] = math.Max(q*(1-q), 1e-16)
+				gh[0][2*i] = q - y[i]
+				gh[0][2*i+1] = math.Max(q*(1-q), 1e-16)
 				continue
 			}
 			softmax(prob, fi)
@@ -174,8 +175,8 @@ func Fit(X mat.Matrix, y []float64, Xval mat.Matrix, yval []float64, prm Params)
 				if int(y[i]) == k {
 					t = 1
 				}
-				grad[k][i] = prob[k] - t
-				hess[k][i] = math.Max(scale*prob[k]*(1-prob[k]), 1e-16)
+				gh[k][2*i] = prob[k] - t
+				gh[k][2*i+1] = math.Max(scale*prob[k]*(1-prob[k]), 1e-16)
 			}
 		}
 		// Row subsample for this round.
@@ -200,9 +201,25 @@ func Fit(X mat.Matrix, y []float64, Xval mat.Matrix, yval []float64, prm Params)
 			if k > 0 {
 				slicesSortInt32(rk)
 			}
-			t := gr.grow(rk, grad[k], hess[k], roundGain)
-			for i := range n {
-				F[i*nout+k] += t.Nodes[t.leafBinned(cols, i)].Value
+			// Sampled rows take their leaf's value as the tree is grown;
+			// the others are routed through the finished tree.
+			t := gr.grow(rk, gh[k], roundGain, func(v float64, lr []int32) {
+				for _, r := range lr {
+					F[int(r)*nout+k] += v
+				}
+			})
+			if len(rows) < n {
+				for _, r := range rows {
+					inSample[r] = true
+				}
+				for i := range n {
+					if !inSample[i] {
+						F[i*nout+k] += t.Nodes[t.leafBinned(cols, i)].Value
+					}
+				}
+				for _, r := range rows {
+					inSample[r] = false
+				}
 			}
 			if hasVal {
 				for i := range nv {
@@ -212,6 +229,7 @@ func Fit(X mat.Matrix, y []float64, Xval mat.Matrix, yval []float64, prm Params)
 			m.Trees = append(m.Trees, t)
 		}
 		gains = append(gains, roundGain)
+		m.TrainLoss = append(m.TrainLoss, meanLoss(F, y, nout))
 		if hasVal {
 			l := meanLoss(Fv, yval, nout)
 			m.ValLoss = append(m.ValLoss, l)
@@ -227,6 +245,7 @@ func Fit(X mat.Matrix, y []float64, Xval mat.Matrix, yval []float64, prm Params)
 	if prm.EarlyStoppingRounds > 0 && bestRound >= 0 {
 		m.Rounds = bestRound + 1
 		m.Trees = m.Trees[:m.Rounds*nout]
+		m.TrainLoss = m.TrainLoss[:m.Rounds]
 	}
 	for r := range m.Rounds {
 		for j := range p {

@@ -405,3 +405,39 @@ func BenchmarkPredict100kx30(b *testing.B) {
 		}
 	}
 }
+
+func TestTrainingMarginsConsistent(t *testing.T) {
+	// The margins maintained during boosting (sampled rows via leaf
+	// partitions, others via binned traversal) must equal those of the
+	// finished model, for binary and multiclass, with and without
+	// subsampling.
+	z := func(x []float64) float64 { return 3*x[0]*x[1] - x[2] }
+	X, y, _ := synth(1500, 4, 14, z)
+	X.Set(3, 2, math.NaN())
+	Xm, ym := blobs(900, 15)
+	for _, sub := range []float64{1, 0.6} {
+		m, err := Fit(X, y, nil, nil, Params{Rounds: 15, Subsample: sub, Seed: 1})
+		require.NoError(t, err)
+		var ll float64
+		for i, r := range rowsOf(X) {
+			f := m.Margin(r)[0]
+			ll += softplus(f) - y[i]*f
+		}
+		assert.InDelta(t, m.TrainLoss[len(m.TrainLoss)-1], ll/float64(len(y)), 1e-9, "binary subsample %v", sub)
+
+		mm, err := Fit(Xm, ym, nil, nil, Params{Objective: Multiclass, NumClass: 3, Rounds: 8, Subsample: sub, Seed: 2})
+		require.NoError(t, err)
+		ll = 0
+		for i, r := range rowsOf(Xm) {
+			f := mm.Margin(r)
+			ll += logSumExp(f) - f[int(ym[i])]
+		}
+		assert.InDelta(t, mm.TrainLoss[len(mm.TrainLoss)-1], ll/float64(len(ym)), 1e-9, "multiclass subsample %v", sub)
+		// Boosting with full rows never increases the training loss.
+		if sub == 1 {
+			for r := 1; r < len(m.TrainLoss); r++ {
+				assert.LessOrEqual(t, m.TrainLoss[r], m.TrainLoss[r-1]+1e-12)
+			}
+		}
+	}
+}

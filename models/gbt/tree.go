@@ -87,17 +87,17 @@ func (g *grower) getHist() *[]float64 {
 	return h
 }
 
-// buildHist sums grad and hess of rows into h per (feature, bin), splitting
-// the features among workers.
-func (g *grower) buildHist(h []float64, rows []int32, grad, hess []float64) {
+// buildHist sums the gradient and hessian pairs gh[2r], gh[2r+1] of rows
+// into h per (feature, bin), splitting the features among workers.
+func (g *grower) buildHist(h []float64, rows []int32, gh []float64) {
 	work := func(f0, f1 int) {
 		for f := f0; f < f1; f++ {
 			col := g.cols[f]
 			hf := h[f*512 : (f+1)*512]
 			for _, r := range rows {
 				b := int(col[r]) * 2
-				hf[b] += grad[r]
-				hf[b+1] += hess[r]
+				hf[b] += gh[2*r]
+				hf[b+1] += gh[2*r+1]
 			}
 		}
 	}
@@ -175,12 +175,13 @@ func (g *grower) value(G, H float64) float64 {
 }
 
 // grow builds one tree on rows (ascending indices, modified in place) for
-// the given gradients and hessians. gain accumulates split gain per feature.
-func (g *grower) grow(rows []int32, grad, hess []float64, gain []float64) Tree {
+// the gradient/hessian pairs gh. gain accumulates split gain per feature;
+// onLeaf, if not nil, receives the value and rows of every final leaf.
+func (g *grower) grow(rows []int32, gh []float64, gain []float64, onLeaf func(value float64, rows []int32)) Tree {
 	var G, H float64
 	for _, r := range rows {
-		G += grad[r]
-		H += hess[r]
+		G += gh[2*r]
+		H += gh[2*r+1]
 	}
 	t := Tree{Nodes: []Node{{Feature: -1, Value: g.value(G, H), Cover: H}}}
 	maxDepth := g.p.MaxDepth
@@ -188,7 +189,7 @@ func (g *grower) grow(rows []int32, grad, hess []float64, gain []float64) Tree {
 	root := cand{node: 0, rows: rows, g: G, h: H}
 	if canSplit(0) && len(rows) > 1 {
 		root.hist = g.getHist()
-		g.buildHist(*root.hist, rows, grad, hess)
+		g.buildHist(*root.hist, rows, gh)
 		root.split = g.bestSplit(*root.hist, G, H)
 	}
 	cands := []cand{root}
@@ -207,6 +208,9 @@ func (g *grower) grow(rows []int32, grad, hess []float64, gain []float64) Tree {
 		if !c.split.ok || !canSplit(c.depth) || (g.p.MaxLeaves > 0 && leaves >= g.p.MaxLeaves) {
 			if c.hist != nil {
 				g.pool.Put(c.hist)
+			}
+			if onLeaf != nil {
+				onLeaf(t.Nodes[c.node].Value, c.rows)
 			}
 			continue
 		}
@@ -250,7 +254,7 @@ func (g *grower) grow(rows []int32, grad, hess []float64, gain []float64) Tree {
 				small, large = &rc, &lc
 			}
 			small.hist = g.getHist()
-			g.buildHist(*small.hist, small.rows, grad, hess)
+			g.buildHist(*small.hist, small.rows, gh)
 			large.hist = c.hist
 			ph, sh := *large.hist, *small.hist
 			for i := range ph {
