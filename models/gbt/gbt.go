@@ -384,7 +384,13 @@ func (m *Model) Predict(x []float64) float64 {
 	if m.Objective != Binary {
 		panic("gbt: Predict on a multiclass model; use PredictProba")
 	}
-	return sigmoid(m.Margin(x)[0])
+	m.check(x)
+	f := m.BaseScore[0]
+	for i := range m.Trees {
+		t := &m.Trees[i]
+		f += t.Nodes[t.leaf(x)].Value
+	}
+	return sigmoid(f)
 }
 
 // PredictClass returns the most probable class of x (lowest index on ties).
