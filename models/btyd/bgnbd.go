@@ -34,7 +34,7 @@ func (m BGNBD) PAlive(x, tx, T float64) float64 {
 	if x == 0 {
 		return 1
 	}
-	lr := math.Log(m.A) - math.Log(m.B+x-1) + (m.R+x)*(math.Log(m.Alpha+T)-math.Log(m.Alpha+tx))
+	lr := math.Log(m.A) - math.Log(m.B+x-1) + (m.R+x)*math.Log1p((T-tx)/(m.Alpha+tx))
 	return invOnePlusExp(lr)
 }
 
@@ -63,7 +63,7 @@ func (m BGNBD) ProbNoPurchase(t, x, tx, T float64) float64 {
 		return math.NaN()
 	}
 	pa := m.PAlive(x, tx, T)
-	buy := -math.Expm1((m.R + x) * (math.Log(m.Alpha+T) - math.Log(m.Alpha+T+t)))
+	buy := -math.Expm1(-(m.R + x) * math.Log1p(t/(m.Alpha+T)))
 	return clamp01(1 - pa*buy)
 }
 

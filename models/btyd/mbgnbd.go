@@ -24,7 +24,7 @@ func (m MBGNBD) PAlive(x, tx, T float64) float64 {
 	if checkRow(x, tx, T) != nil {
 		return math.NaN()
 	}
-	lr := math.Log(m.A) - math.Log(m.B+x) + (m.R+x)*(math.Log(m.Alpha+T)-math.Log(m.Alpha+tx))
+	lr := math.Log(m.A) - math.Log(m.B+x) + (m.R+x)*math.Log1p((T-tx)/(m.Alpha+tx))
 	return invOnePlusExp(lr)
 }
 
@@ -47,7 +47,7 @@ func (m MBGNBD) ProbNoPurchase(t, x, tx, T float64) float64 {
 		return math.NaN()
 	}
 	pa := m.PAlive(x, tx, T)
-	buy := -math.Expm1((m.R + x) * (math.Log(m.Alpha+T) - math.Log(m.Alpha+T+t)))
+	buy := -math.Expm1(-(m.R + x) * math.Log1p(t/(m.Alpha+T)))
 	return clamp01(1 - pa*buy)
 }
 

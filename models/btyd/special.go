@@ -1,10 +1,6 @@
 package btyd
 
-import (
-	"math"
-
-	"gonum.org/v1/gonum/mathext"
-)
+import "math"
 
 // lse2 returns log(exp(a) + exp(b)) and the weight exp(b - lse) of b.
 func lse2(a, b float64) (lse, wb float64) {
@@ -45,28 +41,14 @@ func lgam(x float64) float64 {
 	return v
 }
 
-// lnHyp2F1One returns log 2F1(1, b; c; z) for c > b > 0 and 0 ≤ z < 1.
-// All series terms are positive, so the sum has no cancellation; near z = 1
-// it defers to Cephes (gonum mathext.Hypergeo) and, if that fails, keeps
-// summing.
+// lnHyp2F1One returns log 2F1(1, b; c; z) for c > b > 0 and 0 ≤ z < 1
+// (all series terms positive).
 func lnHyp2F1One(b, c, z float64) float64 {
-	if z <= 0 {
-		return 0
+	l, _, ok := lnHyp2F1(1, b, c, z)
+	if !ok {
+		return math.NaN()
 	}
-	if z > 0.995 {
-		if v := mathext.Hypergeo(1, b, c, z); v > 0 && !math.IsInf(v, 0) {
-			return math.Log(v)
-		}
-	}
-	sum, term := 1.0, 1.0
-	for n := 0.0; n < 5e6; n++ {
-		term *= (b + n) / (c + n) * z
-		sum += term
-		if term < 1e-17*sum {
-			break
-		}
-	}
-	return math.Log(sum)
+	return l
 }
 
 // lnParetoIntegral returns
@@ -92,11 +74,11 @@ func lnParetoIntegral(R, S, A, B, lo, hi float64) float64 {
 		if A >= B {
 			u := A + tau
 			z := (A - B) / u
-			return -m*math.Log(u) - S*(math.Log(B+tau)-math.Log(u)) + lnHyp2F1One(R, m+1, z)
+			return -m*math.Log(u) - S*math.Log1p((B-A)/u) + lnHyp2F1One(R, m+1, z)
 		}
 		u := B + tau
 		z := (B - A) / u
-		return -m*math.Log(u) + (1-R)*(math.Log(A+tau)-math.Log(u)) + lnHyp2F1One(S+1, m+1, z)
+		return -m*math.Log(u) + (1-R)*math.Log1p((A-B)/u) + lnHyp2F1One(S+1, m+1, z)
 	}
 	l1, l2 := anti(lo), anti(hi)
 	if !(l2 < l1) {
@@ -108,40 +90,44 @@ func lnParetoIntegral(R, S, A, B, lo, hi float64) float64 {
 	return l1 + log1mExp(l2-l1) - math.Log(m)
 }
 
-// hyp2F1Pos evaluates 2F1(a, b; c; z) for 0 ≤ z < 1 with gonum, returning
-// NaN when the result is not finite.
-func hyp2F1Pos(a, b, c, z float64) float64 {
-	if z == 0 {
-		return 1
-	}
-	v := mathext.Hypergeo(a, b, c, z)
-	if math.IsInf(v, 0) {
-		return math.NaN()
-	}
-	return v
-}
-
 // bgExpected returns E[Y(t)] for a customer alive now whose purchase rate is
 // Gamma(R, A) (shape, rate) and whose dropout probability after each
-// purchase is Beta(a, B):
+// purchase is Beta(a, B) (FHL 2005 eq. 10 without the P(alive) factor):
 //
-//	(a+B-1)/(a-1) · [1 - 2F1(R, a-1; a+B-1; -t/A)]
-//	= (a+B-1)/(a-1) · [1 - (1-z)^(a-1) 2F1(a-1, a+B-1-R; a+B-1; z)],  z = t/(A+t)
+//	(a+B-1)/(a-1) · [1 - (A/(A+t))^R 2F1(R, B; a+B-1; z)],  z = t/(A+t).
 //
-// (Pfaff transformation; the parameters of the second form do not grow with
-// x, which keeps heavy buyers finite). a = 1 is handled as a limit.
+// The 2F1 is evaluated by lnHyp2F1, which switches to Euler's form
+// (1-z)^(a-1-R) 2F1(a+B-1-R, a-1; a+B-1; z) (parameters that do not grow
+// with x) or the 1-z transformation when that is what converges. a = 1 is
+// handled as a limit.
 func bgExpected(t, R, A, a, B float64) float64 {
 	if t == 0 {
 		return 0
 	}
 	if math.Abs(a-1) < 1e-7 {
-		return 0.5 * (bgExpected(t, R, A, 1+1e-7, B) + bgExpected(t, R, A, 1-1e-7, B))
+		return 0.5 * (bgExpectedCore(t, R, A, 1+1e-6, B) + bgExpectedCore(t, R, A, 1-1e-6, B))
 	}
+	return bgExpectedCore(t, R, A, a, B)
+}
+
+func bgExpectedCore(t, R, A, a, B float64) float64 {
+	// G = ((A/(A+t))^R 2F1(R, B; c; z) with c = a+B-1; lnHyp2F1 picks the
+	// direct series (positive terms) or Euler's form (1-z)^(a-1-R) ...,
+	// whichever converges without cancellation.
 	z := t / (A + t)
-	l1z := math.Log(A) - math.Log(A+t) // log(1-z)
-	f := hyp2F1Pos(a-1, a+B-1-R, a+B-1, z)
-	g := math.Exp((a-1)*l1z) * f
-	return (a + B - 1) / (a - 1) * (1 - g)
+	l1z := -math.Log1p(t / A) // log(1-z)
+	c := a + B - 1
+	lf, sf, ok := lnHyp2F1(R, B, c, z)
+	if !ok {
+		return math.NaN()
+	}
+	lg := R*l1z + lf
+	// E = c/(a-1) · (1 - G); 1-G = -expm1(lg) keeps precision for small t.
+	oneMinusG := -math.Expm1(lg)
+	if sf < 0 {
+		oneMinusG = 1 + math.Exp(lg)
+	}
+	return c / (a - 1) * oneMinusG
 }
 
 // lomaxWait returns the mean and median waiting time to the next event of a
