@@ -30,16 +30,15 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdout io.Writer) error
 }
 
-var commands []command
-
-func init() {
-	commands = []command{
+// allCommands lists the commands; files of this package add theirs to
+// extraCommands in their init functions.
+func allCommands() []command {
+	return append([]command{
 		{"nightly", "score every customer at an as-of day and publish the prediction table", runNightly},
 		{"features", "export the per-customer feature table at an as-of day (Parquet/Arrow/CSV)", runFeatures},
 		{"synth", "write a realistic synthetic interaction history", runSynth},
 		{"demo", "generate 5,000 sample customers, run the nightly job, print stage × segment", runDemo},
-	}
-	commands = append(commands, extraCommands...)
+	}, extraCommands...)
 }
 
 // extraCommands are registered by other files of this package (clv, train…).
@@ -63,7 +62,7 @@ Exit codes: 0 ok · 1 internal error · 2 usage/config · 3 input rejected ·
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, usageHead)
-	cs := append([]command(nil), commands...)
+	cs := allCommands()
 	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
 	for _, c := range cs {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
@@ -85,7 +84,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	for _, c := range commands {
+	for _, c := range allCommands() {
 		if c.name == args[0] {
 			err := c.run(ctx, args[1:], stdout)
 			if errors.Is(err, flag.ErrHelp) {

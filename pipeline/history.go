@@ -1,0 +1,111 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/churnpipe/churnpipe/data"
+	"github.com/churnpipe/churnpipe/features"
+)
+
+// History is an interaction history held in memory as validated canonical
+// records, for jobs that need features at many days (training snapshots,
+// backtests, reports). Release it when done.
+type History struct {
+	recs  []arrow.Record
+	Stats IngestStats
+	First time.Time // day of the earliest event
+	Last  time.Time // day of the latest event
+}
+
+// LoadHistory reads the whole input once, applying the reject limit.
+func LoadHistory(ctx context.Context, in Input, opt Options) (*History, error) {
+	opt = opt.withDefaults()
+	qpath := in.Quarantine
+	if qpath == "" {
+		qpath = "quarantine.csv"
+	}
+	q, err := data.CreateQuarantine(qpath)
+	if err != nil {
+		return nil, err
+	}
+	ro := in.Read
+	ro.Alloc, ro.Quarantine = opt.Alloc, q
+	src, err := data.Open(in.Path, ro)
+	if err != nil {
+		q.Close()
+		os.Remove(qpath)
+		return nil, err
+	}
+	h := &History{}
+	minDay, maxDay := int32(1<<31-1), int32(-1<<31)
+	for src.Next() {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		rec := src.Record()
+		rec.Retain()
+		h.recs = append(h.recs, rec)
+		ts := rec.Column(1).(interface{ Value(int) arrow.Timestamp })
+		for i := 0; i < int(rec.NumRows()); i++ {
+			d := data.DayOf(int64(ts.Value(i)))
+			minDay, maxDay = min(minDay, d), max(maxDay, d)
+		}
+	}
+	if err == nil {
+		err = src.Err()
+	}
+	ds := src.Stats()
+	src.Release()
+	if cerr := q.Close(); err == nil {
+		err = cerr
+	}
+	h.Stats = IngestStats{Files: ds.Files, RowsRead: ds.RowsRead, RowsRejected: ds.RowsRejected}
+	if q.Count() > 0 {
+		h.Stats.Quarantine = qpath
+	} else {
+		os.Remove(qpath)
+	}
+	if err == nil {
+		err = data.CheckRejects(ds, in.MaxReject)
+	}
+	if err == nil && len(h.recs) == 0 {
+		err = fmt.Errorf("%w: the input has no valid event", ErrNoCustomers)
+	}
+	if err != nil {
+		h.Release()
+		return nil, err
+	}
+	h.First = dayTime(minDay)
+	h.Last = dayTime(maxDay)
+	return h, nil
+}
+
+func dayTime(d int32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
+
+// FeaturesAt returns the feature table at day (caller releases).
+func (h *History) FeaturesAt(day time.Time, opt Options) (arrow.Record, error) {
+	opt = opt.withDefaults()
+	b := features.NewBuilder(day)
+	for _, r := range h.recs {
+		if err := b.Add(r); err != nil {
+			return nil, err
+		}
+	}
+	if b.Customers() == 0 {
+		return nil, fmt.Errorf("%w: no customer has an event on or before %s", ErrNoCustomers, day.Format(time.DateOnly))
+	}
+	return b.Finish(opt.Alloc), nil
+}
+
+// Release frees the records.
+func (h *History) Release() {
+	for _, r := range h.recs {
+		r.Release()
+	}
+	h.recs = nil
+}
