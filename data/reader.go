@@ -219,8 +219,8 @@ func Open(path string, opt Options) (*Reader, error) {
 		}
 	}
 
-	// Check every file now; keep the first one open.
-	for i := len(r.files) - 1; i >= 0; i-- {
+	// Check every file now, in order; keep the first one open.
+	for i := range r.files {
 		src, err := r.openSource(i)
 		if err != nil {
 			if r.src != nil {
@@ -233,6 +233,7 @@ func Open(path string, opt Options) (*Reader, error) {
 			r.next = 1
 			r.stats.Files = 1
 		} else if err := src.close(); err != nil {
+			r.src.close()
 			return nil, fmt.Errorf("data: close %s: %w", r.files[i], err)
 		}
 	}

@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -324,8 +325,8 @@ func (s *arrowSource) time(i int) (int64, error) {
 	default:
 		return parseTime(stringAt(a, i), s.r.opt.TimeLayout)
 	}
-	if err := checkTimeMS(ms, s.cols[1].ValueStr(i)); err != nil {
-		return 0, err
+	if ms < minEventMS || ms >= maxEventMS {
+		return 0, newReasonQ(ErrBadTime, "implausible time", s.cols[1].ValueStr(i))
 	}
 	return ms, nil
 }
@@ -362,8 +363,8 @@ func (s *arrowSource) amount(a arrow.Array, i int) (float64, bool, error) {
 	default:
 		return parseAmount(stringAt(a, i))
 	}
-	if err := checkAmount(v, a.ValueStr(i)); err != nil {
-		return 0, false, err
+	if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > MaxAmount {
+		return 0, false, checkAmount(v, a.ValueStr(i))
 	}
 	return v, true, nil
 }
