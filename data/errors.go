@@ -20,9 +20,16 @@ var (
 	// ErrBadRow: the row as a whole cannot be read (wrong number of
 	// fields, broken quoting, event_type not valid UTF-8).
 	ErrBadRow = errors.New("data: bad row")
-	// ErrMissingColumn: a required column (customer_id, event_time) is
-	// absent, or a column has a type that cannot be converted.
+	// ErrMissingColumn: a required column (customer_id, event_time), or a
+	// column named in Options.Map, is absent or unusable. ErrColumnType and
+	// ErrDuplicateColumn wrap it, so errors.Is(err, ErrMissingColumn)
+	// catches every problem with a file's columns.
 	ErrMissingColumn = errors.New("data: missing column")
+	// ErrColumnType: a source column has an Arrow or Parquet type that
+	// cannot be converted to its canonical column.
+	ErrColumnType = fmt.Errorf("%w: unsupported column type", ErrMissingColumn)
+	// ErrDuplicateColumn: a header or schema names a column twice.
+	ErrDuplicateColumn = fmt.Errorf("%w: duplicated column name", ErrMissingColumn)
 	// ErrTooManyRejects is wrapped by CheckRejects.
 	ErrTooManyRejects = errors.New("data: too many rejected rows")
 )

@@ -1,7 +1,6 @@
 package data
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,10 +17,6 @@ import (
 // DefaultBatchSize is the number of rows per record batch when
 // Options.BatchSize is 0.
 const DefaultBatchSize = 65536
-
-// ErrColumnType: a source column has an Arrow or Parquet type that cannot
-// be converted to its canonical column.
-var ErrColumnType = errors.New("data: unsupported column type")
 
 // Options configures Open.
 type Options struct {

@@ -101,7 +101,7 @@ func (s *arrowSource) resolve(schema *arrow.Schema) error {
 	seen := make(map[string]bool, len(names))
 	for i, f := range schema.Fields() {
 		if seen[f.Name] {
-			return fmt.Errorf("data: %s: duplicated column name %q", s.path, f.Name)
+			return fmt.Errorf("%w: %s: %q", ErrDuplicateColumn, s.path, f.Name)
 		}
 		seen[f.Name] = true
 		names[i] = f.Name

@@ -79,7 +79,7 @@ func (s *csvSource) init() error {
 	for i, n := range first {
 		n = strings.TrimSpace(n)
 		if seen[n] {
-			return fmt.Errorf("data: %s: duplicated header name %q", s.path, n)
+			return fmt.Errorf("%w: %s: %q", ErrDuplicateColumn, s.path, n)
 		}
 		seen[n] = true
 		names[i] = n
