@@ -358,12 +358,14 @@ func (r *Reader) Next() bool {
 	return true
 }
 
-// reserve sizes the builders for one batch.
+// reserve sizes the builders for one batch (at most DefaultBatchSize rows
+// ahead, so that a huge BatchSize does not allocate for a small file).
 func (r *Reader) reserve() {
-	r.idB.Reserve(r.batch)
-	r.tmB.Reserve(r.batch)
-	r.tyB.Reserve(r.batch)
-	r.amB.Reserve(r.batch)
+	n := min(r.batch, DefaultBatchSize)
+	r.idB.Reserve(n)
+	r.tmB.Reserve(n)
+	r.tyB.Reserve(n)
+	r.amB.Reserve(n)
 }
 
 // Record returns the current batch. It is valid until the next call to Next
@@ -400,10 +402,10 @@ func (r *Reader) Release() {
 // appendRow appends one good row.
 func (r *Reader) appendRow(id string, ms int64, typ string, amount float64, amountValid bool) {
 	r.idB.Append(id)
-	r.tmB.UnsafeAppend(arrow.Timestamp(ms))
+	r.tmB.Append(arrow.Timestamp(ms))
 	r.tyB.Append(typ)
 	if amountValid {
-		r.amB.UnsafeAppend(amount)
+		r.amB.Append(amount)
 	} else {
 		r.amB.AppendNull()
 	}
