@@ -60,10 +60,12 @@ type DemoConfig struct {
 
 // DemoResult says what the demo produced.
 type DemoResult struct {
-	History string
-	DB      string
-	Synth   synth.Stats
-	Nightly pipeline.NightlyResult
+	History  string
+	DB       string
+	Synth    synth.Stats
+	Registry string
+	Train    *pipeline.TrainReport
+	Nightly  pipeline.NightlyResult
 }
 
 // Demo generates the sample history and runs the nightly job on its last day.
@@ -85,10 +87,15 @@ func Demo(ctx context.Context, c DemoConfig, opt pipeline.Options) (DemoResult, 
 	if err != nil {
 		return res, err
 	}
+	in := pipeline.Input{Path: res.History, MaxReject: 0.01}
+	res.Registry = filepath.Join(c.Dir, "models")
+	tc := TrainConfig{Input: in, TrainConfig: pipeline.TrainConfig{AsOf: end, Registry: res.Registry, Seed: c.Seed + 1}}
+	tc.Input.Quarantine = filepath.Join(c.Dir, "quarantine-train.csv")
+	if res.Train, err = Train(ctx, tc, opt); err != nil {
+		return res, err
+	}
 	cfg := NightlyConfig{NightlyConfig: pipeline.NightlyConfig{
-		Input: pipeline.Input{Path: res.History, MaxReject: 0.01},
-		AsOf:  end,
-		DB:    "sqlite:" + res.DB,
+		Input: in, AsOf: end, DB: "sqlite:" + res.DB, Registry: res.Registry,
 	}}
 	res.Nightly, err = Nightly(ctx, cfg, opt)
 	return res, err

@@ -15,17 +15,20 @@ import (
 	"github.com/churnpipe/churnpipe/data/store"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
+	"github.com/churnpipe/churnpipe/models/churn"
 )
 
 // NightlyConfig describes one nightly run.
 type NightlyConfig struct {
-	Input  Input
-	AsOf   time.Time     // the UTC day to score, inclusive
-	DB     string        // sink DSN, e.g. "sqlite:predictions.db"
-	Store  store.Options // table names…
-	RunID  string        // "" = generated
-	DryRun bool          // do everything but publish
-	CLV    CLVOptions    // probabilistic models (BG/NBD + Gamma-Gamma by default)
+	Input    Input
+	AsOf     time.Time        // the UTC day to score, inclusive
+	DB       string           // sink DSN, e.g. "sqlite:predictions.db"
+	Store    store.Options    // table names…
+	RunID    string           // "" = generated
+	DryRun   bool             // do everything but publish
+	CLV      CLVOptions       // probabilistic models (BG/NBD + Gamma-Gamma by default)
+	Registry string           // churn model registry folder; "" = no churn model
+	Risk     churn.Thresholds // churn-risk bands; zero = 0.3 / 0.6
 }
 
 // NightlyResult is what a run did.
@@ -123,7 +126,18 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 		}
 	}
 	pauseAt("score")
-	pred, rules, err := Score(feat, asOf, clv, opt)
+	models := Models{CLV: clv, Risk: cfg.Risk}
+	if cfg.Registry != "" {
+		if models.Champion, err = LoadChampion(cfg.Registry); err != nil {
+			return res, err
+		}
+		if models.Champion == nil {
+			log.Warn("no champion churn model in the registry: churn columns left null; run churnpipe train", "registry", cfg.Registry)
+		} else {
+			res.Run.Details["model_version"] = models.Champion.Version
+		}
+	}
+	pred, rules, err := Score(feat, asOf, models, opt)
 	if err != nil {
 		return res, err
 	}
@@ -156,10 +170,25 @@ func withLogger(o store.Options, l *slog.Logger) store.Options {
 	return o
 }
 
+// Models are what a night scores with beyond the rules; every field may be
+// nil/zero, and the corresponding columns are then null.
+type Models struct {
+	CLV      *CLVModels
+	Champion *Champion
+	Risk     churn.Thresholds // zero = churn.DefaultThresholds()
+}
+
 // Score turns a feature table at asOf into the prediction record (caller
-// releases). clv may be nil: the CLV columns are then null.
-func Score(feat arrow.Record, asOf time.Time, clv *CLVModels, opt Options) (arrow.Record, Rules, error) {
+// releases): rules, CLV, churn, value tier (by predicted CLV when there is
+// one) and the value × risk segment.
+func Score(feat arrow.Record, asOf time.Time, m Models, opt Options) (arrow.Record, Rules, error) {
 	opt = opt.withDefaults()
+	if m.Risk == (churn.Thresholds{}) {
+		m.Risk = churn.DefaultThresholds()
+	}
+	if err := m.Risk.Validate(); err != nil {
+		return nil, Rules{}, err
+	}
 	rules, err := ApplyRules(feat, opt.Rules)
 	if err != nil {
 		return nil, Rules{}, err
@@ -168,12 +197,19 @@ func Score(feat arrow.Record, asOf time.Time, clv *CLVModels, opt Options) (arro
 	if err != nil {
 		return nil, Rules{}, err
 	}
-	cols := ruleColumns(fc, rules)
-	v, err := clv.score(fc, data.DayOf(asOf.UnixMilli()))
+	cv, err := m.CLV.score(fc, data.DayOf(asOf.UnixMilli()))
 	if err != nil {
 		return nil, Rules{}, err
 	}
-	cols = append(cols, clvColumns(v)...)
+	chv, err := m.Champion.score(feat, fc, asOf)
+	if err != nil {
+		return nil, Rules{}, err
+	}
+	var segs, risks []string
+	rules.Tiers, segs, risks = predictiveSegments(fc, cv, chv, rules, m.Risk)
+	cols := ruleColumns(fc, rules)
+	cols = append(cols, clvColumns(cv)...)
+	cols = append(cols, churnColumns(chv, segs, risks)...)
 	return buildRecord(opt.Alloc, int(feat.NumRows()), cols), rules, nil
 }
 
@@ -188,6 +224,9 @@ func putLabels(ctx context.Context, st store.Store) error {
 	var segs []store.Label
 	for _, l := range rfm.Labels() {
 		segs = append(segs, store.Label{Code: string(l.Code), English: l.English, Chinese: l.Chinese, Action: l.Action})
+	}
+	for _, l := range churn.SegmentLabels() {
+		segs = append(segs, store.Label{Code: l.Code, English: l.English, Chinese: l.Chinese, Action: l.Action})
 	}
 	return st.PutLabels(ctx, "segment_labels", segs)
 }

@@ -24,6 +24,7 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	db := fs.String("db", jobs.DefaultDB, "prediction store: sqlite:PATH or postgres://…")
 	table := fs.String("table", "", "name of the prediction table (default customer_predictions)")
 	dry := fs.Bool("dry-run", false, "do everything but publish")
+	reg := fs.String("registry", "models", "churn model registry (from churnpipe train); its champion scores the night")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -41,7 +42,7 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	if cfg.TimeZone, err = time.LoadLocation(*tz); err != nil {
 		return &jobs.UsageError{Err: fmt.Errorf("--tz: %w", err)}
 	}
-	cfg.DB, cfg.DryRun = *db, *dry
+	cfg.DB, cfg.DryRun, cfg.Registry = *db, *dry, *reg
 	cfg.Store.Table = *table
 	res, err := jobs.Nightly(ctx, cfg, pipeline.Options{Logger: log})
 	if res.Run.ID != "" {
@@ -196,6 +197,10 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "sample history: %s (%d customers, %d events)\n", res.History, res.Synth.Customers, res.Synth.Events)
+	if t := res.Train; t != nil {
+		fmt.Fprintf(stdout, "churn model %s (%s): test AUC %.3f (recency alone %.3f), ECE %.3f; stage accuracy %.3f (stays the same %.3f)\n",
+			t.ModelVersion, t.ModelKind, t.AUC, t.Baselines.RecencyAUC, t.ECE, t.StageAccuracy, t.StageBaselineAccuracy)
+	}
 	printRunSummary(stdout, res.Nightly)
 	fmt.Fprintln(stdout)
 	printCrosstab(stdout, res.Nightly)

@@ -120,6 +120,10 @@ func (m *Model) Reasons(x []float64, k int) []Reason {
 	}
 	idx := make([]int, 0, len(c))
 	for j, v := range c {
+		// The season is the same for every customer of a night: not a reason.
+		if f := m.Features[j]; f == ExtraSeasonSin || f == ExtraSeasonCos {
+			continue
+		}
 		if v > 0 && !math.IsNaN(v) {
 			idx = append(idx, j)
 		}

@@ -1,0 +1,161 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/churnpipe/churnpipe/features/rfm"
+	"github.com/churnpipe/churnpipe/models/churn"
+	"github.com/churnpipe/churnpipe/models/registry"
+)
+
+// Columns of the prediction table filled by the churn model.
+const (
+	PredChurnProbability = "churn_probability"
+	PredChurnRisk        = "churn_risk"
+	PredPredictedStage   = "predicted_stage"
+	PredSegment          = "segment"
+	PredTopReasons       = "top_reasons"
+	PredModelVersion     = "model_version"
+)
+
+// Champion is the churn model a night scores with.
+type Champion struct {
+	Model   *churn.Model
+	Version string
+}
+
+// LoadChampion loads the registry's champion. It returns (nil, nil) when the
+// registry has no champion yet, and an error wrapping churn.ErrSchemaMismatch
+// when the champion was trained on another feature layout: the nightly job
+// refuses such a model rather than score garbage.
+func LoadChampion(dir string) (*Champion, error) {
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	reg, err := registry.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	a, err := reg.Load("champion")
+	if errors.Is(err, registry.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := ModelFromArtifact(a)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.CheckSchema(churn.FeatureNames(ExtraNames)); err != nil {
+		return nil, fmt.Errorf("champion %s in %s: %w; retrain with this version of churnpipe", a.Version, dir, err)
+	}
+	return &Champion{Model: m, Version: a.Version}, nil
+}
+
+// churnValues are the per-row churn outputs.
+type churnValues struct {
+	prob    []float64 // NaN for non-buyers
+	stage   []string
+	reasons []string
+	version string
+}
+
+// score applies the champion to the buyers of the feature table at asOf.
+func (c *Champion) score(feat arrow.Record, fc *featureCols, asOf time.Time) (churnValues, error) {
+	n := fc.id.Len()
+	v := churnValues{prob: nans(n), stage: make([]string, n), reasons: make([]string, n)}
+	if c == nil {
+		return v, nil
+	}
+	v.version = c.Version
+	var rows []int
+	for i := 0; i < n; i++ {
+		if fc.since.IsValid(i) {
+			rows = append(rows, i)
+		}
+	}
+	if len(rows) == 0 {
+		return v, nil
+	}
+	extra, err := btydExtras(feat, asOf, c.Model.HorizonDays)
+	if err != nil {
+		return v, err
+	}
+	X, _, err := churn.Matrix(feat, rows, extra, ExtraNames)
+	if err != nil {
+		return v, err
+	}
+	for k, i := range rows {
+		x := X.RawRowView(k)
+		v.prob[i] = c.Model.Probability(x)
+		v.stage[i] = c.Model.PredictStage(x)
+		b, err := json.Marshal(c.Model.Reasons(x, 3))
+		if err != nil {
+			return v, err
+		}
+		v.reasons[i] = string(b)
+	}
+	return v, nil
+}
+
+// predictiveSegments returns the value tier (by predicted CLV where the
+// models give one, else by net spend) and the value × risk segment.
+func predictiveSegments(fc *featureCols, clv clvValues, ch churnValues, r Rules, th churn.Thresholds) (tiers []rfm.Tier, segs []string, risks []string) {
+	n := fc.id.Len()
+	ids := make([]string, n)
+	buyer := make([]bool, n)
+	value := make([]float64, n)
+	haveCLV := false
+	for i := 0; i < n; i++ {
+		ids[i], buyer[i] = fc.id.Value(i), fc.since.IsValid(i)
+		if buyer[i] && !math.IsNaN(clv.clv[i]) {
+			haveCLV = true
+		}
+	}
+	for i := 0; i < n; i++ {
+		value[i] = fc.net.Value(i)
+		if haveCLV && !math.IsNaN(clv.clv[i]) {
+			value[i] = clv.clv[i]
+		}
+	}
+	tiers = r.Tiers
+	if haveCLV {
+		tiers = rfm.Tiers(ids, buyer, value)
+	}
+	segs, risks = make([]string, n), make([]string, n)
+	for i := 0; i < n; i++ {
+		switch {
+		case !buyer[i]:
+			segs[i] = churn.SegmentProspect
+		case !math.IsNaN(ch.prob[i]):
+			risk := th.Band(ch.prob[i])
+			risks[i] = string(risk)
+			segs[i] = churn.Segment(string(tiers[i]), risk)
+		}
+	}
+	return tiers, segs, risks
+}
+
+func churnColumns(ch churnValues, segs, risks []string) []column {
+	return []column{
+		f64Col(PredChurnProbability, func(i int) float64 { return ch.prob[i] }),
+		strCol(PredChurnRisk, func(i int) string { return risks[i] }),
+		strCol(PredPredictedStage, func(i int) string { return ch.stage[i] }),
+		strCol(PredSegment, func(i int) string { return segs[i] }),
+		strCol(PredTopReasons, func(i int) string { return ch.reasons[i] }),
+		strCol(PredModelVersion, func(i int) string {
+			if math.IsNaN(ch.prob[i]) {
+				return ""
+			}
+			return ch.version
+		}),
+	}
+}
