@@ -40,6 +40,23 @@ type NightlyResult struct {
 	Tiers    map[rfm.Tier]int
 	// Crosstab counts customers by lifecycle stage × RFM segment.
 	Crosstab map[lifecycle.Stage]map[rfm.Segment]int
+	// Seconds spent per step: read+features, fit, score, publish.
+	Seconds map[string]float64
+}
+
+// timer accumulates wall-clock seconds per step.
+type timer struct {
+	m    map[string]float64
+	last time.Time
+}
+
+func newTimer() *timer { return &timer{m: map[string]float64{}, last: time.Now()} }
+
+// lap charges the time since the previous lap to step.
+func (t *timer) lap(step string) {
+	now := time.Now()
+	t.m[step] += now.Sub(t.last).Seconds()
+	t.last = now
 }
 
 // NewRunID returns a sortable, unique run identifier like
@@ -97,8 +114,12 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 		}
 	}()
 
+	tm := newTimer()
+	res.Seconds = tm.m
+	tm.lap("setup")
 	pauseAt("read")
 	feat, ing, err := BuildFeatures(ctx, cfg.Input, asOf, opt)
+	tm.lap("read_features")
 	res.Ingest = ing
 	res.Run.RowsRead, res.Run.RowsRejected, res.Run.RowsExcluded = ing.RowsRead, ing.RowsRejected, ing.RowsExcluded
 	res.Run.Customers = int64(ing.Customers)
@@ -125,6 +146,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 			log.Info("clv models fitted", "model", clv.CountFit.Model, "params", clv.CountFit.Params, "loglik", clv.CountFit.LogLik)
 		}
 	}
+	tm.lap("fit")
 	pauseAt("score")
 	models := Models{CLV: clv, Risk: cfg.Risk}
 	if cfg.Registry != "" {
@@ -143,6 +165,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	}
 	defer pred.Release()
 	res.tally(rules)
+	tm.lap("score")
 
 	if cfg.DryRun {
 		res.Run.Details["dry_run"] = true
@@ -156,6 +179,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	if err := st.Publish(ctx, store.Publication{RunID: cfg.RunID, AsOf: asOf, Records: []arrow.Record{pred}}); err != nil {
 		return res, fmt.Errorf("%w: publish: %w", ErrSink, err)
 	}
+	tm.lap("publish")
 	log.Info("published", "customers", pred.NumRows())
 	return res, nil
 }
