@@ -40,6 +40,8 @@ func ExitCode(err error) int {
 		return ExitLocked
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
+	case errors.Is(err, ErrNotPromoted):
+		return ExitGateBlocked
 	case errors.Is(err, pipeline.ErrSink):
 		return ExitSink
 	case errors.Is(err, data.ErrTooManyRejects), errors.Is(err, data.ErrMissingColumn),
@@ -48,3 +50,6 @@ func ExitCode(err error) int {
 	}
 	return ExitInternal
 }
+
+// ErrNotPromoted is returned when a promotion rule refuses a model.
+var ErrNotPromoted = errors.New("not promoted")

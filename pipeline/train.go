@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -82,12 +84,52 @@ type TrainReport struct {
 	Evaluation            *Evaluation        `json:"-"`
 }
 
-// Evaluation keeps the test-snapshot scores for reports.
+// Evaluation keeps the test-snapshot scores for reports; it is saved as
+// evaluations/<version>.json in the registry folder.
 type Evaluation struct {
-	Y, P            []float64
-	Stage, StageHat []int
-	Importance      []float64
-	Features        []string
+	Report     *TrainReport         `json:"report"`
+	Y          []float64            `json:"y"`
+	P          []float64            `json:"p"`
+	Baselines  map[string][]float64 `json:"baselines"`
+	Stage      []int                `json:"stage,omitempty"`
+	StageHat   []int                `json:"stage_hat,omitempty"`
+	StageCodes []string             `json:"stage_codes,omitempty"`
+	Importance []float64            `json:"importance,omitempty"`
+	Features   []string             `json:"features"`
+}
+
+// EvaluationPath is where Train saves the evaluation of a registered version.
+func EvaluationPath(registryDir, version string) string {
+	return filepath.Join(registryDir, "evaluations", version+".json")
+}
+
+// LoadEvaluation reads the saved evaluation of a version.
+func LoadEvaluation(registryDir, version string) (*Evaluation, error) {
+	b, err := os.ReadFile(EvaluationPath(registryDir, version))
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: no saved evaluation for model %s: %w", version, err)
+	}
+	var ev Evaluation
+	if err := json.Unmarshal(b, &ev); err != nil {
+		return nil, fmt.Errorf("pipeline: evaluation of %s: %w", version, err)
+	}
+	return &ev, nil
+}
+
+func saveEvaluation(registryDir, version string, ev *Evaluation) error {
+	path := EvaluationPath(registryDir, version)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // Snapshots computes the snapshot days for an as-of day: the test snapshot
@@ -219,7 +261,8 @@ func evaluate(rep *TrainReport, m *churn.Model, s *Snapshot) {
 	rep.LiftTop10 = metrics.Lift(s.Churn, p, 0.1)
 	rep.Baselines.RecencyAUC = metrics.AUC(s.Churn, s.Recency)
 	rep.Baselines.BGNBDAUC = metrics.AUC(s.Churn, nanTo(s.BGNBDProb, 0.5))
-	ev := &Evaluation{Y: s.Churn, P: p, Features: m.Features}
+	ev := &Evaluation{Report: rep, Y: s.Churn, P: p, Features: m.Features, StageCodes: m.StageCodes,
+		Baselines: map[string][]float64{"recency": s.Recency, "bgnbd": nanTo(s.BGNBDProb, 0.5)}}
 	if m.GBT != nil {
 		ev.Importance = m.GBT.Importance()
 	}
@@ -271,6 +314,9 @@ func register(rep *TrainReport, m *churn.Model, cfg TrainConfig, test *Snapshot,
 		return err
 	}
 	rep.ModelVersion = version
+	if err := saveEvaluation(cfg.Registry, version, rep.Evaluation); err != nil {
+		return err
+	}
 	if err := reg.SetAlias("challenger", version, "trained on "+rep.TestSnapshot, false); err != nil {
 		return err
 	}
