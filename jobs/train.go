@@ -2,9 +2,11 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
 
@@ -58,4 +60,59 @@ func Train(ctx context.Context, c TrainConfig, opt pipeline.Options) (*pipeline.
 	}
 	rep, _, err := pipeline.Train(ctx, h, c.TrainConfig, opt)
 	return rep, err
+}
+
+// BacktestConfig repeats training and evaluation at earlier as-of days.
+type BacktestConfig struct {
+	TrainConfig
+	Runs int // as-of days: AsOf, AsOf − step, …; default 4
+}
+
+// Backtest trains and evaluates at several past as-of days (nothing is
+// registered) and returns one report per day, newest first. Days whose
+// history is too short are skipped.
+func Backtest(ctx context.Context, c BacktestConfig, opt pipeline.Options) ([]*pipeline.TrainReport, error) {
+	if c.Input.Path == "" {
+		return nil, &UsageError{fmt.Errorf("backtest needs --input")}
+	}
+	if c.Runs == 0 {
+		c.Runs = 4
+	}
+	if c.Input.Quarantine == "" {
+		c.Input.Quarantine = "quarantine-backtest.csv"
+	}
+	h, err := pipeline.LoadHistory(ctx, c.Input, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Release()
+	if c.AsOf.IsZero() {
+		c.AsOf = h.Last
+	}
+	tc := c.TrainConfig.TrainConfig
+	tc.Registry = ""
+	if tc.HorizonDays == 0 {
+		tc.HorizonDays = 90
+	}
+	step := tc.StepDays
+	if step == 0 {
+		step = tc.HorizonDays
+	}
+	var out []*pipeline.TrainReport
+	for k := 0; k < c.Runs; k++ {
+		tc.AsOf = c.AsOf.AddDate(0, 0, -k*step)
+		rep, _, err := pipeline.Train(ctx, h, tc, opt)
+		if errors.Is(err, churn.ErrTooFewData) {
+			opt.Logger.Warn("backtest: skipped", "as_of", tc.AsOf.Format(time.DateOnly), "err", err)
+			continue
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, rep)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no as-of day had enough history", churn.ErrTooFewData)
+	}
+	return out, nil
 }

@@ -127,6 +127,7 @@ func runFeatures(ctx context.Context, args []string, stdout io.Writer) error {
 	in.register(fs)
 	asOf := fs.String("as-of", "", "feature day, inclusive (YYYY-MM-DD); events after it are ignored")
 	out := fs.String("out", "", "output file; the format follows the extension (.parquet, .arrow, .csv)")
+	horizon := fs.String("label-horizon", "", "export the labelled training snapshots for this churn horizon (e.g. 90d) instead of one day's features")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -141,12 +142,21 @@ func runFeatures(ctx context.Context, args []string, stdout io.Writer) error {
 	if c.AsOf, err = parseDay("as-of", *asOf); err != nil {
 		return err
 	}
+	if *horizon != "" {
+		if c.LabelHorizonDays, err = jobs.ParseHorizon(*horizon); err != nil {
+			return err
+		}
+	}
 	st, n, err := jobs.ExportFeatures(ctx, c, pipeline.Options{Logger: log})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %d customers to %s (rows read %d, rejected %d, after as-of %d)\n",
-		n, *out, st.RowsRead, st.RowsRejected, st.RowsExcluded)
+	what := "customers"
+	if c.LabelHorizonDays > 0 {
+		what = "labelled customer-snapshot rows"
+	}
+	fmt.Fprintf(stdout, "wrote %d %s to %s (rows read %d, rejected %d, after as-of %d)\n", n, what,
+		*out, st.RowsRead, st.RowsRejected, st.RowsExcluded)
 	return nil
 }
 

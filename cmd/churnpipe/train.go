@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"text/tabwriter"
 
 	"github.com/churnpipe/churnpipe/jobs"
 	"github.com/churnpipe/churnpipe/pipeline"
@@ -61,4 +62,51 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "promotion: %v — %s; champion is %s\n", rep.Promotion.Promote, rep.Promotion.Reason, rep.Champion)
 	}
 	return nil
+}
+
+func init() {
+	extraCommands = append(extraCommands,
+		command{"backtest", "train and evaluate at several past as-of days and print the metrics table", runBacktest})
+}
+
+func runBacktest(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, lf := newFlags("backtest", "backtest --input PATH [--as-of DAY] [--horizon 90d] [--runs 4] [--json]")
+	var in inputFlags
+	in.register(fs)
+	asOf := fs.String("as-of", "", "newest as-of day (default: the last event's day)")
+	horizon := fs.String("horizon", "90d", "churn horizon")
+	runs := fs.Int("runs", 4, "number of as-of days, one horizon apart")
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := lf.setup()
+	if err != nil {
+		return err
+	}
+	c := jobs.BacktestConfig{Runs: *runs}
+	if c.Input, err = in.input(); err != nil {
+		return err
+	}
+	if c.AsOf, err = parseDay("as-of", *asOf); err != nil {
+		return err
+	}
+	if c.HorizonDays, err = jobs.ParseHorizon(*horizon); err != nil {
+		return err
+	}
+	reps, err := jobs.Backtest(ctx, c, pipeline.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(reps)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "test snapshot\tcustomers\tchurn rate\tmodel\tAUC\trecency AUC\tBG/NBD AUC\tPR-AUC\tBrier\tECE\tlift@10%\tstage acc\tstays-same acc\t")
+	for _, r := range reps {
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.2f\t%.4f\t%.4f\t\n", r.TestSnapshot, r.TestCustomers,
+			r.TestChurnRate, r.ModelKind, r.AUC, r.Baselines.RecencyAUC, r.Baselines.BGNBDAUC, r.PRAUC, r.Brier, r.ECE,
+			r.LiftTop10, r.StageAccuracy, r.StageBaselineAccuracy)
+	}
+	return tw.Flush()
 }

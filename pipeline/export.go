@@ -1,0 +1,84 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/churnpipe/churnpipe/models/churn"
+)
+
+// LabelledSnapshots builds the training, validation and test snapshots that
+// Train would use and returns them as one Arrow record per snapshot (caller
+// releases): customer_id, snapshot, split ("train" | "validation" | "test"),
+// churn (1 = no purchase within the horizon), stage_now, stage_at_horizon,
+// then every model feature (float64; null where missing). For notebooks.
+func LabelledSnapshots(ctx context.Context, h *History, cfg TrainConfig, opt Options) ([]arrow.Record, error) {
+	cfg = cfg.withDefaults()
+	opt = opt.withDefaults()
+	trainDays, valDay, testDay := Snapshots(cfg.AsOf, cfg.HorizonDays, cfg.StepDays, cfg.TrainSnapshots)
+	type job struct {
+		day   time.Time
+		split string
+	}
+	var todo []job
+	for _, d := range trainDays {
+		if !d.Before(h.First) {
+			todo = append(todo, job{d, "train"})
+		}
+	}
+	todo = append(todo, job{valDay, "validation"}, job{testDay, "test"})
+	names := churn.FeatureNames(ExtraNames)
+	codes := StageCodes()
+	var out []arrow.Record
+	release := func() {
+		for _, r := range out {
+			r.Release()
+		}
+	}
+	for _, j := range todo {
+		if err := ctx.Err(); err != nil {
+			release()
+			return nil, err
+		}
+		now, err := h.FeaturesAt(j.day, opt)
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("snapshot %s: %w", j.day.Format(time.DateOnly), err)
+		}
+		later, err := h.FeaturesAt(j.day.AddDate(0, 0, cfg.HorizonDays), opt)
+		if err != nil {
+			now.Release()
+			release()
+			return nil, err
+		}
+		s, err := labelSnapshot(j.day, now, later, cfg.HorizonDays, opt.Rules)
+		now.Release()
+		later.Release()
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("snapshot %s: %w", j.day.Format(time.DateOnly), err)
+		}
+		day := int32(j.day.Unix() / 86400)
+		split := j.split
+		cols := []column{
+			strCol("customer_id", func(i int) string { return s.IDs[i] }),
+			{arrow.Field{Name: "snapshot", Type: arrow.FixedWidthTypes.Date32}, func(b array.Builder, i int) {
+				b.(*array.Date32Builder).Append(arrow.Date32(day))
+			}},
+			strCol("split", func(int) string { return split }),
+			i32Col("churn", func(int) bool { return true }, func(i int) int32 { return int32(s.Churn[i]) }),
+			strCol("stage_now", func(i int) string { return codes[int(s.StageNow[i])] }),
+			strCol("stage_at_horizon", func(i int) string { return codes[int(s.Stage[i])] }),
+		}
+		for k, name := range names {
+			k := k
+			cols = append(cols, f64Col(name, func(i int) float64 { return s.X.At(i, k) }))
+		}
+		out = append(out, buildRecord(opt.Alloc, s.Rows(), cols))
+	}
+	return out, nil
+}
