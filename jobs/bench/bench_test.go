@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/churnpipe/churnpipe/pipeline"
+)
+
+func TestParseVmHWM(t *testing.T) {
+	for _, tc := range []struct {
+		name, status string
+		want         int64
+	}{
+		// Layout of proc(5) /proc/PID/status.
+		{"kB", "Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t    1234 kB\nVmRSS:\t 1000 kB\n", 1234 << 10},
+		{"absent", "Name:\tx\nVmRSS:\t 1000 kB\n", 0},
+		{"other unit", "VmHWM:\t 12 MB\n", 0},
+		{"garbage", "VmHWM:\t x kB\n", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, parseVmHWM([]byte(tc.status)))
+		})
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	_, err := Run(context.Background(), Config{Tier: "XL", Dir: t.TempDir()}, pipeline.Options{})
+	assert.ErrorIs(t, err, ErrConfig)
+}
+
+// TestRunTierS runs tier S twice: the first run generates the history, the
+// second reuses it; without Keep the first run's files are removed.
+func TestRunTierS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("tier S generates 1 M events")
+	}
+	dir := t.TempDir()
+	ctx := context.Background()
+	res, err := Run(ctx, Config{Tier: "S", Dir: dir, Keep: true, ReadPass: true}, pipeline.Options{})
+	require.NoError(t, err)
+	assert.True(t, res.Generated)
+	// data/synth.Tier: 10,000 customers, ~100 events each (calibrated to a few %).
+	assert.EqualValues(t, 10_000, res.Customers)
+	assert.InDelta(t, 1e6, float64(res.Events), 1e5)
+	for _, k := range []string{"read_features", "fit", "score", "publish", "read", "features"} {
+		assert.Contains(t, res.Seconds, k)
+	}
+	assert.Greater(t, res.TotalSeconds, 0.0)
+	assert.InDelta(t, float64(res.Events)/res.TotalSeconds, res.EventsPerSecond, 1e-6*res.EventsPerSecond)
+	assert.Greater(t, res.PeakRSSBytes, int64(1<<20), "VmHWM is read")
+	assert.Greater(t, res.GOMAXPROCS, 0)
+
+	again, err := Run(ctx, Config{Tier: "S", Dir: dir}, pipeline.Options{})
+	require.NoError(t, err)
+	assert.False(t, again.Generated, "the history is reused")
+	assert.Equal(t, res.Events, again.Events)
+	_, err = os.Stat(res.Input)
+	assert.NoError(t, err, "a cached history is not removed")
+
+	other := t.TempDir()
+	res, err = Run(ctx, Config{Tier: "S", Dir: other}, pipeline.Options{})
+	require.NoError(t, err)
+	assert.True(t, res.Generated)
+	_, err = os.Stat(res.Input)
+	assert.ErrorIs(t, err, os.ErrNotExist, "without Keep the generated history is removed")
+}
