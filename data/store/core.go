@@ -499,12 +499,7 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 		s.table, asOf); err != nil {
 		return fmt.Errorf("clear transitions: %w", err)
 	}
-	if _, err := q.exec(ctx, fmt.Sprintf(`INSERT INTO %[4]s (target_table, as_of, from_stage, to_stage, customers)
-SELECT %[5]s, %[3]s, COALESCE(o.stage, 'none'), COALESCE(n.stage, 'gone'), count(*)
-FROM (SELECT customer_id, COALESCE(lifecycle_stage, 'unknown') AS stage FROM %[1]s WHERE as_of = %[3]s) o
-FULL OUTER JOIN (SELECT customer_id, COALESCE(lifecycle_stage, 'unknown') AS stage FROM %[2]s) n ON n.customer_id = o.customer_id
-GROUP BY COALESCE(o.stage, 'none'), COALESCE(n.stage, 'gone')`, hist, cur, s.d.dateP(), s.d.tbl(tTransitions), s.d.textP()),
-		s.table, asOf, prev); err != nil {
+	if _, err := q.exec(ctx, transitionsSQL(s.d, hist, cur), s.table, asOf, prev, prev); err != nil {
 		return fmt.Errorf("transitions: %w", err)
 	}
 	lap("transitions")
@@ -527,24 +522,7 @@ GROUP BY COALESCE(o.stage, 'none'), COALESCE(n.stage, 'gone')`, hist, cur, s.d.d
 		s.table, asOf); err != nil {
 		return fmt.Errorf("clear metrics: %w", err)
 	}
-	real := s.d.typ(kReal)
-	clv := "predicted_clv_12m"
-	if !pl.curCols[clv] { // a database still at migration v1
-		clv = "CAST(NULL AS " + real + ")"
-	}
-	if _, err := q.exec(ctx, fmt.Sprintf(`WITH n AS (SELECT customer_id, COALESCE(lifecycle_stage, 'unknown') AS stage, historic_value,
-	%[7]s AS predicted_clv_12m, days_since_last_purchase FROM %[2]s),
-coh AS (SELECT COALESCE(o.lifecycle_stage, 'unknown') AS stage,
-	CASE WHEN n.days_since_last_purchase IS NULL OR n.days_since_last_purchase >= ? THEN 1.0 ELSE 0.0 END AS churned
-	FROM %[1]s o JOIN n ON n.customer_id = o.customer_id WHERE o.as_of = %[3]s),
-per AS (SELECT stage, count(*) AS customers, avg(historic_value) AS ahv, avg(predicted_clv_12m) AS aclv FROM n GROUP BY stage
-	UNION ALL SELECT 'all', count(*), avg(historic_value), avg(predicted_clv_12m) FROM n),
-ch AS (SELECT stage, avg(churned) AS rate FROM coh GROUP BY stage UNION ALL SELECT 'all', avg(churned) FROM coh),
-tot AS (SELECT count(*) AS total FROM n)
-INSERT INTO %[4]s (target_table, as_of, stage, customers, share, realized_churn_rate, retention_rate, avg_historic_value, avg_predicted_clv)
-SELECT %[5]s, %[3]s, per.stage, per.customers, CAST(per.customers AS %[6]s) / tot.total, ch.rate, 1.0 - ch.rate, per.ahv, per.aclv
-FROM per CROSS JOIN tot LEFT JOIN ch ON ch.stage = per.stage`, hist, cur, s.d.dateP(), s.d.tbl(tMetrics), s.d.textP(), real, clv),
-		gap, cohort, s.table, asOf); err != nil {
+	if _, err := q.exec(ctx, metricsSQL(s.d, hist, cur, pl.curCols["predicted_clv_12m"]), gap, cohort, s.table, asOf); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	lap("metrics")
@@ -601,4 +579,43 @@ func asTime(v any) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	return t.UTC(), err
+}
+
+// transitionsSQL inserts the stage migration matrix of the current table
+// against the history night given by the 3rd and 4th parameters (the same
+// value twice; NULL for none). Parameters: target_table, as_of, prev, prev.
+// Both halves join base tables on their primary keys so that SQLite can use
+// index look-ups (a FULL JOIN of derived tables is quadratic there).
+func transitionsSQL(d dialect, hist, cur string) string {
+	return fmt.Sprintf(`INSERT INTO %[4]s (target_table, as_of, from_stage, to_stage, customers)
+SELECT %[5]s, %[3]s, f, t, count(*) FROM (
+	SELECT CASE WHEN o.customer_id IS NULL THEN 'none' ELSE COALESCE(o.lifecycle_stage, 'unknown') END AS f,
+		COALESCE(n.lifecycle_stage, 'unknown') AS t
+	FROM %[2]s n LEFT JOIN %[1]s o ON o.as_of = %[3]s AND o.customer_id = n.customer_id
+	UNION ALL
+	SELECT COALESCE(o.lifecycle_stage, 'unknown'), 'gone' FROM %[1]s o
+	WHERE o.as_of = %[3]s AND NOT EXISTS (SELECT 1 FROM %[2]s n WHERE n.customer_id = o.customer_id)
+) m GROUP BY f, t`, hist, cur, d.dateP(), d.tbl(tTransitions), d.textP())
+}
+
+// metricsSQL inserts lifecycle_metrics of the current table. Parameters: gap
+// (days between as_of and the cohort night), cohort night (NULL for none),
+// target_table, as_of. hasCLV is false on a database still at migration v1.
+func metricsSQL(d dialect, hist, cur string, hasCLV bool) string {
+	real := d.typ(kReal)
+	clv := "predicted_clv_12m"
+	if !hasCLV {
+		clv = "CAST(NULL AS " + real + ")"
+	}
+	return fmt.Sprintf(`WITH coh AS (SELECT COALESCE(o.lifecycle_stage, 'unknown') AS stage,
+	CASE WHEN n.days_since_last_purchase IS NULL OR n.days_since_last_purchase >= ? THEN 1.0 ELSE 0.0 END AS churned
+	FROM %[1]s o JOIN %[2]s n ON n.customer_id = o.customer_id WHERE o.as_of = %[3]s),
+per AS (SELECT COALESCE(lifecycle_stage, 'unknown') AS stage, count(*) AS customers, avg(historic_value) AS ahv,
+	avg(%[7]s) AS aclv FROM %[2]s GROUP BY COALESCE(lifecycle_stage, 'unknown')
+	UNION ALL SELECT 'all', count(*), avg(historic_value), avg(%[7]s) FROM %[2]s),
+ch AS (SELECT stage, avg(churned) AS rate FROM coh GROUP BY stage UNION ALL SELECT 'all', avg(churned) FROM coh),
+tot AS (SELECT count(*) AS total FROM %[2]s)
+INSERT INTO %[4]s (target_table, as_of, stage, customers, share, realized_churn_rate, retention_rate, avg_historic_value, avg_predicted_clv)
+SELECT %[5]s, %[3]s, per.stage, per.customers, CAST(per.customers AS %[6]s) / tot.total, ch.rate, 1.0 - ch.rate, per.ahv, per.aclv
+FROM per CROSS JOIN tot LEFT JOIN ch ON ch.stage = per.stage`, hist, cur, d.dateP(), d.tbl(tMetrics), d.textP(), real, clv)
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -118,4 +119,29 @@ func TestIdent(t *testing.T) {
 	assert.Equal(t, `"cust ""pred"" x"`, ident(`cust "pred" x`))
 	assert.Equal(t, `"s"."t"`, dialect{pg: true, schema: "s"}.tbl("t"))
 	assert.Equal(t, `"t"`, dialect{}.tbl("t"))
+}
+
+// TestSQLiteJoinPlans guards the publish statements against quadratic plans:
+// every join step must be an index look-up (SEARCH), never a scan. A FULL
+// JOIN of derived tables once made a 20,000-row night take 76 s.
+func TestSQLiteJoinPlans(t *testing.T) {
+	s, _, _ := openFresh(t, backends[0], "")
+	publishNight(t, s, date(2024, 1, 1), "a", syntheticNight(500, 0))
+	publishNight(t, s, date(2024, 4, 1), "b", syntheticNight(500, 1))
+	for name, q := range map[string]string{
+		"transitions": transitionsSQL(dialect{}, hist(s), cur(s)),
+		"metrics":     metricsSQL(dialect{}, hist(s), cur(s), true),
+	} {
+		joins := 0
+		for _, r := range query(t, s, "EXPLAIN QUERY PLAN "+q, "x", "2024-01-01", "2024-01-01", "2024-01-01") {
+			step := r[3].(string)
+			assert.NotContains(t, step, "RIGHT-JOIN", name)
+			assert.NotRegexp(t, `SCAN o\b|SCAN .*_history`, step, "%s scans history: %s", name, step)
+			if strings.Contains(step, "JOIN") || strings.HasPrefix(step, "SEARCH n") || strings.HasPrefix(step, "SEARCH o") {
+				joins++
+				assert.True(t, strings.HasPrefix(step, "SEARCH"), "%s: join step %q is not an index look-up", name, step)
+			}
+		}
+		assert.Positive(t, joins, "%s: the plan has join steps", name)
+	}
 }
