@@ -152,7 +152,7 @@ nav a { margin-right: 1em; }
 <table class="metrics">
 <tr><th>Metric</th><th>Value</th><th>What it means</th></tr>
 {{- range .Metrics}}
-<tr><td>{{.Name}}<br><code>{{.Key}}</code></td><td class="num">{{.Value}}</td><td>{{.Help}}</td></tr>
+<tr><td>{{if ne .Name .Key}}{{.Name}}<br>{{end}}<code>{{.Key}}</code></td><td class="num">{{.Value}}</td><td>{{.Help}}</td></tr>
 {{- end}}
 </table>
 {{- else}}

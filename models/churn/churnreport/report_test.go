@@ -56,6 +56,7 @@ func inkShare(img image.Image) (share float64, colours int) {
 
 func TestWrite(t *testing.T) {
 	in := synthInput(1, 4000)
+	in.Metrics["custom_metric_x"] = 0.125 // unknown metrics are listed too
 	dir := t.TempDir()
 	rep, err := churnreport.Write(dir, in)
 	require.NoError(t, err)

@@ -77,18 +77,17 @@ func synthInput(seed uint64, n int) churnreport.Input {
 		in.Importance[j] /= sum
 	}
 	in.Metrics = map[string]float64{
-		"auc":             metrics.AUC(in.Y, in.P),
-		"pr_auc":          metrics.AveragePrecision(in.Y, in.P),
-		"brier":           metrics.Brier(in.Y, in.P),
-		"log_loss":        metrics.LogLoss(in.Y, in.P),
-		"ece":             metrics.ECE(in.Y, in.P),
-		"lift_top10":      metrics.Lift(in.Y, in.P, 0.1),
-		"recency_auc":     metrics.AUC(in.Y, in.Baselines["recency"]),
-		"bgnbd_auc":       metrics.AUC(in.Y, in.Baselines["bgnbd"]),
-		"stage_accuracy":  metrics.Accuracy(in.Stage, in.StageHat),
-		"stage_macro_f1":  metrics.MacroF1(in.Stage, in.StageHat, len(stageCodes)),
-		"test_customers":  float64(n),
-		"custom_metric_x": 0.125,
+		"auc":            metrics.AUC(in.Y, in.P),
+		"pr_auc":         metrics.AveragePrecision(in.Y, in.P),
+		"brier":          metrics.Brier(in.Y, in.P),
+		"log_loss":       metrics.LogLoss(in.Y, in.P),
+		"ece":            metrics.ECE(in.Y, in.P),
+		"lift_top10":     metrics.Lift(in.Y, in.P, 0.1),
+		"recency_auc":    metrics.AUC(in.Y, in.Baselines["recency"]),
+		"bgnbd_auc":      metrics.AUC(in.Y, in.Baselines["bgnbd"]),
+		"stage_accuracy": metrics.Accuracy(in.Stage, in.StageHat),
+		"stage_macro_f1": metrics.MacroF1(in.Stage, in.StageHat, len(stageCodes)),
+		"test_customers": float64(n),
 	}
 	return in
 }
