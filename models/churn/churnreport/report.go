@@ -94,7 +94,7 @@ func Write(dir string, in Input) (Report, error) {
 	rep := Report{Dir: dir, Files: []string{FileIndex}}
 	var figs []figure
 	for _, f := range d.figures() {
-		if err := writeFileAtomic(filepath.Join(dir, f.file), f.render); err != nil {
+		if err := writeFileAtomic(filepath.Join(dir, f.file), guard(f.render)); err != nil {
 			return Report{}, fmt.Errorf("churnreport: %s: %w", f.file, err)
 		}
 		rep.Files = append(rep.Files, f.file)
@@ -175,6 +175,19 @@ func validate(in *Input) error {
 		}
 	}
 	return nil
+}
+
+// guard turns a panic of the plotting library into an error, so that a
+// report problem cannot take down the job that asked for it.
+func guard(render func(*os.File) error) func(*os.File) error {
+	return func(f *os.File) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("drawing failed: %v", r)
+			}
+		}()
+		return render(f)
+	}
 }
 
 // writeFileAtomic writes path through a temporary file in the same folder

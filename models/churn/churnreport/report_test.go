@@ -129,6 +129,34 @@ func TestWriteStageCodesDefault(t *testing.T) {
 	assert.Contains(t, rep.Files, churnreport.FileConfusion)
 }
 
+func TestWriteDegenerate(t *testing.T) {
+	// Valid but extreme inputs still render every figure: a constant
+	// score (one ROC threshold), a constant baseline, all-zero importance,
+	// a single stage class and a single feature.
+	n := 50
+	in := churnreport.Input{Y: make([]float64, n), P: make([]float64, n),
+		Baselines: map[string][]float64{"flat": make([]float64, n)},
+		Stage:     make([]int, n), StageHat: make([]int, n), StageCodes: []string{"mature"},
+		Features: []string{"only"}, Importance: []float64{0},
+		Metrics: map[string]float64{"auc": math.NaN()}}
+	for i := range in.P {
+		in.P[i] = 0.5
+		if i%5 == 0 {
+			in.Y[i] = 1
+		}
+	}
+	dir := t.TempDir()
+	rep, err := churnreport.Write(dir, in)
+	require.NoError(t, err)
+	assert.Len(t, rep.Files, 8)
+	for _, f := range rep.Files[1:] {
+		decodePNG(t, filepath.Join(dir, f))
+	}
+	page, err := os.ReadFile(filepath.Join(dir, churnreport.FileIndex))
+	require.NoError(t, err)
+	assert.Contains(t, string(page), `<code>auc</code></td><td class="num">n/a<`)
+}
+
 func TestWriteDeterministic(t *testing.T) {
 	in := synthInput(4, 1200)
 	a, b := t.TempDir(), t.TempDir()
