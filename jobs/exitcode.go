@@ -40,7 +40,7 @@ func ExitCode(err error) int {
 		return ExitLocked
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
-	case errors.Is(err, ErrNotPromoted):
+	case errors.Is(err, ErrNotPromoted), errors.Is(err, pipeline.ErrGateBlocked):
 		return ExitGateBlocked
 	case errors.Is(err, pipeline.ErrSink):
 		return ExitSink

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/churnpipe/churnpipe/features/rfm"
 	"github.com/churnpipe/churnpipe/models/churn"
@@ -29,6 +30,7 @@ const (
 type Champion struct {
 	Model   *churn.Model
 	Version string
+	Refs    *References // training distributions for the drift gates; may be nil
 }
 
 // LoadChampion loads the registry's champion. It returns (nil, nil) when the
@@ -57,7 +59,11 @@ func LoadChampion(dir string) (*Champion, error) {
 	if err := m.CheckSchema(churn.FeatureNames(ExtraNames)); err != nil {
 		return nil, fmt.Errorf("champion %s in %s: %w; retrain with this version of churnpipe", a.Version, dir, err)
 	}
-	return &Champion{Model: m, Version: a.Version}, nil
+	refs, err := LoadReferences(dir, a.Version)
+	if err != nil {
+		return nil, err
+	}
+	return &Champion{Model: m, Version: a.Version, Refs: refs}, nil
 }
 
 // churnValues are the per-row churn outputs.
@@ -66,6 +72,9 @@ type churnValues struct {
 	stage   []string
 	reasons []string
 	version string
+	// X and rows are the design matrix of the buyers and their rows, for the drift gates.
+	X    *mat.Dense
+	rows []int
 }
 
 // score applies the champion to the buyers of the feature table at asOf.
@@ -93,6 +102,7 @@ func (c *Champion) score(feat arrow.Record, fc *featureCols, asOf time.Time) (ch
 	if err != nil {
 		return v, err
 	}
+	v.X, v.rows = X, rows
 	for k, i := range rows {
 		x := X.RawRowView(k)
 		v.prob[i] = c.Model.Probability(x)

@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/data/store"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
 	"github.com/churnpipe/churnpipe/models/churn"
+	"github.com/churnpipe/churnpipe/pipeline/gate"
 )
 
 // NightlyConfig describes one nightly run.
@@ -29,6 +31,9 @@ type NightlyConfig struct {
 	CLV      CLVOptions       // probabilistic models (BG/NBD + Gamma-Gamma by default)
 	Registry string           // churn model registry folder; "" = no churn model
 	Risk     churn.Thresholds // churn-risk bands; zero = 0.3 / 0.6
+	Gates    gate.Config      // quality gates before publishing; zero = gate.DefaultConfig()
+	// ForcePublish publishes even when a gate blocks (recorded in the ledger).
+	ForcePublish bool
 }
 
 // NightlyResult is what a run did.
@@ -42,6 +47,8 @@ type NightlyResult struct {
 	Crosstab map[lifecycle.Stage]map[rfm.Segment]int
 	// Seconds spent per step: read+features, fit, score, publish.
 	Seconds map[string]float64
+	// Gates is the quality-gate report of the night.
+	Gates gate.Report
 }
 
 // timer accumulates wall-clock seconds per step.
@@ -100,8 +107,11 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	log.Info("run started", "input", cfg.Input.Path, "db", store.RedactDSN(cfg.DB))
 	defer func() {
 		res.Run.FinishedAt = time.Now().UTC()
-		if err != nil {
-			res.Run.Status = "failed"
+		if errors.Is(err, ErrGateBlocked) {
+			res.Run.Status = store.StatusBlocked
+			res.Run.Error = err.Error()
+		} else if err != nil {
+			res.Run.Status = store.StatusFailed
 			res.Run.Error = err.Error()
 		} else {
 			res.Run.Status = "succeeded"
@@ -159,7 +169,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 			res.Run.Details["model_version"] = models.Champion.Version
 		}
 	}
-	pred, rules, err := Score(feat, asOf, models, opt)
+	pred, rules, chv, err := scoreNight(feat, asOf, models, opt)
 	if err != nil {
 		return res, err
 	}
@@ -167,6 +177,9 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	res.tally(rules)
 	tm.lap("score")
 
+	if err := runGates(ctx, st, cfg, &res, models.Champion, chv); err != nil {
+		return res, err
+	}
 	if cfg.DryRun {
 		res.Run.Details["dry_run"] = true
 		log.Info("dry run: not publishing", "customers", pred.NumRows())
@@ -182,6 +195,52 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	tm.lap("publish")
 	log.Info("published", "customers", pred.NumRows())
 	return res, nil
+}
+
+// ErrGateBlocked is returned when a quality gate blocks publishing.
+var ErrGateBlocked = errors.New("quality gate blocked publishing")
+
+// runGates evaluates the quality gates and records them in the ledger; it
+// returns ErrGateBlocked when one blocks and publishing is not forced.
+func runGates(ctx context.Context, st store.Store, cfg NightlyConfig, res *NightlyResult, ch *Champion, chv churnValues) error {
+	gc := cfg.Gates
+	if gc == (gate.Config{}) {
+		gc = gate.DefaultConfig()
+	}
+	// One reject limit: the input's (checked already while reading, exit code 3).
+	gc.MaxReject = cfg.Input.MaxReject
+	in := gate.Input{RowsRead: res.Ingest.RowsRead, RowsRejected: res.Ingest.RowsRejected, Customers: int64(res.Ingest.Customers)}
+	last, ok, err := st.LastRun(ctx, store.StatusSucceeded)
+	if err != nil {
+		return fmt.Errorf("%w: ledger: %w", ErrSink, err)
+	}
+	if ok {
+		in.Last = &gate.Baseline{RunID: last.ID, Rows: last.RowsRead, Customers: last.Customers}
+	}
+	if ch != nil && ch.Refs != nil && chv.X != nil {
+		in.FeatureRefs, in.ScoreRef = ch.Refs.Features, ch.Refs.Score
+		in.Features = map[string][]float64{}
+		r, _ := chv.X.Dims()
+		for j, name := range ch.Model.Features {
+			col := make([]float64, r)
+			mat.Col(col, j, chv.X)
+			in.Features[name] = col
+		}
+		in.Scores = make([]float64, len(chv.rows))
+		for k, i := range chv.rows {
+			in.Scores[k] = chv.prob[i]
+		}
+	}
+	rep := gate.Evaluate(gc, in)
+	if rep.Blocked() && cfg.ForcePublish {
+		rep.Forced = true
+	}
+	res.Gates = rep
+	res.Run.Details["gates"] = rep
+	if rep.Blocked() && !cfg.ForcePublish {
+		return fmt.Errorf("%w: %s (use --force-publish to override)", ErrGateBlocked, rep.Summary())
+	}
+	return nil
 }
 
 // ErrSink marks failures of the prediction store (connect, migrate, publish).
@@ -206,35 +265,41 @@ type Models struct {
 // releases): rules, CLV, churn, value tier (by predicted CLV when there is
 // one) and the value × risk segment.
 func Score(feat arrow.Record, asOf time.Time, m Models, opt Options) (arrow.Record, Rules, error) {
+	rec, rules, _, err := scoreNight(feat, asOf, m, opt)
+	return rec, rules, err
+}
+
+func scoreNight(feat arrow.Record, asOf time.Time, m Models, opt Options) (arrow.Record, Rules, churnValues, error) {
+	var none churnValues
 	opt = opt.withDefaults()
 	if m.Risk == (churn.Thresholds{}) {
 		m.Risk = churn.DefaultThresholds()
 	}
 	if err := m.Risk.Validate(); err != nil {
-		return nil, Rules{}, err
+		return nil, Rules{}, none, err
 	}
 	rules, err := ApplyRules(feat, opt.Rules)
 	if err != nil {
-		return nil, Rules{}, err
+		return nil, Rules{}, none, err
 	}
 	fc, err := newFeatureCols(feat)
 	if err != nil {
-		return nil, Rules{}, err
+		return nil, Rules{}, none, err
 	}
 	cv, err := m.CLV.score(fc, data.DayOf(asOf.UnixMilli()))
 	if err != nil {
-		return nil, Rules{}, err
+		return nil, Rules{}, none, err
 	}
 	chv, err := m.Champion.score(feat, fc, asOf)
 	if err != nil {
-		return nil, Rules{}, err
+		return nil, Rules{}, none, err
 	}
 	var segs, risks []string
 	rules.Tiers, segs, risks = predictiveSegments(fc, cv, chv, rules, m.Risk)
 	cols := ruleColumns(fc, rules)
 	cols = append(cols, clvColumns(cv)...)
 	cols = append(cols, churnColumns(chv, segs, risks)...)
-	return buildRecord(opt.Alloc, int(feat.NumRows()), cols), rules, nil
+	return buildRecord(opt.Alloc, int(feat.NumRows()), cols), rules, chv, nil
 }
 
 func putLabels(ctx context.Context, st store.Store) error {

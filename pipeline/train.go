@@ -117,19 +117,7 @@ func LoadEvaluation(registryDir, version string) (*Evaluation, error) {
 }
 
 func saveEvaluation(registryDir, version string, ev *Evaluation) error {
-	path := EvaluationPath(registryDir, version)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	b, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return saveJSON(EvaluationPath(registryDir, version), ev)
 }
 
 // Snapshots computes the snapshot days for an as-of day: the test snapshot
@@ -315,6 +303,14 @@ func register(rep *TrainReport, m *churn.Model, cfg TrainConfig, test *Snapshot,
 	}
 	rep.ModelVersion = version
 	if err := saveEvaluation(cfg.Registry, version, rep.Evaluation); err != nil {
+		return err
+	}
+	// Drift references: the test snapshot is the population the model was judged on.
+	refs, err := newReferences(test.X, m.Features, rep.Evaluation.P)
+	if err != nil {
+		return err
+	}
+	if err := saveJSON(ReferencesPath(cfg.Registry, version), refs); err != nil {
 		return err
 	}
 	if err := reg.SetAlias("challenger", version, "trained on "+rep.TestSnapshot, false); err != nil {
