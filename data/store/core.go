@@ -65,8 +65,16 @@ func (s *store) hist() string { return s.table + "_history" }
 func (s *store) Migrate(ctx context.Context) error {
 	err := s.eng.inTx(ctx, true, func(q querier) error {
 		if s.d.pg {
-			if _, err := q.exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+ident(s.d.schema)); err != nil {
+			// CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even
+			// when the schema exists: only issue it for a missing schema.
+			var n int64
+			if err := q.queryRow(ctx, "SELECT count(*) FROM pg_namespace WHERE nspname = ?", s.d.schema).Scan(&n); err != nil {
 				return err
+			}
+			if n == 0 {
+				if _, err := q.exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+ident(s.d.schema)); err != nil {
+					return err
+				}
 			}
 		}
 		_, err := q.exec(ctx, migrationsTableDDL(s.d))
