@@ -151,8 +151,7 @@ func TestBadInputCorpus(t *testing.T) {
 		{file: "truncated.csv", maxReject: 0.01, want: contract{code: jobs.ExitOK, rejected: 1, quarantine: []string{"truncated.csv:242:"}}},
 		{file: "truncated.csv", maxReject: 0, want: contract{code: jobs.ExitRejected, rejected: 1,
 			errHas: []string{"1 of 241 rows"}, quarantine: []string{"truncated.csv:242:"}}},
-		{file: "truncated.parquet", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1, errHas: []string{"truncated.parquet"}},
-			todo: "a corrupt Parquet file is an untyped error (exit 1, internal); the contract says input rejected (exit 3): wrap a data sentinel (e.g. data.ErrCorrupt) and map it in jobs.ExitCode"},
+		{file: "truncated.parquet", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1, errHas: []string{"truncated.parquet"}}},
 		{file: "wrong_types.parquet", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1, errHas: []string{"wrong_types.parquet", "event_time", "float64"}}},
 		{file: "wrong_types.csv", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: 240,
 			errHas: []string{"240 of 240 rows"}, quarantine: []string{"wrong_types.csv:2:event_time"}}},
@@ -187,7 +186,7 @@ func TestBadInputCorpus(t *testing.T) {
 				}
 				return v
 			}},
-			todo: "exact duplicate events are not de-duplicated or counted yet (pipeline_runs.rows_duplicate stays 0)"},
+		},
 		// 4 of 244 rejected (1.6 %): over the default limit, under 2 %.
 		{file: "amounts.csv", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: 4, errHas: []string{"4 of 244 rows", "limit 1.00 %"},
 			quarantine: []string{"amounts.csv:242:amount", "amounts.csv:243:amount", "amounts.csv:244:amount", "amounts.csv:245:amount"}}},

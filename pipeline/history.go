@@ -39,7 +39,7 @@ func LoadHistory(ctx context.Context, in Input, opt Options) (*History, error) {
 	if err != nil {
 		q.Close()
 		os.Remove(qpath)
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	h := &History{}
 	minDay, maxDay := int32(1<<31-1), int32(-1<<31)

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/features"
+	"github.com/churnpipe/churnpipe/internal/progress"
 )
 
 // Source is a stream of canonical event records (data.EventSchema), such as
@@ -32,13 +33,14 @@ type Input struct {
 
 // IngestStats count what happened to the input rows.
 type IngestStats struct {
-	Files        int
-	RowsRead     int64 // data rows seen, rejected ones included
-	RowsRejected int64 // quarantined
-	RowsExcluded int64 // after the as-of day
-	RowsUsed     int64
-	Customers    int
-	Quarantine   string // path of the quarantine file, if any row went there
+	Files         int
+	RowsRead      int64 // data rows seen, rejected ones included
+	RowsRejected  int64 // quarantined
+	RowsExcluded  int64 // after the as-of day
+	RowsUsed      int64
+	RowsDuplicate int64 // exact duplicate events dropped (same id, time, type and amount)
+	Customers     int
+	Quarantine    string // path of the quarantine file, if any row went there
 }
 
 // BuildFeatures reads the input and returns the feature table at asOf
@@ -62,10 +64,11 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 	if err != nil {
 		q.Close()
 		os.Remove(qpath)
-		return nil, st, err
+		return nil, st, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	b := features.NewBuilder(asOf)
-	err = consume(ctx, src, b)
+	dd := newDedupe(opt.Alloc)
+	err = consume(ctx, src, b, dd, opt)
 	ds := src.Stats()
 	src.Release()
 	if cerr := q.Close(); err == nil {
@@ -73,13 +76,14 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 	}
 	st.Files, st.RowsRead, st.RowsRejected = ds.Files, ds.RowsRead, ds.RowsRejected
 	st.RowsExcluded, st.RowsUsed, st.Customers = b.Excluded(), b.Rows(), b.Customers()
+	st.RowsDuplicate = dd.dups
 	if q.Count() > 0 {
 		st.Quarantine = qpath
 	} else {
 		os.Remove(qpath)
 	}
 	if err != nil {
-		return nil, st, err
+		return nil, st, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	if err := data.CheckRejects(ds, in.MaxReject); err != nil {
 		return nil, st, fmt.Errorf("%w (see %s)", err, qpath)
@@ -89,19 +93,29 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 			ErrNoCustomers, asOf.Format(time.DateOnly), st.RowsRead, st.RowsExcluded)
 	}
 	opt.Logger.Info("features built", "customers", st.Customers, "rows_used", st.RowsUsed,
-		"rows_rejected", st.RowsRejected, "rows_excluded", st.RowsExcluded)
+		"rows_rejected", st.RowsRejected, "rows_excluded", st.RowsExcluded, "rows_duplicate", st.RowsDuplicate)
 	return b.Finish(opt.Alloc), st, nil
 }
 
 // ErrNoCustomers is returned when the history has no customer at the as-of day.
 var ErrNoCustomers = errors.New("pipeline: no customers")
 
-func consume(ctx context.Context, src Source, b *features.Builder) error {
+// ErrInput marks an input that cannot be read (corrupt or truncated file,
+// wrong column types…): the run fails with exit code 3.
+var ErrInput = errors.New("input unreadable")
+
+func consume(ctx context.Context, src Source, b *features.Builder, dd *dedupe, opt Options) error {
+	bar := progress.New(opt.progressWriter(), "reading events", 0, progress.Options{Unit: "events"})
+	defer bar.Finish()
 	for src.Next() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := b.Add(src.Record()); err != nil {
+		rec := dd.filter(src.Record())
+		err := b.Add(rec)
+		bar.Add(rec.NumRows())
+		rec.Release()
+		if err != nil {
 			return err
 		}
 	}

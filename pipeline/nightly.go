@@ -133,6 +133,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	res.Ingest = ing
 	res.Run.RowsRead, res.Run.RowsRejected, res.Run.RowsExcluded = ing.RowsRead, ing.RowsRejected, ing.RowsExcluded
 	res.Run.Customers = int64(ing.Customers)
+	res.Run.RowsDuplicate = ing.RowsDuplicate
 	if ing.Quarantine != "" {
 		res.Run.Details["quarantine"] = ing.Quarantine
 	}

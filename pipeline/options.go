@@ -14,6 +14,16 @@ type Options struct {
 	Alloc  memory.Allocator // nil = memory.DefaultAllocator
 	Logger *slog.Logger     // nil = discard
 	Rules  lifecycle.Rules  // zero value = lifecycle.DefaultRules()
+	// Progress receives progress bars (counts and rates); they are drawn
+	// only when it is a terminal. nil = none.
+	Progress io.Writer
+}
+
+func (o Options) progressWriter() io.Writer {
+	if o.Progress == nil {
+		return io.Discard
+	}
+	return o.Progress
 }
 
 func (o Options) withDefaults() Options {
