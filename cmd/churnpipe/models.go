@@ -133,3 +133,27 @@ func showModel(reg *registry.Registry, ref string, w io.Writer) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
+
+func init() {
+	extraCommands = append(extraCommands,
+		command{"report", "write the HTML report (ROC, PR, gains, calibration, importance, stage confusion) of a model", runReport})
+}
+
+func runReport(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, lf := newFlags("report", "report --model VERSION|champion --out DIR [--registry DIR]")
+	dir := fs.String("registry", "models", "model registry folder")
+	model := fs.String("model", "champion", "model version (v000003) or alias (champion, challenger)")
+	out := fs.String("out", "", "output folder for index.html and the PNG plots")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if _, err := lf.setup(); err != nil {
+		return err
+	}
+	rep, err := jobs.ChurnReport(*dir, *model, *out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %d files to %s; open %s/index.html in a browser\n", len(rep.Files), rep.Dir, rep.Dir)
+	return nil
+}

@@ -1,0 +1,43 @@
+package jobs
+
+import (
+	"fmt"
+
+	"github.com/churnpipe/churnpipe/models/churn/churnreport"
+	"github.com/churnpipe/churnpipe/models/registry"
+	"github.com/churnpipe/churnpipe/pipeline"
+)
+
+// ChurnReport writes the HTML report of a registered model version (or
+// alias) from the evaluation saved when it was trained.
+func ChurnReport(registryDir, ref, out string) (churnreport.Report, error) {
+	if out == "" {
+		return churnreport.Report{}, &UsageError{fmt.Errorf("report needs --out DIR")}
+	}
+	reg, err := registry.Open(registryDir)
+	if err != nil {
+		return churnreport.Report{}, err
+	}
+	a, err := reg.Load(ref)
+	if err != nil {
+		return churnreport.Report{}, &UsageError{err}
+	}
+	ev, err := pipeline.LoadEvaluation(registryDir, a.Version)
+	if err != nil {
+		return churnreport.Report{}, err
+	}
+	r := ev.Report
+	in := churnreport.Input{
+		ModelVersion: a.Version, ModelKind: string(a.Kind), TestSnapshot: r.TestSnapshot, HorizonDays: r.HorizonDays,
+		Y: ev.Y, P: ev.P, Baselines: ev.Baselines, Stage: ev.Stage, StageHat: ev.StageHat, StageCodes: ev.StageCodes,
+		Features: ev.Features, Importance: ev.Importance,
+		Metrics: map[string]float64{
+			"auc": r.AUC, "pr_auc": r.PRAUC, "brier": r.Brier, "log_loss": r.LogLoss, "ece": r.ECE,
+			"lift_top10": r.LiftTop10, "recency_auc": r.Baselines.RecencyAUC, "bgnbd_auc": r.Baselines.BGNBDAUC,
+			"stage_accuracy": r.StageAccuracy, "stage_macro_f1": r.StageMacroF1,
+			"stage_baseline_accuracy": r.StageBaselineAccuracy, "stage_baseline_macro_f1": r.StageBaselineMacroF1,
+			"test_churn_rate": r.TestChurnRate, "test_customers": float64(r.TestCustomers), "train_customers": float64(r.TrainCustomers),
+		},
+	}
+	return churnreport.Write(out, in)
+}
