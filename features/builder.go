@@ -6,7 +6,9 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -19,8 +21,12 @@ import (
 // layout (data.EventSchema).
 var ErrSchema = errors.New("features: record is not in the canonical event layout")
 
-// purchase is one purchase or return event reduced to its day and amount.
-type purchase struct {
+// ErrOption is returned (wrapped) by NewBuilderErr for an invalid Option.
+var ErrOption = errors.New("features: invalid builder option")
+
+// pday is one purchase day of a customer: the day and the sum of the
+// amounts of its purchase events (null amounts count as 0).
+type pday struct {
 	day    int32
 	amount float64
 }
@@ -31,77 +37,338 @@ type monthCount struct {
 	n     int32
 }
 
-// acc accumulates one customer's history. It holds per-purchase-event data
-// (needed for distinct days and the decline series) and counters for all
-// other events.
+// noMonth is the first-purchase month of a customer without a purchase.
+const noMonth = math.MaxInt32
+
+// acc accumulates one customer's history in O(purchase days) memory:
+// counters, the interaction counts of the ActivityMonths full months before
+// the as-of month, and the purchase days (consecutive events of the same day
+// merged as they arrive).
 type acc struct {
-	id                     string
+	id           string
+	days         []pday       // in arrival order; unsorted says whether they are out of order
+	pre          []monthCount // events in months ≤ old cut-off and before firstMon
+	returnAmount float64
+
 	firstEvent, lastEvent  int32
-	purchases              []purchase
-	returns                int32
-	returnAmount           float64
+	firstMon               int32 // month of the first purchase day, noMonth if none
+	purchases, returns     int32
 	visits, support, other int32
 	visits90, support90    int32
 	events                 int32
-	months                 []monthCount
+	old                    int32 // events in months ≤ old cut-off (as-of month − 4)
+	act                    [ActivityMonths]int32
+	unsorted               bool
+}
+
+// monTableDays is the number of days before the as-of day (inclusive) whose
+// month is looked up in a table instead of computed.
+const monTableDays = 1 << 12
+
+// chunkBits sets the size of the blocks the per-customer state is kept in,
+// so that growing to millions of customers never copies it.
+const chunkBits = 16
+
+// part is the state of the customers of one partition (one worker).
+type part struct {
+	index  map[string]int32
+	chunks [][]acc
+	n      int32
+
+	excluded, rows, skipped int64
+
+	// The last row's customer: events usually come grouped by customer.
+	last    []byte
+	lastK   int32 // index of its acc, -1 when not created yet
+	lastOwn bool  // it belongs to this partition (and shard)
+	valid   bool  // last is set
+
+}
+
+func (p *part) at(k int32) *acc { return &p.chunks[k>>chunkBits][k&(1<<chunkBits-1)] }
+
+func (p *part) add(a acc) int32 {
+	k := p.n
+	if int(k>>chunkBits) == len(p.chunks) {
+		p.chunks = append(p.chunks, make([]acc, 0, 1<<chunkBits))
+	}
+	c := &p.chunks[k>>chunkBits]
+	*c = append(*c, a)
+	p.n++
+	return k
+}
+
+// Option configures a Builder.
+type Option func(*Builder) error
+
+// WithShard keeps only the customers whose id hashes to shard i of n:
+// ShardOf(id, n) == i. Events of the other customers are counted by Skipped
+// and otherwise ignored. Building every shard i = 0 … n−1 of the same
+// history and concatenating the tables gives the 1-shard table's rows.
+// It needs 0 ≤ i < n.
+func WithShard(i, n int) Option {
+	return func(b *Builder) error {
+		if n < 1 || i < 0 || i >= n {
+			return fmt.Errorf("%w: shard %d/%d (want 0 ≤ i < n)", ErrOption, i, n)
+		}
+		b.shard, b.shards = uint64(i), uint64(n)
+		return nil
+	}
+}
+
+// WithWorkers sets the number of goroutines that fold records into the
+// state, each owning the customers of one hash partition (default 1). Add
+// hands each record to the workers and returns once the previous record is
+// folded, so the caller reads the next record while they work. It needs
+// n ≥ 1; the result does not depend on n.
+func WithWorkers(n int) Option {
+	return func(b *Builder) error {
+		if n < 1 || n > 64 {
+			return fmt.Errorf("%w: %d workers (want 1 … 64)", ErrOption, n)
+		}
+		b.workers = n
+		return nil
+	}
 }
 
 // Builder accumulates canonical event records and produces the feature table
-// at its as-of day. It is not safe for concurrent use.
+// at its as-of day. It is not safe for concurrent use (its workers are its
+// own business).
 type Builder struct {
-	asOf     int32 // UTC day number, inclusive
-	asOfMon  int32
-	index    map[string]int32
-	accs     []acc
-	excluded int64
-	rows     int64
+	asOf    int32 // UTC day number, inclusive
+	asOfMon int32
+	shard   uint64
+	shards  uint64
+	workers int
+	parts   []part
+	monBase int32   // first day of monTab
+	monTab  []int32 // monthOf(monBase + i)
+
+	inflight sync.WaitGroup // workers folding the last record
+	finished bool
 }
 
-// NewBuilder returns a Builder for the UTC calendar day of asOf.
-func NewBuilder(asOf time.Time) *Builder {
-	d := data.DayOf(asOf.UnixMilli())
-	return &Builder{asOf: d, asOfMon: monthOf(d), index: make(map[string]int32)}
+// NewBuilder returns a Builder for the UTC calendar day of asOf. It panics
+// on an invalid option (see NewBuilderErr).
+func NewBuilder(asOf time.Time, opts ...Option) *Builder {
+	b, err := NewBuilderErr(asOf, opts...)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
+
+// NewBuilderErr is NewBuilder returning an error wrapping ErrOption for an
+// invalid option instead of panicking.
+func NewBuilderErr(asOf time.Time, opts ...Option) (*Builder, error) {
+	d := data.DayOf(asOf.UnixMilli())
+	b := &Builder{asOf: d, asOfMon: monthOf(d), shards: 1, workers: 1}
+	for _, o := range opts {
+		if err := o(b); err != nil {
+			return nil, err
+		}
+	}
+	b.parts = make([]part, b.workers)
+	for i := range b.parts {
+		b.parts[i] = part{index: make(map[string]int32)}
+	}
+	b.monBase = d - monTableDays + 1
+	b.monTab = make([]int32, monTableDays)
+	for i := range b.monTab {
+		b.monTab[i] = monthOf(b.monBase + int32(i))
+	}
+	return b, nil
+}
+
+// ShardOf returns the shard of a customer id among n: the FNV-1a 64-bit hash
+// of the id's bytes (offset basis 14695981039346656037, prime
+// 1099511628211) modulo n. It panics if n < 1.
+func ShardOf(id string, n int) int {
+	if n < 1 {
+		panic("features: ShardOf with n < 1")
+	}
+	return int(fnv1a(id) % uint64(n))
+}
+
+func fnv1a(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// wait blocks until the workers have folded every record added so far.
+func (b *Builder) wait() { b.inflight.Wait() }
 
 // AsOfDay returns the as-of day as a UTC day number.
 func (b *Builder) AsOfDay() int32 { return b.asOf }
 
-// Excluded returns the number of events seen that fall after the as-of day.
-func (b *Builder) Excluded() int64 { return b.excluded }
+// Excluded returns the number of events seen that fall after the as-of day
+// (of the customers of this shard).
+func (b *Builder) Excluded() int64 {
+	b.wait()
+	var n int64
+	for i := range b.parts {
+		n += b.parts[i].excluded
+	}
+	return n
+}
 
-// Rows returns the number of events used (on or before the as-of day).
-func (b *Builder) Rows() int64 { return b.rows }
+// Rows returns the number of events used (on or before the as-of day, of the
+// customers of this shard).
+func (b *Builder) Rows() int64 {
+	b.wait()
+	var n int64
+	for i := range b.parts {
+		n += b.parts[i].rows
+	}
+	return n
+}
+
+// Skipped returns the number of events of customers of other shards (0
+// without WithShard).
+func (b *Builder) Skipped() int64 {
+	b.wait()
+	var n int64
+	for i := range b.parts {
+		n += b.parts[i].skipped
+	}
+	return n
+}
 
 // Customers returns the number of customers seen so far.
-func (b *Builder) Customers() int { return len(b.accs) }
+func (b *Builder) Customers() int {
+	b.wait()
+	n := 0
+	for i := range b.parts {
+		n += int(b.parts[i].n)
+	}
+	return n
+}
 
 // Add folds a record of canonical events into the builder. Events after the
-// as-of day are counted and ignored. The record is not retained.
+// as-of day are counted and ignored. The record is retained until it has
+// been folded (at the latest when the next method of b returns) and then
+// released; it must not be modified meanwhile. Add panics after Finish.
 func (b *Builder) Add(rec arrow.Record) error {
+	if b.finished {
+		panic("features: Builder.Add after Finish")
+	}
 	if !rec.Schema().Equal(data.EventSchema) {
 		return fmt.Errorf("%w: got %s", ErrSchema, rec.Schema())
 	}
+	b.wait()
+	if rec.NumRows() == 0 {
+		return nil
+	}
+	cols := columnsOf(rec)
+	if b.workers == 1 && rec.NumRows() < 4096 { // not worth a goroutine
+		b.fold(&b.parts[0], 0, &cols)
+		return nil
+	}
+	for w := range b.parts {
+		rec.Retain()
+		b.inflight.Add(1)
+		go func() {
+			defer b.inflight.Done()
+			defer rec.Release()
+			b.fold(&b.parts[w], w, &cols)
+		}()
+	}
+	return nil
+}
+
+// recCols are the raw buffers of one canonical record.
+type recCols struct {
+	idOff   []int32
+	idBytes []byte
+	times   []arrow.Timestamp
+	tyOff   []int32
+	tyBytes []byte
+	amounts []float64
+	amt     *array.Float64
+	noNulls bool
+}
+
+func columnsOf(rec arrow.Record) recCols {
 	ids := rec.Column(0).(*array.String)
-	times := rec.Column(1).(*array.Timestamp)
 	types := rec.Column(2).(*array.String)
 	amounts := rec.Column(3).(*array.Float64)
-	n := int(rec.NumRows())
+	return recCols{
+		idOff: ids.ValueOffsets(), idBytes: ids.ValueBytes(),
+		times: rec.Column(1).(*array.Timestamp).TimestampValues(),
+		tyOff: types.ValueOffsets(), tyBytes: types.ValueBytes(),
+		amounts: amounts.Float64Values(), amt: amounts, noNulls: amounts.NullN() == 0,
+	}
+}
+
+func view(b []byte, off []int32, i int) string {
+	lo, hi := off[i]-off[0], off[i+1]-off[0]
+	if lo == hi {
+		return ""
+	}
+	return unsafe.String(&b[lo], int(hi-lo))
+}
+
+// owner decides, from the id hash, whether a customer belongs to this
+// builder's shard and to partition w.
+func (b *Builder) owner(id string, w int) (own, inShard bool) {
+	if b.shards == 1 && b.workers == 1 {
+		return true, true
+	}
+	h := fnv1a(id)
+	inShard = h%b.shards == b.shard
+	mine := len(b.parts) == 1 || int((h/b.shards)%uint64(len(b.parts))) == w
+	return mine, inShard
+}
+
+// fold adds the rows of c that belong to partition w to p.
+func (b *Builder) fold(p *part, w int, c *recCols) {
+	asOf, oldCut := b.asOf, b.asOfMon-4
+	n := len(c.times)
 	for i := 0; i < n; i++ {
-		day := data.DayOf(int64(times.Value(i)))
-		if day > b.asOf {
-			b.excluded++
+		id := view(c.idBytes, c.idOff, i)
+		if !p.valid || string(p.last) != id {
+			p.last = append(p.last[:0], id...)
+			p.valid = true
+			p.lastK = -1
+			mine, inShard := b.owner(id, w)
+			if !mine {
+				p.lastOwn = false
+				continue
+			}
+			if !inShard {
+				p.skipped++
+				p.lastOwn = false
+				p.lastK = -2 // mine to count, not to keep
+				continue
+			}
+			p.lastOwn = true
+		} else if !p.lastOwn {
+			if p.lastK == -2 {
+				p.skipped++
+			}
 			continue
 		}
-		b.rows++
-		id := ids.Value(i)
-		k, ok := b.index[id]
-		if !ok {
-			k = int32(len(b.accs))
-			id = strings.Clone(id)
-			b.index[id] = k
-			b.accs = append(b.accs, acc{id: id, firstEvent: day, lastEvent: day})
+		day := data.DayOf(int64(c.times[i]))
+		if day > asOf {
+			p.excluded++
+			continue
 		}
-		a := &b.accs[k]
+		p.rows++
+		k := p.lastK
+		if k < 0 {
+			var ok bool
+			if k, ok = p.index[id]; !ok {
+				idc := strings.Clone(id)
+				k = p.add(acc{id: idc, firstEvent: day, lastEvent: day, firstMon: noMonth})
+				p.index[idc] = k
+			}
+			p.lastK = k
+		}
+		a := p.at(k)
 		if day < a.firstEvent {
 			a.firstEvent = day
 		}
@@ -109,15 +376,31 @@ func (b *Builder) Add(rec arrow.Record) error {
 			a.lastEvent = day
 		}
 		a.events++
-		a.addMonth(monthOf(day))
-		recent := b.asOf-day < 90
-		amt := 0.0
-		if amounts.IsValid(i) {
-			amt = amounts.Value(i)
+		var mon int32
+		if j := uint32(day - b.monBase); j < monTableDays {
+			mon = b.monTab[j]
+		} else {
+			mon = monthOf(day)
 		}
-		switch types.Value(i) {
+		amt := c.amounts[i]
+		if !c.noNulls && c.amt.IsNull(i) {
+			amt = 0
+		}
+		recent := asOf-day < 90
+		switch view(c.tyBytes, c.tyOff, i) {
 		case data.EventPurchase:
-			a.purchases = append(a.purchases, purchase{day, amt})
+			a.purchases++
+			if mon < a.firstMon {
+				a.setFirstMon(mon)
+			}
+			if m := len(a.days); m > 0 && a.days[m-1].day == day {
+				a.days[m-1].amount += amt
+			} else {
+				if m > 0 && a.days[m-1].day > day {
+					a.unsorted = true
+				}
+				a.days = append(a.days, pday{day, amt})
+			}
 		case data.EventReturn:
 			a.returns++
 			a.returnAmount += math.Abs(amt)
@@ -134,60 +417,155 @@ func (b *Builder) Add(rec arrow.Record) error {
 		default:
 			a.other++
 		}
+		if k := b.asOfMon - mon; k >= 1 && k <= ActivityMonths {
+			a.act[k-1]++
+		}
+		if mon <= oldCut {
+			a.old++
+			if mon < a.firstMon {
+				a.addPre(mon)
+			}
+		}
 	}
-	return nil
 }
 
-func (a *acc) addMonth(m int32) {
+// setFirstMon lowers the first-purchase month to m and drops the pre-purchase
+// month counts that are no longer before it.
+func (a *acc) setFirstMon(m int32) {
+	a.firstMon = m
+	keep := a.pre[:0]
+	for _, mc := range a.pre {
+		if mc.month < m {
+			keep = append(keep, mc)
+		}
+	}
+	a.pre = keep
+}
+
+func (a *acc) addPre(m int32) {
 	// Events usually arrive in time order per customer: check the last entry first.
-	if k := len(a.months) - 1; k >= 0 && a.months[k].month == m {
-		a.months[k].n++
+	if k := len(a.pre) - 1; k >= 0 && a.pre[k].month == m {
+		a.pre[k].n++
 		return
 	}
-	for k := range a.months {
-		if a.months[k].month == m {
-			a.months[k].n++
+	for k := range a.pre {
+		if a.pre[k].month == m {
+			a.pre[k].n++
 			return
 		}
 	}
-	a.months = append(a.months, monthCount{m, 1})
+	a.pre = append(a.pre, monthCount{m, 1})
 }
 
-// monthOf returns year*12 + month-1 of a UTC day number.
+// earlier returns the number of interactions in the months from the first
+// purchase month to the old cut-off (as-of month − 4).
+func (a *acc) earlier() int64 {
+	n := int64(a.old)
+	for _, mc := range a.pre {
+		n -= int64(mc.n)
+	}
+	return n
+}
+
+// monthOf returns year*12 + month-1 of a UTC day number (days since
+// 1970-01-01), by the proleptic Gregorian civil-from-days algorithm of
+// H. Hinnant ("chrono-compatible low-level date algorithms").
 func monthOf(day int32) int32 {
-	t := time.Unix(int64(day)*86400, 0).UTC()
-	return int32(t.Year())*12 + int32(t.Month()) - 1
+	z := int64(day) + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097                                  // [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100) // [0, 365], from March 1
+	mp := (5*doy + 2) / 153                  // [0, 11], March = 0
+	m := mp + 2                              // 0-based month from January of year y
+	if mp >= 10 {
+		m = mp - 10
+		y++
+	}
+	return int32(y*12 + m)
 }
 
-// Finish builds the feature table, one row per customer ordered by
-// customer_id. The caller releases the record. The builder may be reused
-// only after Reset.
+// Finish waits for the workers and builds the feature table, one row per
+// customer ordered by customer_id. The caller releases the record. Finish
+// may be called once; the builder is not usable afterwards.
 func (b *Builder) Finish(mem memory.Allocator) arrow.Record {
+	b.wait()
+	if b.finished {
+		panic("features: Builder.Finish called twice")
+	}
+	b.finished = true
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	order := make([]int32, len(b.accs))
-	for i := range order {
-		order[i] = int32(i)
+	orders := make([][]int32, len(b.parts))
+	total := 0
+	for w := range b.parts {
+		orders[w] = b.parts[w].sortedOrder()
+		total += len(orders[w])
 	}
-	slices.SortFunc(order, func(x, y int32) int { return strings.Compare(b.accs[x].id, b.accs[y].id) })
 
 	rb := array.NewRecordBuilder(mem, schema)
 	defer rb.Release()
-	rb.Reserve(len(order))
-	w := newRowWriter(rb)
-	var days []purchase
-	for _, k := range order {
-		a := &b.accs[k]
-		days = mergeDays(a.purchases, days[:0])
-		w.write(b.asOf, b.asOfMon, a, days)
+	rb.Reserve(total)
+	wr := newRowWriter(rb)
+	var days []pday
+	emit := func(a *acc) {
+		ds := a.days
+		if a.unsorted {
+			days = mergeDays(a.days, days[:0])
+			ds = days
+		}
+		wr.write(b.asOf, b.asOfMon, a, ds)
+		a.days, a.pre = nil, nil // free as we go
+	}
+	if len(b.parts) == 1 {
+		p := &b.parts[0]
+		for _, k := range orders[0] {
+			emit(p.at(k))
+		}
+	} else {
+		pos := make([]int, len(b.parts))
+		for range total {
+			best := -1
+			for w, o := range orders {
+				if pos[w] < len(o) && (best < 0 || b.parts[w].at(o[pos[w]]).id < b.parts[best].at(orders[best][pos[best]]).id) {
+					best = w
+				}
+			}
+			emit(b.parts[best].at(orders[best][pos[best]]))
+			pos[best]++
+		}
+	}
+	for w := range b.parts {
+		b.parts[w].index = nil
 	}
 	return rb.NewRecord()
 }
 
-// mergeDays sorts purchase events by day and sums amounts of the same day.
-func mergeDays(ps []purchase, out []purchase) []purchase {
-	slices.SortFunc(ps, func(x, y purchase) int { return int(x.day - y.day) })
+// sortedOrder returns the indices of p's customers in id order.
+func (p *part) sortedOrder() []int32 {
+	order := make([]int32, p.n)
+	sorted := true
+	for i := range order {
+		order[i] = int32(i)
+		if i > 0 && sorted && p.at(int32(i-1)).id > p.at(int32(i)).id {
+			sorted = false
+		}
+	}
+	if !sorted {
+		slices.SortFunc(order, func(x, y int32) int { return strings.Compare(p.at(x).id, p.at(y).id) })
+	}
+	return order
+}
+
+// mergeDays sorts purchase days by day, keeping the arrival order of equal
+// days, and sums the amounts of the same day into out.
+func mergeDays(ps []pday, out []pday) []pday {
+	slices.SortStableFunc(ps, func(x, y pday) int { return int(x.day - y.day) })
 	for _, p := range ps {
 		if n := len(out); n > 0 && out[n-1].day == p.day {
 			out[n-1].amount += p.amount

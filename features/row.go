@@ -83,11 +83,11 @@ func idx(s *arrow.Schema, name string) int {
 
 // write appends the features of customer a whose purchase days (sorted,
 // merged) are days, at as-of day asOf in month asOfMon.
-func (w *rowWriter) write(asOf, asOfMon int32, a *acc, days []purchase) {
+func (w *rowWriter) write(asOf, asOfMon int32, a *acc, days []pday) {
 	w.id.Append(a.id)
 	w.firstEvent.Append(arrow.Date32(a.firstEvent))
 	w.sinceLastEvent.Append(asOf - a.lastEvent)
-	w.nPurchase.Append(int32(len(a.purchases)))
+	w.nPurchase.Append(a.purchases)
 	w.nReturn.Append(a.returns)
 	w.nVisit.Append(a.visits)
 	w.nSupport.Append(a.support)
@@ -98,14 +98,8 @@ func (w *rowWriter) write(asOf, asOfMon int32, a *acc, days []purchase) {
 	w.retAmt.Append(a.returnAmount)
 
 	// Monthly interaction series: m1 = the full month before the as-of month.
-	var act [ActivityMonths]int32
-	for _, mc := range a.months {
-		if k := asOfMon - mc.month; k >= 1 && k <= ActivityMonths {
-			act[k-1] = mc.n
-		}
-	}
-	for k := range act {
-		w.activity[k].Append(act[k])
+	for k := range a.act {
+		w.activity[k].Append(a.act[k])
 	}
 
 	n := len(days)
@@ -208,7 +202,7 @@ func (w *rowWriter) write(asOf, asOfMon int32, a *acc, days []purchase) {
 
 	// Tenure in full months and the mean monthly activity over the months
 	// before the last three full months (from the first purchase month on).
-	firstMon := monthOf(first)
+	firstMon := a.firstMon // == monthOf(first)
 	w.tenureMonths.Append(max(0, asOfMon-firstMon))
 	const recent = 3
 	earlierMonths := asOfMon - recent - firstMon // months firstMon .. asOfMon-4
@@ -216,11 +210,5 @@ func (w *rowWriter) write(asOf, asOfMon int32, a *acc, days []purchase) {
 		w.earlierMean.AppendNull()
 		return
 	}
-	var earlier int64
-	for _, mc := range a.months {
-		if mc.month >= firstMon && mc.month <= asOfMon-recent-1 {
-			earlier += int64(mc.n)
-		}
-	}
-	w.earlierMean.Append(float64(earlier) / float64(earlierMonths))
+	w.earlierMean.Append(float64(a.earlier()) / float64(earlierMonths))
 }
