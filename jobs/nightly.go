@@ -2,11 +2,16 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
+
+	"github.com/churnpipe/churnpipe/features/lifecycle"
+	"github.com/churnpipe/churnpipe/internal/metrics"
 
 	"github.com/churnpipe/churnpipe/pipeline"
 )
@@ -20,6 +25,12 @@ type NightlyConfig struct {
 	pipeline.NightlyConfig
 	// TimeZone decides which day "yesterday" is when AsOf is zero.
 	TimeZone *time.Location
+	// Rules are the lifecycle thresholds; zero = the defaults.
+	Rules lifecycle.Rules
+	// MetricsFile, if set, receives the run's metrics in the Prometheus text
+	// format (node_exporter textfile collector); Pushgateway, if set, gets
+	// them pushed under job MetricsJob.
+	MetricsFile, Pushgateway, MetricsJob string
 }
 
 // Yesterday returns the calendar day before now in loc, as a UTC day.
@@ -61,5 +72,58 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt pipeline.Options) (pipe
 		}
 		cfg.Input.Quarantine = filepath.Join(dir, cfg.AsOf.Format(time.DateOnly)+"-"+cfg.RunID+".csv")
 	}
-	return pipeline.Nightly(ctx, cfg.NightlyConfig, opt)
+	if cfg.Rules != (lifecycle.Rules{}) {
+		opt.Rules = cfg.Rules
+	}
+	start := time.Now()
+	res, err := pipeline.Nightly(ctx, cfg.NightlyConfig, opt)
+	if merr := writeMetrics(ctx, cfg, res, err, start); merr != nil && opt.Logger != nil {
+		// Metrics are for the operator's dashboards: failing to write them must not fail the night.
+		opt.Logger.Warn("metrics not written", "err", merr)
+	}
+	return res, err
+}
+
+// writeMetrics writes and pushes the run's metrics where configured.
+func writeMetrics(ctx context.Context, cfg NightlyConfig, res pipeline.NightlyResult, runErr error, start time.Time) error {
+	if cfg.MetricsFile == "" && cfg.Pushgateway == "" {
+		return nil
+	}
+	r := res.Run
+	m := metrics.Run{Command: "nightly", RunID: r.ID, AsOf: r.AsOf, Status: r.Status, ExitCode: ExitCode(runErr),
+		Start: start, End: time.Now(), RowsRead: r.RowsRead, RowsRejected: r.RowsRejected, RowsExcluded: r.RowsExcluded,
+		RowsDuplicate: r.RowsDuplicate, Customers: r.Customers}
+	if runErr == nil {
+		m.Status, m.LastSuccess, m.Published = "succeeded", m.End, r.Customers
+		if cfg.DryRun {
+			m.Status, m.Published = "dry_run", 0
+		}
+	} else if m.Status == "" || m.Status == "running" {
+		m.Status = "failed"
+	}
+	steps := make([]string, 0, len(res.Seconds))
+	for k := range res.Seconds {
+		steps = append(steps, k)
+	}
+	sort.Strings(steps)
+	for _, k := range steps {
+		m.Steps = append(m.Steps, metrics.Step{Name: k, Duration: time.Duration(res.Seconds[k] * float64(time.Second))})
+	}
+	for _, g := range res.Gates.Results {
+		m.Gates = append(m.Gates, metrics.Gate{Name: g.Name, Value: g.Value, Status: g.Status})
+	}
+	var errs []error
+	if cfg.MetricsFile != "" {
+		errs = append(errs, metrics.WriteFile(cfg.MetricsFile, m))
+	}
+	if cfg.Pushgateway != "" {
+		job := cfg.MetricsJob
+		if job == "" {
+			job = "churnpipe"
+		}
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		errs = append(errs, metrics.Push(pctx, nil, cfg.Pushgateway, job, m))
+	}
+	return errors.Join(errs...)
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -12,39 +14,68 @@ import (
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
 	"github.com/churnpipe/churnpipe/jobs"
+	"github.com/churnpipe/churnpipe/jobs/config"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
 
 func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, lf := newFlags("nightly", "nightly --input PATH [--as-of DAY] [--db DSN] [flags]")
+	fs, lf := newFlags("nightly", "nightly [--config FILE] [--input PATH] [--as-of DAY] [--db DSN] [flags]")
 	var in inputFlags
 	in.register(fs)
+	cfgPath := fs.String("config", "", "YAML configuration (see deploy/churnpipe.example.yaml); flags given on the command line win")
 	asOf := fs.String("as-of", "", "score as of this day, inclusive (YYYY-MM-DD; default: yesterday in --tz)")
 	tz := fs.String("tz", "Local", "time zone that decides which day is yesterday (IANA name, e.g. Asia/Shanghai)")
-	db := fs.String("db", jobs.DefaultDB, "prediction store: sqlite:PATH or postgres://…")
-	table := fs.String("table", "", "name of the prediction table (default customer_predictions)")
-	dry := fs.Bool("dry-run", false, "do everything but publish")
+	db := fs.String("db", jobs.DefaultDB, "prediction store: sqlite:PATH or postgres://user@host/db (password via PGPASSWORD or ${ENV} in --config)")
+	table := fs.String("table", "customer_predictions", "name of the prediction table (history is TABLE_history)")
 	reg := fs.String("registry", "models", "churn model registry (from churnpipe train); its champion scores the night")
+	dry := fs.Bool("dry-run", false, "do everything but publish")
+	force := fs.Bool("force-publish", false, "publish even if a quality gate blocks (recorded in pipeline_runs)")
+	metricsFile := fs.String("metrics-file", "", "write Prometheus metrics here (node_exporter textfile collector)")
+	push := fs.String("pushgateway", "", "push metrics to this Prometheus Pushgateway URL")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	c := config.Default()
+	c.Registry = "models"
+	if *cfgPath != "" {
+		var err error
+		if c, err = config.Load(*cfgPath); err != nil {
+			return &jobs.UsageError{Err: err}
+		}
+		if !set["log-format"] {
+			lf.format = c.Log.Format
+		}
+		if !set["log-level"] {
+			lf.level = c.Log.Level
+		}
 	}
 	log, err := lf.setup()
 	if err != nil {
 		return err
 	}
-	cfg := jobs.NightlyConfig{}
-	if cfg.Input, err = in.input(); err != nil {
+	if err := in.applyTo(set, &c.Input); err != nil {
+		return err
+	}
+	for name, apply := range map[string]func(){
+		"tz": func() { c.TimeZone = *tz }, "db": func() { c.DB = *db }, "table": func() { c.Table = *table },
+		"registry": func() { c.Registry = *reg }, "metrics-file": func() { c.Metrics.Textfile = *metricsFile },
+		"pushgateway": func() { c.Metrics.Pushgateway = *push },
+	} {
+		if set[name] {
+			apply()
+		}
+	}
+	cfg, err := jobs.FromConfig(c)
+	if err != nil {
 		return err
 	}
 	if cfg.AsOf, err = parseDay("as-of", *asOf); err != nil {
 		return err
 	}
-	if cfg.TimeZone, err = time.LoadLocation(*tz); err != nil {
-		return &jobs.UsageError{Err: fmt.Errorf("--tz: %w", err)}
-	}
-	cfg.DB, cfg.DryRun, cfg.Registry = *db, *dry, *reg
-	cfg.Store.Table = *table
-	res, err := jobs.Nightly(ctx, cfg, pipeline.Options{Logger: log})
+	cfg.DryRun, cfg.ForcePublish = *dry, *force
+	res, err := jobs.Nightly(ctx, cfg, pipeline.Options{Logger: log, Progress: os.Stderr})
 	if res.Run.ID != "" {
 		printRunSummary(stdout, res)
 	}

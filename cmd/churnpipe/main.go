@@ -6,6 +6,8 @@
 package main
 
 import (
+	_ "time/tzdata" // time zones work in minimal container images
+
 	"context"
 	"errors"
 	"flag"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/jobs"
+	"github.com/churnpipe/churnpipe/jobs/config"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
 
@@ -154,6 +157,29 @@ func (f *inputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.timeLayout, "time-layout", "", "Go time layout of event_time, e.g. 2006-01-02 15:04:05 (default: RFC 3339 or YYYY-MM-DD)")
 	fs.Float64Var(&f.maxReject, "max-reject", 0.01, "fail before publishing when more than this fraction of rows is rejected")
 	fs.StringVar(&f.quarantine, "quarantine", "", "CSV file for rejected rows (default: quarantine/<as-of>-<run>.csv beside the database)")
+}
+
+// applyTo copies the input flags given on the command line into a
+// configuration's input section.
+func (f *inputFlags) applyTo(set map[string]bool, c *config.Input) error {
+	for name, apply := range map[string]func(){
+		"input": func() { c.Path = f.path }, "format": func() { c.Format = f.format },
+		"delimiter": func() { c.Delimiter = f.delimiter }, "no-header": func() { c.NoHeader = f.noHeader },
+		"time-layout": func() { c.TimeLayout = f.timeLayout }, "max-reject": func() { c.MaxReject = f.maxReject },
+		"quarantine": func() { c.Quarantine = f.quarantine },
+	} {
+		if set[name] {
+			apply()
+		}
+	}
+	if set["map"] {
+		m, err := data.ParseMap(f.mapping)
+		if err != nil {
+			return &jobs.UsageError{Err: fmt.Errorf("--map: %w", err)}
+		}
+		c.Map = m
+	}
+	return nil
 }
 
 func (f *inputFlags) input() (pipeline.Input, error) {

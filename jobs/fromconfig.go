@@ -1,0 +1,77 @@
+package jobs
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/churnpipe/churnpipe/data"
+	"github.com/churnpipe/churnpipe/features/lifecycle"
+	"github.com/churnpipe/churnpipe/jobs/config"
+	"github.com/churnpipe/churnpipe/models/churn"
+	"github.com/churnpipe/churnpipe/pipeline"
+	"github.com/churnpipe/churnpipe/pipeline/gate"
+)
+
+// ReadOptions maps the input section of a configuration onto the readers'
+// options.
+func ReadOptions(in config.Input) (data.Options, error) {
+	o := data.Options{Format: in.Format, NoHeader: in.NoHeader, TimeLayout: in.TimeLayout, Map: in.Map}
+	switch in.Delimiter {
+	case "whitespace":
+		o.Whitespace = true
+	case "tab", `\t`:
+		o.Delimiter = '\t'
+	case "":
+	default:
+		r := []rune(in.Delimiter)
+		if len(r) != 1 {
+			return o, &UsageError{fmt.Errorf("delimiter %q: want one character, tab or whitespace", in.Delimiter)}
+		}
+		o.Delimiter = r[0]
+	}
+	return o, nil
+}
+
+// FromConfig turns a validated configuration into the nightly job's
+// configuration.
+func FromConfig(c config.Config) (NightlyConfig, error) {
+	var nc NightlyConfig
+	if err := c.Validate(); err != nil {
+		return nc, &UsageError{err}
+	}
+	ro, err := ReadOptions(c.Input)
+	if err != nil {
+		return nc, err
+	}
+	nc.Input = pipeline.Input{Path: c.Input.Path, Read: ro, Quarantine: c.Input.Quarantine, MaxReject: c.Input.MaxReject}
+	nc.DB, nc.Registry = c.DB, c.Registry
+	nc.Store.Table = c.Table
+	if c.Schema != "public" {
+		nc.Store.Schema = c.Schema
+	}
+	if nc.TimeZone, err = time.LoadLocation(c.TimeZone); err != nil {
+		return nc, &UsageError{fmt.Errorf("time_zone %q: %w", c.TimeZone, err)}
+	}
+	l := c.Lifecycle
+	nc.Rules = lifecycle.Rules{
+		ChurnDays: int32(l.ChurnDays), DormantDays: int32(l.DormantDays), RecentDays: int32(l.RecentDays),
+		ReactivationGapDays: int32(l.ReactivationGapDays), NewDays: int32(l.NewDays), DeclineMonths: 3,
+		DeclineRatio: l.DeclineRatio, MinDeclineTenureMonths: int32(l.MinDeclineTenureMonths),
+		MatureTenureDays: int32(l.MatureTenureDays), MaturePurchaseDays365: int32(l.MaturePurchaseDays365),
+	}
+	if err := nc.Rules.Validate(); err != nil {
+		return nc, &UsageError{err}
+	}
+	unit, err := ParseTimeUnit(c.CLV.TimeUnit)
+	if err != nil {
+		return nc, err
+	}
+	nc.CLV = pipeline.CLVOptions{Model: c.CLV.Model, Unit: unit, HorizonDays: c.CLV.HorizonDays,
+		CLVMonths: c.CLV.CLVMonths, AnnualRate: c.CLV.AnnualDiscountRate}
+	nc.Risk = churn.Thresholds{Medium: c.ChurnRisk.Medium, High: c.ChurnRisk.High}
+	g := c.Gates
+	nc.Gates = gate.Config{MaxRowDrop: g.MaxRowDrop, MaxCustomerDrop: g.MaxCustomerDrop, MaxReject: g.MaxReject,
+		PSIWarn: g.PSIWarn, PSIBlock: g.PSIBlock, ScorePSIWarn: g.ScorePSIWarn, ScorePSIBlock: g.ScorePSIBlock}
+	nc.MetricsFile, nc.Pushgateway, nc.MetricsJob = c.Metrics.Textfile, c.Metrics.Pushgateway, c.Metrics.Job
+	return nc, nil
+}
