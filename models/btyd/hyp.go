@@ -22,12 +22,25 @@ import "math"
 // Tests compare it with mathext.Hypergeo inside Cephes' safe region and with
 // quadrature.
 
-const hypMaxTerms = 200_000
+// hypQuickTerms bounds the series tried before the 1-z transformation;
+// hypMaxTerms bounds the last-resort series.
+const (
+	hypQuickTerms = 20_000
+	hypMaxTerms   = 200_000
+)
 
 // hypSeries sums the power series of 2F1(a, b; c; z) in scaled linear
 // space. It returns log|F|, the sign of F, and ok=false when it did not
 // converge in maxTerms or lost more than ~6 digits to cancellation.
 func hypSeries(a, b, c, z float64, maxTerms int) (logAbs, sign float64, ok bool) {
+	// 2F1(a, b; b; z) = (1-z)^(-a): the 1-z transformation of 2F1(1, b; c; z)
+	// produces this case, whose series would need many terms.
+	if math.Abs(b-c) <= 1e-13*math.Abs(c) {
+		return -a * math.Log1p(-z), 1, true
+	}
+	if math.Abs(a-c) <= 1e-13*math.Abs(c) {
+		return -b * math.Log1p(-z), 1, true
+	}
 	sum, term := 1.0, 1.0
 	maxAbs := 1.0
 	scale := 0.0 // log of the factor taken out of sum and term
@@ -77,9 +90,39 @@ func lnHyp2F1(a, b, c, z float64) (logAbs, sign float64, ok bool) {
 	l1z := math.Log1p(-z)
 	// Terms of the power series behave like n^(a+b-c-1) z^n for large n, and
 	// reach their largest around n ≈ z·max(|a|,|b|)/(1-z).
+	// A series whose estimated length exceeds hypQuickTerms is not tried
+	// (budget 0): the 1-z transformation is then both faster and accurate.
 	budget := func(p, q float64) int {
-		return int(math.Min(hypMaxTerms, 200+4*z*math.Max(math.Abs(p), math.Abs(q))/(1-z)+
-			60/(-math.Log(z)+1e-300)))
+		n := 200 + 4*z*math.Max(math.Abs(p), math.Abs(q))/(1-z) + 40/(-math.Log(z)+1e-300)
+		if n > hypQuickTerms {
+			return 0
+		}
+		return int(n)
+	}
+	triedOneMinusZ := false
+	if z > 0.9 {
+		// Near z = 1 the 1-z transformation is usually far cheaper than a
+		// long series; short positive series still go first.
+		short := func(p, q float64) int {
+			if n := budget(p, q); n <= 2000 {
+				return n
+			}
+			return 0
+		}
+		if a > 0 && b > 0 && c > 0 {
+			if l, s, ok := hypSeries(a, b, c, z, short(a, b)); ok {
+				return l, s, true
+			}
+		}
+		if c-a > 0 && c-b > 0 && c > 0 {
+			if l, s, ok := hypSeries(c-a, c-b, c, z, short(c-a, c-b)); ok {
+				return l + d*l1z, s, true
+			}
+		}
+		if l, s, ok := hypOneMinusZ(a, b, c, z); ok {
+			return l, s, true
+		}
+		triedOneMinusZ = true
 	}
 	// Series with positive terms (no cancellation) first, whatever z.
 	if a > 0 && b > 0 && c > 0 {
@@ -100,8 +143,10 @@ func lnHyp2F1(a, b, c, z float64) (logAbs, sign float64, ok bool) {
 			return l + d*l1z, s, true
 		}
 	}
-	if l, s, ok := hypOneMinusZ(a, b, c, z); ok {
-		return l, s, true
+	if !triedOneMinusZ {
+		if l, s, ok := hypOneMinusZ(a, b, c, z); ok {
+			return l, s, true
+		}
 	}
 	// Last resort: plain series with the full budget.
 	if l, s, ok := hypSeries(a, b, c, z, hypMaxTerms); ok {
@@ -125,8 +170,8 @@ func hypOneMinusZ(a, b, c, z float64) (float64, float64, bool) {
 	if e := d - k; math.Abs(e) < 1e-6 {
 		const h = 1e-6
 		// d(b') = c - a - b' = k ∓ h at b' = b + e ± h.
-		l1, s1, ok1 := hypOneMinusZExact(a, b+e-h, c, z)
-		l2, s2, ok2 := hypOneMinusZExact(a, b+e+h, c, z)
+		l1, s1, ok1 := hypOneMinusZExact(a, b+e-h, c, z, 1e-12)
+		l2, s2, ok2 := hypOneMinusZExact(a, b+e+h, c, z, 1e-12)
 		if !ok1 || !ok2 {
 			return 0, 0, false
 		}
@@ -138,10 +183,13 @@ func hypOneMinusZ(a, b, c, z float64) (float64, float64, bool) {
 		}
 		return math.Log(math.Abs(v)), math.Copysign(1, v), true
 	}
-	return hypOneMinusZExact(a, b, c, z)
+	return hypOneMinusZExact(a, b, c, z, 1e-6)
 }
 
-func hypOneMinusZExact(a, b, c, z float64) (float64, float64, bool) {
+// hypOneMinusZExact evaluates A&S 15.3.6 for c-a-b away from an integer.
+// minKeep is the smallest |sum|/|largest part| accepted: near an integer
+// the two parts are ~1/h and cancel by design.
+func hypOneMinusZExact(a, b, c, z, minKeep float64) (float64, float64, bool) {
 	w := 1 - z
 	d := c - a - b
 	lgs := func(x float64) (float64, float64) {
@@ -188,8 +236,8 @@ func hypOneMinusZExact(a, b, c, z float64) (float64, float64, bool) {
 		hi, lo = 1, 0
 	}
 	r := signs[lo] * signs[hi] * math.Exp(parts[lo]-parts[hi])
-	if r <= -1+1e-10 {
-		return 0, 0, false
+	if r <= -1+minKeep {
+		return 0, 0, false // lost too many digits to cancellation
 	}
 	return parts[hi] + math.Log1p(r), signs[hi], true
 }

@@ -26,10 +26,11 @@ func TestBGExpectedMatchesQuadrature(t *testing.T) {
 		{52, 0.2426, 4.4136, 0.7929, 2.43}, // new customer, CDNOW fit
 		{10, 5, 2, 3.5, 1.2},
 		{500, 1.5, 7, 0.4, 1.1},
-		{3, 100.5, 20, 1.3, 101},           // heavy buyer
-		{52, 0.5, 4, 1.0, 2},               // a = 1 limit
-		{52, 104.05, 4.718, 99.48, 105.65}, // fuzz regression: z = 0.917, positive-term series
-		{1e4, 0.3, 1, 0.5, 0.9},            // z ≈ 1, 1-z transformation
+		{3, 100.5, 20, 1.3, 101},             // heavy buyer
+		{52, 0.5, 4, 1.0, 2},                 // a = 1 limit
+		{52, 104.05, 4.718, 99.48, 105.65},   // fuzz regression: z = 0.917, positive-term series
+		{1e4, 0.3, 1, 0.5, 0.9},              // z ≈ 1, 1-z transformation
+		{90, 134.29, 0.00745, 134.29, 60.34}, // fuzz regression: z ≈ 1 and c-a-b = -1 exactly
 	}
 	for _, c := range cases {
 		lb := lgam(c.a) + lgam(c.B) - lgam(c.a+c.B)

@@ -1,0 +1,179 @@
+package btyd
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Compress keeps the likelihood exactly: a weighted compressed data set
+// has the same log-likelihood as the raw rows (hand-made duplicates).
+func TestCompressKeepsLikelihood(t *testing.T) {
+	d := Data{
+		X:  []float64{0, 2, 0, 2, 5, 0, 2},
+		Tx: []float64{0, 10, 0, 10, 30, 0, 11},
+		T:  []float64{38, 38, 38, 38, 38, 20, 38},
+	}
+	c := Compress(d)
+	// Distinct rows in order of first occurrence: (0,0,38)×2, (2,10,38)×2,
+	// (5,30,38), (0,0,20), (2,11,38).
+	require.Equal(t, 5, c.Len())
+	assert.Equal(t, []float64{2, 2, 1, 1, 1}, c.Weight)
+	assert.Equal(t, []float64{0, 2, 5, 0, 2}, c.X)
+	assert.Equal(t, 7.0, c.TotalWeight())
+	// Compressing again is a no-op on the weights.
+	assert.Equal(t, c, Compress(c))
+	for _, m := range []interface{ LogLik(Data) float64 }{cdnowModels[0].(BGNBD), cdnowModels[1].(MBGNBD), cdnowModels[2].(ParetoNBD)} {
+		var sum float64
+		for i := range d.X {
+			sum += m.LogLik(Data{X: d.X[i : i+1], Tx: d.Tx[i : i+1], T: d.T[i : i+1]})
+		}
+		assert.InDelta(t, sum, m.LogLik(c), 1e-9*math.Abs(sum))
+	}
+}
+
+func TestFitRejectsInvalidInput(t *testing.T) {
+	cases := map[string]Data{
+		"lengths":  {X: []float64{1}, Tx: []float64{1, 2}, T: []float64{3}},
+		"empty":    {},
+		"negative": {X: []float64{-1}, Tx: []float64{0}, T: []float64{1}},
+		"tx>T":     {X: []float64{1}, Tx: []float64{2}, T: []float64{1}},
+		"NaN":      {X: []float64{math.NaN()}, Tx: []float64{0}, T: []float64{1}},
+		"Inf T":    {X: []float64{0}, Tx: []float64{0}, T: []float64{math.Inf(1)}},
+		"weight 0": {X: []float64{0}, Tx: []float64{0}, T: []float64{1}, Weight: []float64{0}},
+	}
+	for name, d := range cases {
+		for _, model := range []string{"bgnbd", "mbgnbd", "paretonbd"} {
+			_, _, err := Fit(model, d, FitOptions{})
+			assert.ErrorIsf(t, err, ErrInvalidInput, "%s %s", model, name)
+		}
+	}
+	_, _, err := Fit("nbd", Data{X: []float64{0}, Tx: []float64{0}, T: []float64{1}}, FitOptions{})
+	assert.ErrorIs(t, err, ErrUnknownModel)
+	_, _, err = FitGammaGamma([]float64{1, 2}, []float64{10, 0}, FitOptions{})
+	assert.ErrorIs(t, err, ErrInvalidInput)
+	_, _, err = FitGammaGamma([]float64{1}, []float64{math.NaN()}, FitOptions{})
+	assert.ErrorIs(t, err, ErrInvalidInput)
+	_, _, err = FitGammaGamma([]float64{0, 0}, []float64{0, 0}, FitOptions{})
+	assert.ErrorIs(t, err, ErrInvalidInput, "no repeat buyers")
+}
+
+// With one iteration allowed nothing converges: the error wraps
+// ErrNotConverged and names the method, start point, iterations and
+// gradient norm; no NaN parameters leak out.
+func TestFitNotConvergedError(t *testing.T) {
+	_, d := loadCDNOW(t)
+	m, res, err := FitBGNBD(d, FitOptions{MaxIterations: 1})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrNotConverged)
+	for _, want := range []string{"BFGS from (r=1, alpha=1, a=1, b=1)", "NelderMead", "iterations", "gradient norm", "2357 customers"} {
+		assert.Contains(t, err.Error(), want)
+	}
+	assert.False(t, res.Converged)
+	assert.Equal(t, BGNBD{}, m)
+	for _, v := range res.Params {
+		assert.False(t, math.IsNaN(v))
+	}
+}
+
+func TestFitResultJSON(t *testing.T) {
+	r := FitResult{Model: "bgnbd", Params: map[string]float64{"r": 1}, LogLik: -2, Customers: 3, Iterations: 4,
+		Converged: true, StdErr: map[string]float64{"r": 0.1}}
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	for _, k := range []string{"model", "params", "loglik", "customers", "iterations", "converged", "stderr"} {
+		assert.Contains(t, m, k)
+	}
+	assert.Len(t, m, 7)
+}
+
+// Simulation recovery: data drawn from known parameters are fitted back
+// within four standard errors (the standard errors themselves are checked
+// to be of a plausible size).
+func TestFitRecoversSimulatedParameters(t *testing.T) {
+	bg := BGNBD{R: 0.5, Alpha: 5, A: 0.8, B: 2.5}
+	d := simulateBGNBD(20000, bg, 20, 80, 7)
+	for _, model := range []string{"bgnbd", "mbgnbd"} {
+		_, res, err := Fit(model, d, FitOptions{})
+		require.NoError(t, err, model)
+		assert.True(t, res.Converged)
+		if model == "bgnbd" {
+			for k, v := range bg.Params() {
+				se := res.StdErr[k]
+				require.Greater(t, se, 0.0, k)
+				assert.Less(t, se, v, "standard error of %s should be well below the value", k)
+				assert.InDeltaf(t, v, res.Params[k], 4*se, "%s: got %v ± %v", k, res.Params[k], se)
+			}
+		}
+	}
+	pn := ParetoNBD{R: 0.6, Alpha: 8, S: 0.8, Beta: 12}
+	dp := simulatePareto(6000, pn, 20, 80, 11)
+	_, res, err := FitParetoNBD(dp, FitOptions{})
+	require.NoError(t, err)
+	for k, v := range pn.Params() {
+		assert.InDeltaf(t, v, res.Params[k], 4*res.StdErr[k], "%s: got %v ± %v", k, res.Params[k], res.StdErr[k])
+	}
+}
+
+// Heavy buyers, one-time buyers and tiny T in the data must not break the
+// fit (lifetimes #25/#332, CLVTools #100).
+func TestFitStableWithExtremeRows(t *testing.T) {
+	_, d := loadCDNOW(t)
+	ext := Data{X: append([]float64{}, d.X...), Tx: append([]float64{}, d.Tx...), T: append([]float64{}, d.T...)}
+	add := func(x, tx, T float64) {
+		ext.X, ext.Tx, ext.T = append(ext.X, x), append(ext.Tx, tx), append(ext.T, T)
+	}
+	add(1000, 38.86, 38.86)
+	add(800, 20, 38.86)
+	add(0, 0, 1e-6)
+	add(1, 1e-6, 1e-6)
+	add(300, 1e-6, 1e-6)
+	for _, model := range []string{"bgnbd", "mbgnbd", "paretonbd"} {
+		m, res, err := Fit(model, ext, FitOptions{})
+		require.NoError(t, err, model)
+		for k, v := range res.Params {
+			assert.Truef(t, v > 0 && !math.IsInf(v, 0), "%s %s=%v", model, k, v)
+		}
+		assert.False(t, math.IsNaN(res.LogLik))
+		assert.InDelta(t, 1, m.PAlive(1000, 38.86, 38.86), 0.05, model)
+	}
+}
+
+// A user start point is tried first; MultiStart finds the same optimum.
+func TestFitOptionsStartAndMultiStart(t *testing.T) {
+	_, d := loadCDNOW(t)
+	_, r1, err := FitBGNBD(d, FitOptions{Start: map[string]float64{"r": 0.3, "alpha": 5}})
+	require.NoError(t, err)
+	_, r2, err := FitBGNBD(d, FitOptions{MultiStart: true, SkipStdErr: true})
+	require.NoError(t, err)
+	assert.InDelta(t, r1.LogLik, r2.LogLik, 1e-6)
+	assert.Empty(t, r2.StdErr)
+	_, _, err = FitBGNBD(d, FitOptions{Start: map[string]float64{"r": -1}})
+	assert.ErrorIs(t, err, ErrInvalidInput)
+}
+
+// A million rows resampled from CDNOW compress back to at most 2,357
+// distinct rows and give the CDNOW optimum (the likelihood is a weighted
+// sum, so the optimum of a large resample is close to the original).
+func TestFitLargeResample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	_, d := loadCDNOW(t)
+	big := resample(d, 200_000, 3)
+	assert.LessOrEqual(t, Compress(big).Len(), 2357)
+	_, res, err := FitBGNBD(big, FitOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 200_000, res.Customers)
+	assert.InDelta(t, 0.2426, res.Params["r"], 0.01)
+}
+
+func TestErrorsAreDistinct(t *testing.T) {
+	assert.False(t, errors.Is(ErrInvalidInput, ErrNotConverged))
+}
