@@ -325,6 +325,6 @@ func TestCommandLinesAccepted(t *testing.T) {
 		}
 	}
 	if len(missing) > 0 {
-		t.Skipf("TODO(lead): the examples use %s, not in the CLI yet (issue 6 wiring)", strings.Join(missing, ", "))
+		t.Errorf("the examples use %s, which the CLI does not accept", strings.Join(missing, ", "))
 	}
 }

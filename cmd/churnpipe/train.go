@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
 
 	"github.com/churnpipe/churnpipe/jobs"
+	"github.com/churnpipe/churnpipe/jobs/config"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
 
@@ -109,4 +111,68 @@ func runBacktest(ctx context.Context, args []string, stdout io.Writer) error {
 			r.LiftTop10, r.StageAccuracy, r.StageBaselineAccuracy)
 	}
 	return tw.Flush()
+}
+
+func init() {
+	extraCommands = append(extraCommands,
+		command{"retrain", "the weekly job: train a challenger from the configuration and promote it by the rules", runRetrain})
+}
+
+func runRetrain(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, lf := newFlags("retrain", "retrain [--config FILE] [--input PATH] [--registry DIR] [--horizon 90d] [flags]")
+	var in inputFlags
+	in.register(fs)
+	cfgPath := fs.String("config", "", "YAML configuration (the nightly job's); flags given on the command line win")
+	reg := fs.String("registry", "models", "model registry folder")
+	asOf := fs.String("as-of", "", "last day of history to use (default: the last event's day)")
+	horizon := fs.String("horizon", "90d", "churn horizon")
+	force := fs.Bool("force", false, "promote even if the rule says no (recorded)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	c := config.Default()
+	c.Registry = "models"
+	if *cfgPath != "" {
+		var err error
+		if c, err = config.Load(*cfgPath); err != nil {
+			return &jobs.UsageError{Err: err}
+		}
+		if !set["log-format"] {
+			lf.format = c.Log.Format
+		}
+	}
+	log, err := lf.setup()
+	if err != nil {
+		return err
+	}
+	if err := in.applyTo(set, &c.Input); err != nil {
+		return err
+	}
+	if set["registry"] || c.Registry == "" {
+		c.Registry = *reg
+	}
+	nc, err := jobs.FromConfig(c)
+	if err != nil {
+		return err
+	}
+	tc := jobs.TrainConfig{Input: nc.Input}
+	tc.Registry, tc.Force = c.Registry, *force
+	if tc.AsOf, err = parseDay("as-of", *asOf); err != nil {
+		return err
+	}
+	if tc.HorizonDays, err = jobs.ParseHorizon(*horizon); err != nil {
+		return err
+	}
+	rep, err := jobs.Train(ctx, tc, pipeline.Options{Logger: log, Rules: nc.Rules})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "challenger %s: AUC %.4f, ECE %.4f on %s; champion is %s", rep.ModelVersion, rep.AUC, rep.ECE, rep.TestSnapshot, rep.Champion)
+	if rep.Promotion != nil {
+		fmt.Fprintf(stdout, " (%s)", rep.Promotion.Reason)
+	}
+	fmt.Fprintln(stdout)
+	return nil
 }
