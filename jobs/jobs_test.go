@@ -20,6 +20,7 @@ import (
 	"github.com/churnpipe/churnpipe/features"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
+	"github.com/churnpipe/churnpipe/internal/retry"
 	"github.com/churnpipe/churnpipe/internal/testenv"
 	"github.com/churnpipe/churnpipe/jobs"
 	"github.com/churnpipe/churnpipe/pipeline"
@@ -159,4 +160,25 @@ func TestExitCodes(t *testing.T) {
 	_, err = jobs.Nightly(context.Background(), jobs.NightlyConfig{NightlyConfig: pipeline.NightlyConfig{
 		Input: pipeline.Input{Path: "x.csv"}, DB: "oracle://nope"}}, pipeline.Options{})
 	assert.Equal(t, jobs.ExitUsage, jobs.ExitCode(err), "%v", err)
+}
+
+// TestSinkUnavailable: a database that refuses connections is retried with
+// backoff, then the run fails with exit code 5.
+func TestSinkUnavailable(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "h.csv")
+	require.NoError(t, os.WriteFile(in, []byte("customer_id,event_time\na,2024-01-01\n"), 0o644))
+	cfg := jobs.NightlyConfig{NightlyConfig: pipeline.NightlyConfig{
+		Input: pipeline.Input{Path: in, MaxReject: 0.01},
+		AsOf:  time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC),
+		DB:    "postgres://nobody:s3cret@127.0.0.1:1/none?sslmode=disable&connect_timeout=2",
+		Retry: retry.Policy{Attempts: 3, Initial: 10 * time.Millisecond, Max: 20 * time.Millisecond},
+	}}
+	attempts := 0
+	cfg.Retry.OnRetry = func(int, error, time.Duration) { attempts++ }
+	_, err := jobs.Nightly(context.Background(), cfg, pipeline.Options{})
+	require.Error(t, err)
+	assert.Equal(t, jobs.ExitSink, jobs.ExitCode(err), "%v", err)
+	assert.NotContains(t, err.Error(), "s3cret", "the password never appears in errors")
+	assert.Equal(t, 2, attempts, "two retries after the first attempt")
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/churnpipe/churnpipe/data/store"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
+	"github.com/churnpipe/churnpipe/internal/retry"
 	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/pipeline/gate"
 )
@@ -34,6 +35,9 @@ type NightlyConfig struct {
 	Gates    gate.Config      // quality gates before publishing; zero = gate.DefaultConfig()
 	// ForcePublish publishes even when a gate blocks (recorded in the ledger).
 	ForcePublish bool
+	// Retry bounds the retries of transient database errors (connect,
+	// migrate, publish); zero = 5 attempts within 2 minutes.
+	Retry retry.Policy
 }
 
 // NightlyResult is what a run did.
@@ -88,14 +92,30 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	res.Run = store.Run{ID: cfg.RunID, AsOf: asOf, Status: "running", Details: map[string]any{}}
 	log = log.With("run_id", cfg.RunID, "as_of", asOf.Format(time.DateOnly))
 
-	st, err := store.Open(ctx, cfg.DB, withLogger(cfg.Store, log))
+	pol := cfg.Retry
+	pol.Retryable = store.IsTransient
+	onRetry := pol.OnRetry
+	pol.OnRetry = func(attempt int, err error, wait time.Duration) {
+		log.Warn("database unavailable, retrying", "attempt", attempt, "wait", wait, "err", err)
+		if onRetry != nil {
+			onRetry(attempt, err, wait)
+		}
+	}
+	st, err := retry.Value(ctx, pol, func(ctx context.Context) (store.Store, error) {
+		st, err := store.Open(ctx, cfg.DB, withLogger(cfg.Store, log))
+		if err != nil {
+			return nil, err
+		}
+		if err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
+		return st, nil
+	})
 	if err != nil {
 		return res, fmt.Errorf("%w: %w", ErrSink, err)
 	}
 	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		return res, fmt.Errorf("%w: migrate: %w", ErrSink, err)
-	}
 	release, err := st.TryLock(ctx)
 	if err != nil {
 		return res, err
@@ -190,7 +210,8 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 		return res, fmt.Errorf("%w: labels: %w", ErrSink, err)
 	}
 	pauseAt("publish")
-	if err := st.Publish(ctx, store.Publication{RunID: cfg.RunID, AsOf: asOf, Records: []arrow.Record{pred}}); err != nil {
+	pub := store.Publication{RunID: cfg.RunID, AsOf: asOf, Records: []arrow.Record{pred}}
+	if err := retry.Do(ctx, pol, func(ctx context.Context) error { return st.Publish(ctx, pub) }); err != nil {
 		return res, fmt.Errorf("%w: publish: %w", ErrSink, err)
 	}
 	tm.lap("publish")
