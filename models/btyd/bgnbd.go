@@ -314,14 +314,16 @@ func fitBGFamily(model string, d Data, opt FitOptions, mod bool) ([]float64, Fit
 		}
 	}
 	starts := bgStarts(cd)
-	if len(rows.x) > 100_000 {
-		// Warm start from a deterministic subsample of ~50k distinct rows.
+	obj := mk(rows)
+	if len(rows.x) > 100_000 && opt.Start == nil {
+		// Warm start from a deterministic subsample of ~50k distinct rows,
+		// then Newton on the full data (a few likelihood passes instead of
+		// a full BFGS run); BFGS remains the fallback.
 		sub := rows.subsample(len(rows.x) / 50_000)
-		so := o
-		so.SkipStdErr = true
-		if out, ok, _ := maximise(mk(sub), starts, so); ok {
+		if out, ok, _ := maximise(mk(sub), starts, o); ok {
 			starts = append([][]float64{out.theta}, starts...)
+			obj.newton = true
 		}
 	}
-	return fitObjective(mk(rows), starts, opt)
+	return fitObjective(obj, starts, opt)
 }

@@ -119,6 +119,9 @@ type objective struct {
 	// weight is the number of customers (sum of weights).
 	weight    float64
 	customers int
+	// newton asks fitObjective to try Newton's method from the first start
+	// before BFGS (used on large data after a subsample warm start).
+	newton bool
 }
 
 func (o *objective) grad(grad, theta []float64) float64 {
@@ -299,7 +302,19 @@ func fitObjective(obj *objective, starts [][]float64, opt FitOptions) ([]float64
 		}
 		starts = append([][]float64{s}, starts...)
 	}
-	out, ok, err := maximise(obj, starts, opt)
+	var (
+		out  runOutcome
+		ok   bool
+		err  error
+		hess *mat.SymDense
+	)
+	if obj.newton && obj.g != nil {
+		out, ok, hess = newtonPolish(obj, starts[0], opt.GradTol, 20)
+	}
+	if !ok {
+		hess = nil
+		out, ok, err = maximise(obj, starts, opt)
+	}
 	res := FitResult{Model: obj.model, Customers: obj.customers, Iterations: out.iters, Converged: ok,
 		Params: map[string]float64{}, StdErr: map[string]float64{}}
 	if err != nil {
@@ -312,7 +327,7 @@ func fitObjective(obj *objective, starts [][]float64, opt FitOptions) ([]float64
 	}
 	res.LogLik = -out.f * obj.weight
 	if !opt.SkipStdErr {
-		for n, se := range stdErrors(obj, out.theta) {
+		for n, se := range stdErrors(obj, out.theta, hess) {
 			res.StdErr[n] = se
 		}
 	}
@@ -321,11 +336,13 @@ func fitObjective(obj *objective, starts [][]float64, opt FitOptions) ([]float64
 
 // stdErrors returns delta-method standard errors of the natural parameters
 // from the Hessian of the total negative log-likelihood in log-parameters.
-func stdErrors(obj *objective, theta []float64) map[string]float64 {
+func stdErrors(obj *objective, theta []float64, known *mat.SymDense) map[string]float64 {
 	dim := len(theta)
 	h := mat.NewSymDense(dim, nil)
 	x := append([]float64(nil), theta...)
-	if obj.g != nil {
+	if known != nil {
+		h.CopySym(known)
+	} else if obj.g != nil {
 		const eps = 1e-5
 		gp, gm := make([]float64, dim), make([]float64, dim)
 		rows := make([][]float64, dim)
@@ -433,7 +450,100 @@ func prepare(d Data) (Data, int, error) {
 		return Data{}, 0, err
 	}
 	n := int(math.Round(d.TotalWeight()))
+	const probe = 20_000
+	if d.Len() > 10*probe {
+		// Hashing a million distinct rows costs more than it saves: when a
+		// probe of the first rows is almost all distinct, keep d as is.
+		head := Data{X: d.X[:probe], Tx: d.Tx[:probe], T: d.T[:probe]}
+		if Compress(head).Len() > probe*9/10 {
+			return d, n, nil
+		}
+	}
 	return Compress(d), n, nil
 }
 
 var errDomain = errors.New("outside domain")
+
+// fdHessian returns the Hessian of obj at theta by forward differences of
+// the analytic gradient g0 = ∇f(theta), symmetrised.
+func fdHessian(obj *objective, theta, g0 []float64) *mat.SymDense {
+	const eps = 1e-5
+	dim := len(theta)
+	rows := make([][]float64, dim)
+	x := append([]float64(nil), theta...)
+	for i := 0; i < dim; i++ {
+		rows[i] = make([]float64, dim)
+		x[i] = theta[i] + eps
+		obj.g(rows[i], x)
+		x[i] = theta[i]
+		for j := range rows[i] {
+			rows[i][j] = (rows[i][j] - g0[j]) / eps
+		}
+	}
+	h := mat.NewSymDense(dim, nil)
+	for i := 0; i < dim; i++ {
+		for j := i; j < dim; j++ {
+			h.SetSym(i, j, 0.5*(rows[i][j]+rows[j][i]))
+		}
+	}
+	return h
+}
+
+// newtonPolish runs damped Newton (chord) iterations with a
+// finite-difference Hessian from theta, which must already be close to the optimum (it is the
+// optimum of a subsample). It reports ok=false as soon as the Hessian is not
+// positive definite or a step fails, so the caller can fall back to BFGS.
+// On success it returns the last Hessian (of the mean NLL) for the
+// standard errors.
+func newtonPolish(obj *objective, theta []float64, tol float64, maxIter int) (runOutcome, bool, *mat.SymDense) {
+	dim := len(theta)
+	x := append([]float64(nil), theta...)
+	g := make([]float64, dim)
+	f := obj.g(g, x)
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return runOutcome{}, false, nil
+	}
+	var (
+		h     *mat.SymDense
+		chol  mat.Cholesky
+		prevG = math.Inf(1)
+	)
+	xn, gn := make([]float64, dim), make([]float64, dim)
+	for it := 0; it < maxIter; it++ {
+		gnorm := infNorm(g)
+		if h != nil && gnorm <= tol {
+			return runOutcome{theta: x, f: f, gnorm: gnorm, iters: it, how: "Newton"}, true, h
+		}
+		// Chord method: keep the Hessian while the gradient norm falls at
+		// least tenfold per step; each Hessian costs dim gradient passes.
+		if h == nil || gnorm > 0.1*prevG {
+			h = fdHessian(obj, x, g)
+			if !chol.Factorize(h) {
+				return runOutcome{}, false, nil
+			}
+		}
+		prevG = gnorm
+		var step mat.VecDense
+		if err := chol.SolveVecTo(&step, mat.NewVecDense(dim, g)); err != nil {
+			return runOutcome{}, false, nil
+		}
+		accepted := false
+		for k, t := 0, 1.0; k < 30; k, t = k+1, t/2 {
+			for i := range xn {
+				xn[i] = x[i] - t*step.AtVec(i)
+			}
+			fn := obj.g(gn, xn)
+			if fn <= f+1e-12*math.Abs(f) {
+				x, xn = xn, x
+				g, gn = gn, g
+				f = fn
+				accepted = true
+				break
+			}
+		}
+		if !accepted {
+			return runOutcome{}, false, nil
+		}
+	}
+	return runOutcome{}, false, nil
+}

@@ -1,0 +1,63 @@
+package btyd
+
+import (
+	"testing"
+)
+
+// BenchmarkFitBGNBD1M fits BG/NBD to 1,000,000 customers:
+//   - cdnow-resampled: rows drawn with replacement from the CDNOW summary
+//     (seed 1), ≤ 2,357 distinct rows after Compress;
+//   - synthetic-distinct: simulated from r=0.5, α=5, a=0.8, b=2.5 with
+//     continuous T ~ U(20, 80) (seed 2), so almost every row is distinct.
+//
+// The timed region is the whole FitBGNBD call (validation, compression,
+// optimisation, Hessian).
+func BenchmarkFitBGNBD1M(b *testing.B) {
+	_, cd := loadCDNOW(b)
+	sets := []struct {
+		name string
+		d    Data
+	}{
+		{"cdnow-resampled", resample(cd, 1_000_000, 1)},
+		{"synthetic-distinct", simulateBGNBD(1_000_000, BGNBD{R: 0.5, Alpha: 5, A: 0.8, B: 2.5}, 20, 80, 2)},
+	}
+	for _, s := range sets {
+		b.Run(s.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				_, res, err := FitBGNBD(s.d, FitOptions{})
+				if err != nil || !res.Converged {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(Compress(s.d).Len()), "distinct-rows")
+		})
+	}
+}
+
+// BenchmarkScore1M scores 1,000,000 resampled CDNOW customers (P(alive),
+// E[Y(39)], P(Y(39)=0)) with each model on all cores.
+func BenchmarkScore1M(b *testing.B) {
+	_, cd := loadCDNOW(b)
+	d := resample(cd, 1_000_000, 1)
+	for _, m := range cdnowModels {
+		b.Run(m.Name(), func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				Score(m, d, 39, 0)
+			}
+		})
+	}
+}
+
+// BenchmarkFitParetoNBDCDNOW fits Pareto/NBD to the 2,357 CDNOW customers.
+func BenchmarkFitParetoNBDCDNOW(b *testing.B) {
+	_, cd := loadCDNOW(b)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := FitParetoNBD(cd, FitOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
