@@ -20,6 +20,9 @@ import (
 // working folder.
 const DefaultDB = "sqlite:churnpipe.db"
 
+// DefaultRegistry is the model registry folder used when none is given.
+const DefaultRegistry = "churnpipe-models"
+
 // NightlyConfig is the nightly job's configuration as a scheduler gives it.
 type NightlyConfig struct {
 	pipeline.NightlyConfig

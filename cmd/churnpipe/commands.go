@@ -27,7 +27,7 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	tz := fs.String("tz", "Local", "time zone that decides which day is yesterday (IANA name, e.g. Asia/Shanghai)")
 	db := fs.String("db", jobs.DefaultDB, "prediction store: sqlite:PATH or postgres://user@host/db (password via PGPASSWORD or ${ENV} in --config)")
 	table := fs.String("table", "customer_predictions", "name of the prediction table (history is TABLE_history)")
-	reg := fs.String("registry", "models", "churn model registry (from churnpipe train); its champion scores the night")
+	reg := fs.String("registry", jobs.DefaultRegistry, "churn model registry (from churnpipe train); its champion scores the night")
 	dry := fs.Bool("dry-run", false, "do everything but publish")
 	force := fs.Bool("force-publish", false, "publish even if a quality gate blocks (recorded in pipeline_runs)")
 	metricsFile := fs.String("metrics-file", "", "write Prometheus metrics here (node_exporter textfile collector)")
@@ -38,7 +38,7 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	c := config.Default()
-	c.Registry = "models"
+	c.Registry = jobs.DefaultRegistry
 	if *cfgPath != "" {
 		var err error
 		if c, err = config.Load(*cfgPath); err != nil {

@@ -39,7 +39,7 @@ func runModels(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	sub := args[0]
 	fs, lf := newFlags("models "+sub, "models "+sub+" [flags]")
-	dir := fs.String("registry", "models", "model registry folder")
+	dir := fs.String("registry", jobs.DefaultRegistry, "model registry folder")
 	reason := fs.String("reason", "manual promotion", "why (recorded in the alias history)")
 	force := fs.Bool("force", false, "promote even if the rule says no (recorded as forced)")
 	// The version comes first: models show v000001 --registry DIR.
@@ -141,7 +141,7 @@ func init() {
 
 func runReport(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, lf := newFlags("report", "report --model VERSION|champion --out DIR [--registry DIR]")
-	dir := fs.String("registry", "models", "model registry folder")
+	dir := fs.String("registry", jobs.DefaultRegistry, "model registry folder")
 	model := fs.String("model", "champion", "model version (v000003) or alias (champion, challenger)")
 	out := fs.String("out", "", "output folder for index.html and the PNG plots")
 	if err := parseFlags(fs, args); err != nil {

@@ -25,7 +25,7 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	asOf := fs.String("as-of", "", "last day of history to use (default: the last event's day)")
 	horizon := fs.String("horizon", "90d", "churn horizon: churned = no purchase within this many days after a snapshot")
 	snaps := fs.Int("snapshots", 4, "training snapshots before the validation snapshot, one horizon apart")
-	reg := fs.String("registry", "models", "model registry folder (versions, champion/challenger aliases)")
+	reg := fs.String("registry", jobs.DefaultRegistry, "model registry folder (versions, champion/challenger aliases)")
 	force := fs.Bool("force", false, "promote to champion even if the promotion rule says no (recorded)")
 	seed := fs.Uint64("seed", 1, "random seed for row subsampling")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -123,7 +123,7 @@ func runRetrain(ctx context.Context, args []string, stdout io.Writer) error {
 	var in inputFlags
 	in.register(fs)
 	cfgPath := fs.String("config", "", "YAML configuration (the nightly job's); flags given on the command line win")
-	reg := fs.String("registry", "models", "model registry folder")
+	reg := fs.String("registry", jobs.DefaultRegistry, "model registry folder")
 	asOf := fs.String("as-of", "", "last day of history to use (default: the last event's day)")
 	horizon := fs.String("horizon", "90d", "churn horizon")
 	force := fs.Bool("force", false, "promote even if the rule says no (recorded)")
@@ -133,7 +133,7 @@ func runRetrain(ctx context.Context, args []string, stdout io.Writer) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	c := config.Default()
-	c.Registry = "models"
+	c.Registry = jobs.DefaultRegistry
 	if *cfgPath != "" {
 		var err error
 		if c, err = config.Load(*cfgPath); err != nil {
