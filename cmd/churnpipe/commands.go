@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
 	"github.com/churnpipe/churnpipe/jobs"
-	"github.com/churnpipe/churnpipe/jobs/config"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
 
@@ -35,27 +33,8 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	c := config.Default()
-	c.Registry = jobs.DefaultRegistry
-	if *cfgPath != "" {
-		var err error
-		if c, err = config.Load(*cfgPath); err != nil {
-			return &jobs.UsageError{Err: err}
-		}
-		if !set["log-format"] {
-			lf.format = c.Log.Format
-		}
-		if !set["log-level"] {
-			lf.level = c.Log.Level
-		}
-	}
-	log, err := lf.setup()
+	c, set, log, err := loadConfig(fs, lf, *cfgPath, &in)
 	if err != nil {
-		return err
-	}
-	if err := in.applyTo(set, &c.Input); err != nil {
 		return err
 	}
 	for name, apply := range map[string]func(){

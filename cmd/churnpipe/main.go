@@ -159,6 +159,33 @@ func (f *inputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.quarantine, "quarantine", "", "CSV file for rejected rows (default: quarantine/<as-of>-<run>.csv beside the database)")
 }
 
+// loadConfig reads --config (or starts from the defaults), lets the logging
+// and input flags given on the command line win, and sets up the logger.
+// It returns the configuration and the names of the flags that were set.
+func loadConfig(fs *flag.FlagSet, lf *logFlags, path string, in *inputFlags) (config.Config, map[string]bool, *slog.Logger, error) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	c := config.Default()
+	c.Registry = jobs.DefaultRegistry
+	if path != "" {
+		var err error
+		if c, err = config.Load(path); err != nil {
+			return c, set, nil, &jobs.UsageError{Err: err}
+		}
+		if !set["log-format"] {
+			lf.format = c.Log.Format
+		}
+		if !set["log-level"] {
+			lf.level = c.Log.Level
+		}
+	}
+	log, err := lf.setup()
+	if err != nil {
+		return c, set, nil, err
+	}
+	return c, set, log, in.applyTo(set, &c.Input)
+}
+
 // applyTo copies the input flags given on the command line into a
 // configuration's input section.
 func (f *inputFlags) applyTo(set map[string]bool, c *config.Input) error {

@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
 
 	"github.com/churnpipe/churnpipe/jobs"
-	"github.com/churnpipe/churnpipe/jobs/config"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
 
@@ -130,24 +128,8 @@ func runRetrain(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	c := config.Default()
-	c.Registry = jobs.DefaultRegistry
-	if *cfgPath != "" {
-		var err error
-		if c, err = config.Load(*cfgPath); err != nil {
-			return &jobs.UsageError{Err: err}
-		}
-		if !set["log-format"] {
-			lf.format = c.Log.Format
-		}
-	}
-	log, err := lf.setup()
+	c, set, log, err := loadConfig(fs, lf, *cfgPath, &in)
 	if err != nil {
-		return err
-	}
-	if err := in.applyTo(set, &c.Input); err != nil {
 		return err
 	}
 	if set["registry"] || c.Registry == "" {
