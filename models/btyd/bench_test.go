@@ -61,3 +61,16 @@ func BenchmarkFitParetoNBDCDNOW(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFitParetoNBD200k fits Pareto/NBD to 200,000 simulated customers
+// with continuous T (almost all rows distinct; numerical gradients).
+func BenchmarkFitParetoNBD200k(b *testing.B) {
+	d := simulatePareto(200_000, ParetoNBD{R: 0.6, Alpha: 8, S: 0.8, Beta: 12}, 20, 80, 5)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := FitParetoNBD(d, FitOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

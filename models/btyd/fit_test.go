@@ -177,3 +177,66 @@ func TestFitLargeResample(t *testing.T) {
 func TestErrorsAreDistinct(t *testing.T) {
 	assert.False(t, errors.Is(ErrInvalidInput, ErrNotConverged))
 }
+
+// The parallel likelihood pass agrees with the serial one (and is
+// deterministic for a given worker count).
+func TestParallelEvalMatchesSerial(t *testing.T) {
+	d := simulateBGNBD(40_000, BGNBD{R: 0.5, Alpha: 5, A: 0.8, B: 2.5}, 20, 80, 4)
+	for _, mod := range []bool{false, true} {
+		rows := newBGRows(Compress(d), mod)
+		require.Greater(t, len(rows.x), 32768, "need enough rows to split")
+		th := []float64{-0.6, 1.5, -0.3, 0.8}
+		g1, g2, g3 := make([]float64, 4), make([]float64, 4), make([]float64, 4)
+		f1 := rows.eval(g1, th, 1)
+		f2 := rows.eval(g2, th, 2)
+		f3 := rows.eval(g3, th, 2)
+		assert.InDelta(t, f1, f2, 1e-12*math.Abs(f1))
+		assert.Equal(t, f2, f3)
+		assert.Equal(t, g2, g3)
+		for i := range g1 {
+			assert.InDelta(t, g1[i], g2[i], 1e-10)
+		}
+		// Pareto/NBD pass too.
+		p1, p2 := paretoEval(rows, th, 1), paretoEval(rows, th, 2)
+		assert.InDelta(t, p1, p2, 1e-12*math.Abs(p1))
+	}
+}
+
+// The analytic BG/NBD and MBG/NBD gradients agree with central differences.
+func TestAnalyticGradient(t *testing.T) {
+	_, d := loadCDNOW(t)
+	for _, mod := range []bool{false, true} {
+		rows := newBGRows(Compress(d), mod)
+		th := []float64{-1.2, 1.3, -0.4, 0.7}
+		g := make([]float64, 4)
+		rows.eval(g, th, 1)
+		for i := range th {
+			x := append([]float64(nil), th...)
+			const h = 1e-6
+			x[i] = th[i] + h
+			fp := rows.eval(nil, x, 1)
+			x[i] = th[i] - h
+			fm := rows.eval(nil, x, 1)
+			assert.InDeltaf(t, (fp-fm)/(2*h), g[i], 1e-6, "mod=%v param %d", mod, i)
+		}
+	}
+	set, _ := loadCDNOW(t)
+	var x, z []float64
+	for _, c := range set.Customers {
+		x, z = append(x, c.X), append(z, c.Zbar)
+	}
+	gg, err := ggRows(x, z)
+	require.NoError(t, err)
+	th := []float64{1.5, 1.2, 2.5}
+	g := make([]float64, 3)
+	gg.eval(g, th)
+	for i := range th {
+		xx := append([]float64(nil), th...)
+		const h = 1e-6
+		xx[i] = th[i] + h
+		fp := gg.eval(nil, xx)
+		xx[i] = th[i] - h
+		fm := gg.eval(nil, xx)
+		assert.InDeltaf(t, (fp-fm)/(2*h), g[i], 1e-6, "gamma-gamma param %d", i)
+	}
+}

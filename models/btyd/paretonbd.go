@@ -162,7 +162,21 @@ func FitParetoNBD(d Data, opt FitOptions) (ParetoNBD, FitResult, error) {
 		model: "paretonbd", names: []string{"r", "alpha", "s", "beta"}, weight: rows.W, customers: n,
 		f: func(theta []float64) float64 { return paretoEval(rows, theta, o.Workers) },
 	}
-	p, res, err := fitObjective(obj, bgStarts(cd), opt)
+	starts := bgStarts(cd)
+	if len(rows.x) > 50_000 && opt.Start == nil {
+		// Warm start from a deterministic subsample of ~20k distinct rows:
+		// each numerical gradient costs 9 likelihood passes, so most
+		// iterations are better spent on the subsample.
+		sub := rows.subsample(len(rows.x) / 20_000)
+		so := o
+		so.SkipStdErr = true
+		subObj := &objective{model: "paretonbd", names: obj.names, weight: sub.W, customers: n,
+			f: func(theta []float64) float64 { return paretoEval(sub, theta, o.Workers) }}
+		if out, ok, _ := maximise(subObj, starts, so); ok {
+			starts = append([][]float64{out.theta}, starts...)
+		}
+	}
+	p, res, err := fitObjective(obj, starts, opt)
 	if err != nil {
 		return ParetoNBD{}, res, err
 	}
