@@ -1,7 +1,6 @@
 package btyd
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -120,8 +119,10 @@ type objective struct {
 	weight    float64
 	customers int
 	// newton asks fitObjective to try Newton's method from the first start
-	// before BFGS (used on large data after a subsample warm start).
+	// before BFGS (used on large data after a subsample warm start), with
+	// the Hessian from hessAt when non-nil.
 	newton bool
+	hessAt func(theta []float64) *mat.SymDense
 }
 
 func (o *objective) grad(grad, theta []float64) float64 {
@@ -215,7 +216,7 @@ func maximise(obj *objective, starts [][]float64, opt FitOptions) (runOutcome, b
 		return r, ok
 	}
 	anyOK := false
-	for i, s := range starts {
+	for _, s := range starts {
 		r, ok := runBFGS(s, "BFGS")
 		if r.theta == nil {
 			continue
@@ -233,7 +234,6 @@ func maximise(obj *objective, starts [][]float64, opt FitOptions) (runOutcome, b
 		if !anyOK {
 			accept(r)
 		}
-		_ = i
 	}
 	if !anyOK {
 		// Nelder-Mead from the best point (or the first start), then polish.
@@ -309,7 +309,7 @@ func fitObjective(obj *objective, starts [][]float64, opt FitOptions) ([]float64
 		hess *mat.SymDense
 	)
 	if obj.newton && obj.g != nil {
-		out, ok, hess = newtonPolish(obj, starts[0], opt.GradTol, 20)
+		out, ok, hess = newtonPolish(obj, starts[0], opt.GradTol, 20, obj.hessAt)
 	}
 	if !ok {
 		hess = nil
@@ -462,8 +462,6 @@ func prepare(d Data) (Data, int, error) {
 	return Compress(d), n, nil
 }
 
-var errDomain = errors.New("outside domain")
-
 // fdHessian returns the Hessian of obj at theta by forward differences of
 // the analytic gradient g0 = ∇f(theta), symmetrised.
 func fdHessian(obj *objective, theta, g0 []float64) *mat.SymDense {
@@ -495,7 +493,13 @@ func fdHessian(obj *objective, theta, g0 []float64) *mat.SymDense {
 // positive definite or a step fails, so the caller can fall back to BFGS.
 // On success it returns the last Hessian (of the mean NLL) for the
 // standard errors.
-func newtonPolish(obj *objective, theta []float64, tol float64, maxIter int) (runOutcome, bool, *mat.SymDense) {
+//
+// hessAt, when non-nil, supplies the Hessian (for example from a subsample,
+// which costs a fraction of a full pass); it is also used for the returned
+// Hessian at the optimum. Without it, or when a step does not shrink the
+// gradient tenfold, the Hessian comes from differences of obj's gradient.
+func newtonPolish(obj *objective, theta []float64, tol float64, maxIter int,
+	hessAt func(theta []float64) *mat.SymDense) (runOutcome, bool, *mat.SymDense) {
 	dim := len(theta)
 	x := append([]float64(nil), theta...)
 	g := make([]float64, dim)
@@ -504,24 +508,36 @@ func newtonPolish(obj *objective, theta []float64, tol float64, maxIter int) (ru
 		return runOutcome{}, false, nil
 	}
 	var (
-		h     *mat.SymDense
-		chol  mat.Cholesky
-		prevG = math.Inf(1)
+		h, hPrev *mat.SymDense
+		chol     mat.Cholesky
+		prevG    = math.Inf(1)
 	)
 	xn, gn := make([]float64, dim), make([]float64, dim)
 	for it := 0; it < maxIter; it++ {
 		gnorm := infNorm(g)
 		if h != nil && gnorm <= tol {
+			if hessAt != nil {
+				h = hessAt(x)
+			}
 			return runOutcome{theta: x, f: f, gnorm: gnorm, iters: it, how: "Newton"}, true, h
 		}
 		// Chord method: keep the Hessian while the gradient norm falls at
-		// least tenfold per step; each Hessian costs dim gradient passes.
-		if h == nil || gnorm > 0.1*prevG {
+		// least tenfold per step; each full Hessian costs dim gradient passes.
+		switch {
+		case h == nil && hessAt != nil:
+			h = hessAt(x)
+		case h == nil || gnorm > 0.1*prevG:
 			h = fdHessian(obj, x, g)
-			if !chol.Factorize(h) {
-				return runOutcome{}, false, nil
-			}
+		default:
+			h = nil // keep the factorisation
 		}
+		if h != nil && !chol.Factorize(h) {
+			return runOutcome{}, false, nil
+		}
+		if h == nil {
+			h = hPrev
+		}
+		hPrev = h
 		prevG = gnorm
 		var step mat.VecDense
 		if err := chol.SolveVecTo(&step, mat.NewVecDense(dim, g)); err != nil {
