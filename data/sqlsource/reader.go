@@ -70,13 +70,13 @@ type Reader struct {
 	tyB *array.StringBuilder
 	amB *array.Float64Builder
 
-	idBuf   []byte // text of a non-text customer_id
-	amBuf   []byte // text of a numeric amount
-	rec     arrow.Record
-	err     error
-	stats   data.Stats
-	done    bool
-	relsd   bool
+	idBuf []byte // text of a non-text customer_id
+	amBuf []byte // text of a numeric amount
+	rec   arrow.Record
+	err   error
+	stats data.Stats
+	done  bool
+	relsd bool
 }
 
 // Open connects to the PostgreSQL database at dsn ("postgres://…" or
