@@ -21,8 +21,8 @@ import (
 type TrainConfig struct {
 	AsOf           time.Time // the latest day of history to use
 	HorizonDays    int       // churn horizon; default 90
-	StepDays       int       // days between snapshots; default = HorizonDays
-	TrainSnapshots int       // training snapshots before the validation one; default 4
+	StepDays       int       // days between training snapshots; default 30 (monthly)
+	TrainSnapshots int       // training snapshots before the validation one; default 9
 	Registry       string    // model registry folder; "" = do not register
 	Force          bool      // promote to champion even if the rule says no (recorded)
 	Rule           registry.Rule
@@ -35,10 +35,10 @@ func (c TrainConfig) withDefaults() TrainConfig {
 		c.HorizonDays = 90
 	}
 	if c.StepDays == 0 {
-		c.StepDays = c.HorizonDays
+		c.StepDays = 30
 	}
 	if c.TrainSnapshots == 0 {
-		c.TrainSnapshots = 4
+		c.TrainSnapshots = 9
 	}
 	if c.Rule == (registry.Rule{}) {
 		c.Rule = registry.Rule{MaxAUCDrop: 0.005, MaxECE: 0.05}
@@ -127,7 +127,7 @@ func saveEvaluation(registryDir, version string, ev *Evaluation) error {
 func Snapshots(asOf time.Time, horizonDays, stepDays, nTrain int) (train []time.Time, val, test time.Time) {
 	day := func(d int) time.Time { return asOf.AddDate(0, 0, -d) }
 	test = day(horizonDays)
-	val = test.AddDate(0, 0, -max(stepDays, horizonDays))
+	val = test.AddDate(0, 0, -horizonDays)
 	for k := nTrain; k >= 1; k-- {
 		train = append(train, val.AddDate(0, 0, -k*stepDays))
 	}

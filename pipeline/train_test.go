@@ -38,14 +38,18 @@ func writeSynth(t *testing.T, customers int, seed uint64) string {
 
 func TestSnapshotsNoLeakage(t *testing.T) {
 	asOf := time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
-	train, val, test := pipeline.Snapshots(asOf, 90, 90, 4)
-	assert.Equal(t, "2025-10-02", test.Format(time.DateOnly), "test + horizon = as-of")
-	assert.False(t, test.AddDate(0, 0, 90).After(asOf), "the test horizon has fully passed")
-	assert.False(t, val.AddDate(0, 0, 90).After(test), "validation labels end on or before the test snapshot")
-	require.Len(t, train, 4)
-	for _, d := range train {
-		assert.False(t, d.AddDate(0, 0, 90).After(test), "training labels end on or before the test snapshot: %s", d)
-		assert.True(t, d.Before(val))
+	for _, c := range []struct{ horizon, step, n int }{{90, 90, 4}, {90, 30, 9}, {30, 30, 6}, {180, 30, 3}} {
+		train, val, test := pipeline.Snapshots(asOf, c.horizon, c.step, c.n)
+		assert.Equal(t, asOf, test.AddDate(0, 0, c.horizon), "test + horizon = as-of: the latest snapshot whose horizon has passed")
+		assert.False(t, val.AddDate(0, 0, c.horizon).After(test), "validation labels end on or before the test snapshot")
+		require.Len(t, train, c.n)
+		for k, d := range train {
+			assert.False(t, d.AddDate(0, 0, c.horizon).After(test), "training labels end on or before the test snapshot: %s", d)
+			assert.True(t, d.Before(val))
+			if k > 0 {
+				assert.Equal(t, c.step, int(d.Sub(train[k-1]).Hours()/24), "snapshots one step apart, oldest first")
+			}
+		}
 	}
 }
 

@@ -22,7 +22,8 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	in.register(fs)
 	asOf := fs.String("as-of", "", "last day of history to use (default: the last event's day)")
 	horizon := fs.String("horizon", "90d", "churn horizon: churned = no purchase within this many days after a snapshot")
-	snaps := fs.Int("snapshots", 4, "training snapshots before the validation snapshot, one horizon apart")
+	snaps := fs.Int("snapshots", 9, "training snapshots before the validation snapshot")
+	step := fs.String("step", "30d", "days between training snapshots")
 	reg := fs.String("registry", jobs.DefaultRegistry, "model registry folder (versions, champion/challenger aliases)")
 	force := fs.Bool("force", false, "promote to champion even if the promotion rule says no (recorded)")
 	seed := fs.Uint64("seed", 1, "random seed for row subsampling")
@@ -45,6 +46,11 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	c.TrainSnapshots, c.Registry, c.Force, c.Seed = *snaps, *reg, *force, *seed
+	if *step != "" {
+		if c.StepDays, err = jobs.ParseHorizon(*step); err != nil {
+			return err
+		}
+	}
 	rep, err := jobs.Train(ctx, c, pipeline.Options{Logger: log})
 	if err != nil {
 		return err
