@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,6 +16,16 @@ import (
 )
 
 // These tests need no database server.
+
+// The pipeline's Source interface (pipeline.Source; not imported: data must
+// not import up).
+var _ interface {
+	Next() bool
+	Record() arrow.Record
+	Err() error
+	Stats() data.Stats
+	Release()
+} = (*Reader)(nil)
 
 func TestParseTable(t *testing.T) {
 	cases := []struct {
