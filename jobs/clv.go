@@ -3,9 +3,12 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/churnpipe/churnpipe/models/btyd"
+	"github.com/churnpipe/churnpipe/models/btyd/btydplot"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
 
@@ -65,4 +68,76 @@ func FitCLV(ctx context.Context, c CLVFitConfig, opt pipeline.Options) (btyd.Fit
 	}
 	_, fit, err := btyd.Fit(c.Model, btyd.Compress(d), btyd.FitOptions{})
 	return fit, err
+}
+
+// CLVReportConfig describes `churnpipe clv report`.
+type CLVReportConfig struct {
+	Input                      pipeline.Input
+	Model                      string // bgnbd (default), mbgnbd, paretonbd
+	CalibrationEnd, HoldoutEnd time.Time
+	Unit                       btyd.TimeUnit
+	Out                        string
+}
+
+// CLVReport fits the model on the calibration period and compares it with
+// the holdout period: tracking plot, conditional expectations, P(alive) heat
+// map and report.json in Out.
+func CLVReport(ctx context.Context, c CLVReportConfig, opt pipeline.Options) (btydplot.Report, btyd.FitResult, error) {
+	var none btydplot.Report
+	if c.Model == "" {
+		c.Model = "bgnbd"
+	}
+	if c.Input.Path == "" || c.Out == "" || c.CalibrationEnd.IsZero() || c.HoldoutEnd.IsZero() {
+		return none, btyd.FitResult{}, &UsageError{fmt.Errorf("clv report needs --input, --calibration-end, --holdout-end and --out")}
+	}
+	if !c.HoldoutEnd.After(c.CalibrationEnd) {
+		return none, btyd.FitResult{}, &UsageError{fmt.Errorf("--holdout-end must be after --calibration-end")}
+	}
+	if c.Input.Quarantine == "" {
+		c.Input.Quarantine = filepath.Join(c.Out, "quarantine.csv")
+	}
+	if err := os.MkdirAll(c.Out, 0o755); err != nil {
+		return none, btyd.FitResult{}, err
+	}
+	h, err := pipeline.LoadHistory(ctx, c.Input, opt)
+	if err != nil {
+		return none, btyd.FitResult{}, err
+	}
+	defer h.Release()
+	cal, err := h.FeaturesAt(c.CalibrationEnd, opt)
+	if err != nil {
+		return none, btyd.FitResult{}, err
+	}
+	defer cal.Release()
+	d, rows, err := pipeline.SummaryData(cal, c.Unit)
+	if err != nil {
+		return none, btyd.FitResult{}, err
+	}
+	m, fit, err := btyd.Fit(c.Model, btyd.Compress(d), btyd.FitOptions{})
+	if err != nil {
+		return none, fit, err
+	}
+	days := pipeline.FeatureIDs(cal)
+	purchases := h.PurchaseDays(c.HoldoutEnd)
+	calEnd := int32(c.CalibrationEnd.Unix() / 86400)
+	holdEnd := int32(c.HoldoutEnd.Unix() / 86400)
+	start := int32(1 << 30)
+	for _, i := range rows {
+		start = min(start, purchases[days[i]][0])
+	}
+	u := c.Unit.Days()
+	tr := btydplot.Tracking{CalibrationEnd: float64(calEnd-start) / u, HoldoutEnd: float64(holdEnd-start) / u}
+	ho := btydplot.Holdout{X: d.X, Tx: d.Tx, T: d.T, HoldoutCount: make([]float64, len(rows)), HoldoutLength: float64(holdEnd-calEnd) / u}
+	for k, i := range rows {
+		pd := purchases[days[i]]
+		tr.Birth = append(tr.Birth, float64(pd[0]-start)/u)
+		for _, day := range pd[1:] {
+			tr.RepeatTimes = append(tr.RepeatTimes, float64(day-start)/u)
+			if day > calEnd {
+				ho.HoldoutCount[k]++
+			}
+		}
+	}
+	rep, err := btydplot.WriteOptions(c.Out, m, tr, ho, btydplot.Options{Unit: c.Unit, Title: filepath.Base(c.Input.Path)})
+	return rep, fit, err
 }

@@ -277,3 +277,13 @@ func (m *CLVModels) summary() map[string]any {
 	}
 	return out
 }
+
+// FeatureIDs returns the customer_id column of a feature table as strings.
+func FeatureIDs(feat arrow.Record) []string {
+	ids := feat.Column(0).(*array.String)
+	out := make([]string, ids.Len())
+	for i := range out {
+		out[i] = ids.Value(i)
+	}
+	return out
+}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/features"
@@ -108,4 +111,36 @@ func (h *History) Release() {
 		r.Release()
 	}
 	h.recs = nil
+}
+
+// PurchaseDays returns each customer's distinct purchase days (UTC day
+// numbers, ascending) on or before end.
+func (h *History) PurchaseDays(end time.Time) map[string][]int32 {
+	last := data.DayOf(end.UnixMilli())
+	out := map[string][]int32{}
+	for _, r := range h.recs {
+		ids := r.Column(0).(*array.String)
+		ts := r.Column(1).(*array.Timestamp)
+		types := r.Column(2).(*array.String)
+		for i := 0; i < int(r.NumRows()); i++ {
+			if types.Value(i) != data.EventPurchase {
+				continue
+			}
+			d := data.DayOf(int64(ts.Value(i)))
+			if d > last {
+				continue
+			}
+			id := ids.Value(i)
+			days, ok := out[id]
+			if !ok {
+				id = strings.Clone(id)
+			}
+			out[id] = append(days, d)
+		}
+	}
+	for id, days := range out {
+		slices.Sort(days)
+		out[id] = slices.Compact(days)
+	}
+	return out
 }

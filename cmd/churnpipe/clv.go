@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/churnpipe/churnpipe/jobs"
 	"github.com/churnpipe/churnpipe/pipeline"
@@ -97,5 +98,39 @@ func runCLVFit(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func runCLVReport(ctx context.Context, args []string, stdout io.Writer) error {
-	return &jobs.UsageError{Err: fmt.Errorf("clv report: not built yet")}
+	fs, lf := newFlags("clv report", "clv report --input PATH --calibration-end DAY --holdout-end DAY --out DIR [flags]")
+	var in inputFlags
+	in.register(fs)
+	model := fs.String("model", "bgnbd", "model: bgnbd, mbgnbd or paretonbd")
+	calEnd := fs.String("calibration-end", "", "last day of the calibration period, inclusive (YYYY-MM-DD)")
+	holdEnd := fs.String("holdout-end", "", "last day of the holdout period, inclusive (YYYY-MM-DD)")
+	unit := fs.String("time-unit", "week", "time unit: day, week or month")
+	out := fs.String("out", "", "output folder for the PNG plots and report.json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := lf.setup()
+	if err != nil {
+		return err
+	}
+	c := jobs.CLVReportConfig{Model: *model, Out: *out}
+	if c.Input, err = in.input(); err != nil {
+		return err
+	}
+	if c.CalibrationEnd, err = parseDay("calibration-end", *calEnd); err != nil {
+		return err
+	}
+	if c.HoldoutEnd, err = parseDay("holdout-end", *holdEnd); err != nil {
+		return err
+	}
+	if c.Unit, err = jobs.ParseTimeUnit(*unit); err != nil {
+		return err
+	}
+	rep, fit, err := jobs.CLVReport(ctx, c, pipeline.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s fitted on %d customers (log-likelihood %.3f); wrote %s to %s\n",
+		fit.Model, fit.Customers, fit.LogLik, strings.Join(rep.Files, ", "), *out)
+	return nil
 }
