@@ -67,7 +67,7 @@ const monTableDays = 1 << 12
 
 // chunkBits sets the size of the blocks the per-customer state is kept in,
 // so that growing to millions of customers never copies it.
-const chunkBits = 16
+const chunkBits = 12
 
 // part is the state of the customers of one partition (one worker).
 type part struct {

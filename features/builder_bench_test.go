@@ -2,6 +2,7 @@ package features_test
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -127,4 +128,29 @@ func synthEnd() time.Time {
 		panic(err)
 	}
 	return c.End
+}
+
+// BenchmarkBuilderMemory reports the live heap of the builder's state per
+// customer after every event of the 40,000 customers is folded in.
+func BenchmarkBuilderMemory(b *testing.B) {
+	recs, _ := benchRecords(b)
+	asOf := synthEnd()
+	var per float64
+	for b.Loop() {
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		bl := features.NewBuilder(asOf)
+		for _, r := range recs {
+			if err := bl.Add(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		bl.Rows()
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		per = float64(m1.HeapAlloc-m0.HeapAlloc) / float64(bl.Customers())
+		runtime.KeepAlive(bl)
+	}
+	b.ReportMetric(per, "heap-B/customer")
 }

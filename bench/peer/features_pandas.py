@@ -67,17 +67,20 @@ def features(ev, as_of):
     day = np.floor_divide(ms, MS_PER_DAY)
     keep = day <= asof
     excluded = int((~keep).sum())
+    # Customers as integer codes: grouping and aligning on a unique integer
+    # index is fast, on a CategoricalIndex pandas 1.5 goes quadratic-ish.
+    cids = ev["customer_id"].astype("category")
+    names = cids.cat.categories
     ev = pd.DataFrame({
-        "cid": ev["customer_id"].values[keep],
+        "cid": cids.cat.codes.values[keep].astype(np.int64),
         "day": day[keep],
         "type": ev["event_type"].values[keep],
         "amount": ev["amount"].fillna(0.0).values[keep],
     })
-    ev["cid"] = ev["cid"].astype("category")
     typ = ev["type"]
     recent = (asof - ev["day"]) < 90
 
-    g = ev.groupby("cid", observed=True, sort=True)
+    g = ev.groupby("cid", sort=True)
     out = pd.DataFrame({
         "first_event_day": g["day"].min(),
         "last_event_day": g["day"].max(),
@@ -85,28 +88,28 @@ def features(ev, as_of):
     })
     for name, t_ in (("purchase_count", "purchase"), ("return_count", "return"),
                      ("visit_count", "visit"), ("support_count", "support")):
-        out[name] = (typ == t_).groupby(ev["cid"], observed=True).sum()
+        out[name] = (typ == t_).groupby(ev["cid"]).sum()
     out["other_event_count"] = out["event_count"] - out[["purchase_count", "return_count", "visit_count", "support_count"]].sum(axis=1)
-    out["visit_count_90"] = ((typ == "visit") & recent).groupby(ev["cid"], observed=True).sum()
-    out["support_count_90"] = ((typ == "support") & recent).groupby(ev["cid"], observed=True).sum()
+    out["visit_count_90"] = ((typ == "visit") & recent).groupby(ev["cid"]).sum()
+    out["support_count_90"] = ((typ == "support") & recent).groupby(ev["cid"]).sum()
     ret = ev[typ == "return"]
-    out["return_amount"] = ret["amount"].abs().groupby(ret["cid"], observed=True).sum().reindex(out.index, fill_value=0.0)
+    out["return_amount"] = ret["amount"].abs().groupby(ret["cid"]).sum().reindex(out.index, fill_value=0.0)
 
     # Activity per full calendar month before the as-of month.
     k = asof_mon - month_of_day(ev["day"].values)
     act = pd.DataFrame({"cid": ev["cid"], "k": k})
     act = act[(act["k"] >= 1) & (act["k"] <= ACTIVITY_MONTHS)]
-    am = act.groupby(["cid", "k"], observed=True).size().unstack(fill_value=0)
+    am = act.groupby(["cid", "k"]).size().unstack(fill_value=0)
     am = am.reindex(index=out.index, columns=range(1, ACTIVITY_MONTHS + 1), fill_value=0)
     for m in range(1, ACTIVITY_MONTHS + 1):
         out[f"activity_m{m}"] = am[m].values
 
     # Purchase days: one row per (customer, day) with the day's amount.
     p = ev[typ == "purchase"]
-    pdays = p.groupby(["cid", "day"], observed=True, sort=True)["amount"].sum().reset_index()
+    pdays = p.groupby(["cid", "day"], sort=True)["amount"].sum().reset_index()
     pdays = pdays.sort_values(["cid", "day"], kind="stable")
     since = asof - pdays["day"]
-    pg = pdays.groupby("cid", observed=True, sort=True)
+    pg = pdays.groupby("cid", sort=True)
     pf = pd.DataFrame({
         "purchase_days": pg.size(),
         "first_purchase_day": pg["day"].min(),
@@ -116,14 +119,14 @@ def features(ev, as_of):
         "first_day_amount": pg["amount"].first(),
     })
     for n in (30, 90, 180, 365):
-        pf[f"purchase_days_{n}"] = (since < n).groupby(pdays["cid"], observed=True).sum()
-    pf["spend_90"] = pdays["amount"].where(since < 90, 0.0).groupby(pdays["cid"], observed=True).sum()
+        pf[f"purchase_days_{n}"] = (since < n).groupby(pdays["cid"]).sum()
+    pf["spend_90"] = pdays["amount"].where(since < 90, 0.0).groupby(pdays["cid"]).sum()
     gap = pg["day"].diff()
-    pf["gap_mean_days"] = gap.groupby(pdays["cid"], observed=True).mean()
-    pf["gap_std_days"] = gap.groupby(pdays["cid"], observed=True).std(ddof=1)
+    pf["gap_mean_days"] = gap.groupby(pdays["cid"]).mean()
+    pf["gap_std_days"] = gap.groupby(pdays["cid"]).std(ddof=1)
     # Gap before the first purchase day of the last 90 days (with an earlier day).
     gb = pd.DataFrame({"cid": pdays["cid"], "gap": gap})[(since < 90) & gap.notna()]
-    pf["gap_before_recent_days"] = gb.groupby("cid", observed=True)["gap"].first()
+    pf["gap_before_recent_days"] = gb.groupby("cid")["gap"].first()
 
     out = out.join(pf, how="left")
     out["purchase_days"] = out["purchase_days"].fillna(0).astype(np.int64)
@@ -149,11 +152,15 @@ def features(ev, as_of):
     first_mon[buyer] = month_of_day(out.loc[buyer, "first_purchase_day"].values.astype(np.int64))
     out["tenure_months"] = np.maximum(asof_mon - first_mon, 0).where(buyer)
     emon = month_of_day(ev["day"].values)
-    fm = first_mon.reindex(ev["cid"]).values
+    fm_by_code = np.full(len(names), np.nan)
+    fm_by_code[out.index.values] = first_mon.values
+    fm = fm_by_code[ev["cid"].values]
     early = (emon >= fm) & (emon <= asof_mon - 4)
-    earlier = pd.Series(early).groupby(ev["cid"].values, observed=True).sum().reindex(out.index, fill_value=0)
+    earlier = pd.Series(early).groupby(ev["cid"].values).sum().reindex(out.index, fill_value=0)
     months = asof_mon - 3 - first_mon
     out["activity_earlier_mean"] = (earlier / months).where(months > 0)
+    out.index = pd.Index(np.asarray(names)[out.index.values], name="customer_id")
+    out = out.sort_index()
     return out, excluded
 
 
