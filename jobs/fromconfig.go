@@ -43,7 +43,8 @@ func FromConfig(c config.Config) (NightlyConfig, error) {
 	if err != nil {
 		return nc, err
 	}
-	nc.Input = pipeline.Input{Path: c.Input.Path, Read: ro, Quarantine: c.Input.Quarantine, MaxReject: c.Input.MaxReject}
+	nc.Input = pipeline.Input{Path: c.Input.Path, Table: c.Input.Table, SQL: c.Input.SQL, Read: ro,
+		Quarantine: c.Input.Quarantine, MaxReject: c.Input.MaxReject}
 	nc.DB, nc.Registry = c.DB, c.Registry
 	nc.Store.Table = c.Table
 	if c.Schema != "public" {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -100,4 +101,71 @@ func TestNightlyPostgresMatchesSQLite(t *testing.T) {
 	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM "`+schema+`".pipeline_runs WHERE status = 'succeeded'`).Scan(&runs))
 	assert.Equal(t, 2357, hist, "a rerun replaces the night")
 	assert.Equal(t, 2, runs)
+}
+
+// TestNightlyFromPostgresEqualsCSV reads the same CDNOW history from a
+// PostgreSQL table and from the CSV file: the published predictions are
+// identical, column by column.
+func TestNightlyFromPostgresEqualsCSV(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	csvPath := testenv.SharedData(t, "cdnow/cdnow_sample_interactions.csv")
+	ctx := context.Background()
+	schema := fmt.Sprintf("jobs_src_%d", rand.Uint32())
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	t.Cleanup(func() { conn.Exec(context.Background(), `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`) })
+	for _, q := range []string{
+		`CREATE SCHEMA "` + schema + `"`,
+		`CREATE TABLE "` + schema + `".events (customer_id text, event_time date, event_type text, amount numeric)`,
+	} {
+		_, err := conn.Exec(ctx, q)
+		require.NoError(t, err)
+	}
+	f, err := os.Open(csvPath)
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = conn.PgConn().CopyFrom(ctx, f, `COPY "`+schema+`".events FROM STDIN WITH (FORMAT csv, HEADER true)`)
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	publish := func(in pipeline.Input, db string) {
+		in.MaxReject, in.Quarantine = 0.01, filepath.Join(dir, "q.csv")
+		_, err := jobs.Nightly(ctx, jobs.NightlyConfig{NightlyConfig: pipeline.NightlyConfig{
+			Input: in, AsOf: cdnowEnd, DB: "sqlite:" + filepath.Join(dir, db)}}, pipeline.Options{})
+		require.NoError(t, err)
+	}
+	publish(pipeline.Input{Path: csvPath}, "csv.db")
+	publish(pipeline.Input{Path: dsn, Table: schema + ".events"}, "pg.db")
+
+	dump := func(db string) []string {
+		conn := openDB(t, filepath.Join(dir, db))
+		rows, err := conn.Query(`SELECT * FROM customer_predictions ORDER BY customer_id`)
+		require.NoError(t, err)
+		defer rows.Close()
+		cols, err := rows.Columns()
+		require.NoError(t, err)
+		var out []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			require.NoError(t, rows.Scan(ptrs...))
+			var b []byte
+			for i, c := range cols {
+				if c == "run_id" || c == "updated_at" {
+					continue
+				}
+				b = fmt.Appendf(b, "%s=%v|", c, vals[i])
+			}
+			out = append(out, string(b))
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+	fromCSV, fromPG := dump("csv.db"), dump("pg.db")
+	require.Len(t, fromCSV, 2357)
+	assert.Equal(t, fromCSV, fromPG)
 }

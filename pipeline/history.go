@@ -38,7 +38,7 @@ func LoadHistory(ctx context.Context, in Input, opt Options) (*History, error) {
 	}
 	ro := in.Read
 	ro.Alloc, ro.Quarantine = opt.Alloc, q
-	src, err := data.Open(in.Path, ro)
+	src, err := openSource(ctx, in, ro)
 	if err != nil {
 		q.Close()
 		os.Remove(qpath)

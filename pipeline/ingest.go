@@ -25,7 +25,9 @@ type Source interface {
 
 // Input says where the interaction history is and how to read it.
 type Input struct {
-	Path       string       // file or folder
+	Path       string       // file or folder, or a PostgreSQL URL
+	Table      string       // with a database Path: the table to read
+	SQL        string       // with a database Path: the SELECT to read (instead of Table)
 	Read       data.Options // format, delimiter, column mapping, time layout…
 	Quarantine string       // CSV file for rejected rows; "" = a file next to the database
 	MaxReject  float64      // fail when more than this fraction of rows is rejected (0.01 = 1 %)
@@ -60,7 +62,7 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 	ro := in.Read
 	ro.Alloc = opt.Alloc
 	ro.Quarantine = q
-	src, err := data.Open(in.Path, ro)
+	src, err := openSource(ctx, in, ro)
 	if err != nil {
 		q.Close()
 		os.Remove(qpath)

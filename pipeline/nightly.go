@@ -124,7 +124,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	if err := st.StartRun(ctx, &res.Run); err != nil {
 		return res, fmt.Errorf("%w: ledger: %w", ErrSink, err)
 	}
-	log.Info("run started", "input", cfg.Input.Path, "db", store.RedactDSN(cfg.DB))
+	log.Info("run started", "input", store.RedactDSN(cfg.Input.Path), "db", store.RedactDSN(cfg.DB))
 	defer func() {
 		res.Run.FinishedAt = time.Now().UTC()
 		if errors.Is(err, ErrGateBlocked) {

@@ -144,12 +144,15 @@ func (lf *logFlags) setup() (*slog.Logger, error) {
 // inputFlags are the flags that say how to read the interaction history.
 type inputFlags struct {
 	path, format, delimiter, mapping, timeLayout, quarantine string
+	table, sql                                               string
 	noHeader, whitespace                                     bool
 	maxReject                                                float64
 }
 
 func (f *inputFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.path, "input", "", "interaction history: a CSV, Parquet or Arrow IPC file, or a folder of them")
+	fs.StringVar(&f.path, "input", "", "interaction history: a CSV, Parquet or Arrow IPC file, a folder of them, or postgres://user@host/db")
+	fs.StringVar(&f.table, "input-table", "", "with a postgres:// --input: the table of events to read (streamed)")
+	fs.StringVar(&f.sql, "input-sql", "", `with a postgres:// --input: a query instead, e.g. "SELECT id AS customer_id, ts AS event_time, kind AS event_type, total AS amount FROM crm.orders"`)
 	fs.StringVar(&f.format, "format", "", "input format: csv, parquet or arrow (default: from the file extension)")
 	fs.StringVar(&f.delimiter, "delimiter", ",", `CSV field delimiter (one character, or "tab", or "whitespace" for runs of spaces)`)
 	fs.BoolVar(&f.noHeader, "no-header", false, "CSV has no header row; --map then names 1-based column numbers")
@@ -193,7 +196,8 @@ func (f *inputFlags) applyTo(set map[string]bool, c *config.Input) error {
 		"input": func() { c.Path = f.path }, "format": func() { c.Format = f.format },
 		"delimiter": func() { c.Delimiter = f.delimiter }, "no-header": func() { c.NoHeader = f.noHeader },
 		"time-layout": func() { c.TimeLayout = f.timeLayout }, "max-reject": func() { c.MaxReject = f.maxReject },
-		"quarantine": func() { c.Quarantine = f.quarantine },
+		"quarantine":  func() { c.Quarantine = f.quarantine },
+		"input-table": func() { c.Table = f.table }, "input-sql": func() { c.SQL = f.sql },
 	} {
 		if set[name] {
 			apply()
@@ -210,7 +214,7 @@ func (f *inputFlags) applyTo(set map[string]bool, c *config.Input) error {
 }
 
 func (f *inputFlags) input() (pipeline.Input, error) {
-	in := pipeline.Input{Path: f.path, Quarantine: f.quarantine, MaxReject: f.maxReject}
+	in := pipeline.Input{Path: f.path, Table: f.table, SQL: f.sql, Quarantine: f.quarantine, MaxReject: f.maxReject}
 	in.Read = data.Options{Format: f.format, NoHeader: f.noHeader, TimeLayout: f.timeLayout}
 	switch f.delimiter {
 	case "whitespace":

@@ -23,6 +23,7 @@ import (
 
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/data/synth"
+	"github.com/churnpipe/churnpipe/features"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
 
@@ -49,6 +50,12 @@ type Config struct {
 	// ReadPass times a pure read pass over the history before the nightly
 	// run: Result.Seconds gets "read" and "features" = read_features − read.
 	ReadPass bool
+	// FeaturePass loads the whole history into memory first and times
+	// features.Builder alone on it (Add of every record and Finish):
+	// Result.Seconds gets "features_in_memory", the figure to compare with a
+	// peer's in-memory feature pass. It holds every event in memory (~2 GB
+	// for tier M): not for tier L.
+	FeaturePass bool
 	// CSV also writes the history as tier-<T>-seed<S>.csv beside the Parquet
 	// file (cached like it), for peers that cannot read Parquet.
 	CSV bool
@@ -155,6 +162,14 @@ func Run(ctx context.Context, c Config, opt pipeline.Options) (Result, error) {
 		readSec = time.Since(t0).Seconds()
 	}
 
+	var featSec float64
+	if c.FeaturePass {
+		freeMemory()
+		if featSec, err = featurePass(ctx, res.Input, tcfg.End, opt.Alloc); err != nil {
+			return res, err
+		}
+	}
+
 	db := c.DB
 	if db == "" {
 		p := filepath.Join(c.Dir, "bench-"+c.Tier+".db")
@@ -197,6 +212,9 @@ func Run(ctx context.Context, c Config, opt pipeline.Options) (Result, error) {
 	if c.ReadPass {
 		res.Seconds["read"] = readSec
 		res.Seconds["features"] = max(0, res.Seconds["read_features"]-readSec)
+	}
+	if c.FeaturePass {
+		res.Seconds["features_in_memory"] = featSec
 	}
 	res.Events, res.Customers = nr.Ingest.RowsRead, int64(nr.Ingest.Customers)
 	if res.TotalSeconds > 0 {
@@ -267,6 +285,43 @@ func cpuSeconds() float64 {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// featurePass reads every record of path into memory, then times a
+// features.Builder (default options) over them and Finish.
+func featurePass(ctx context.Context, path string, asOf time.Time, mem memory.Allocator) (float64, error) {
+	r, err := data.Open(path, data.Options{Alloc: mem})
+	if err != nil {
+		return 0, err
+	}
+	var recs []arrow.Record
+	defer func() {
+		for _, rec := range recs {
+			rec.Release()
+		}
+	}()
+	for r.Next() {
+		rec := r.Record()
+		rec.Retain()
+		recs = append(recs, rec)
+	}
+	err = r.Err()
+	r.Release()
+	if err != nil {
+		return 0, err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	b := features.NewBuilder(asOf)
+	for _, rec := range recs {
+		if err := b.Add(rec); err != nil {
+			return 0, err
+		}
+	}
+	b.Finish(mem).Release()
+	return time.Since(t0).Seconds(), nil
 }
 
 func freeMemory() {

@@ -41,13 +41,13 @@ func TestRunTierS(t *testing.T) {
 	}
 	dir := t.TempDir()
 	ctx := context.Background()
-	res, err := Run(ctx, Config{Tier: "S", Dir: dir, Keep: true, ReadPass: true}, pipeline.Options{})
+	res, err := Run(ctx, Config{Tier: "S", Dir: dir, Keep: true, ReadPass: true, FeaturePass: true}, pipeline.Options{})
 	require.NoError(t, err)
 	assert.True(t, res.Generated)
 	// data/synth.Tier: 10,000 customers, ~100 events each (calibrated to a few %).
 	assert.EqualValues(t, 10_000, res.Customers)
 	assert.InDelta(t, 1e6, float64(res.Events), 1e5)
-	for _, k := range []string{"read_features", "fit", "score", "publish", "read", "features"} {
+	for _, k := range []string{"read_features", "fit", "score", "publish", "read", "features", "features_in_memory"} {
 		assert.Contains(t, res.Seconds, k)
 	}
 	assert.Greater(t, res.TotalSeconds, 0.0)

@@ -18,6 +18,8 @@
 //	seconds.read           optional (Config.ReadPass): a separate pure read
 //	                       pass over the same file, no features; then
 //	                       seconds.features = read_features − read
+//	seconds.features_in_memory  optional (Config.FeaturePass): features.Builder
+//	                       alone on the history held in memory
 //	total_seconds          the whole pipeline.Nightly call
 //	events_per_second      events read / total_seconds
 //	peak_rss_bytes         VmHWM of /proc/self/status at the end

@@ -66,7 +66,9 @@ type Config struct {
 
 // Input says where the interaction history is and how to read it.
 type Input struct {
-	Path       string            `yaml:"path"`        // file or folder
+	Path       string            `yaml:"path"`        // file or folder, or a PostgreSQL URL
+	Table      string            `yaml:"table"`       // with a database path: the table to read
+	SQL        string            `yaml:"sql"`         // with a database path: the SELECT to read
 	Format     string            `yaml:"format"`      // "", csv, parquet, arrow
 	Delimiter  string            `yaml:"delimiter"`   // one character, "tab" or "whitespace"
 	NoHeader   bool              `yaml:"no_header"`   // CSV without header: map values are 1-based column numbers
