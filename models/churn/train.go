@@ -3,7 +3,9 @@ package churn
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -36,7 +38,10 @@ type TrainOptions struct {
 	L2          float64 // logit ridge strength; 0 = 1e-3
 	MinBuyers   int     // training rows needed; 0 = 500
 	MinPerClass int     // rows of each churn class needed in training and validation; 0 = 50
-	Seed        uint64
+	// MaxTrainRows caps the training rows by a seeded uniform sample (the
+	// snapshots of a large population repeat the same customers); 0 = 150,000.
+	MaxTrainRows int
+	Seed         uint64
 }
 
 // DefaultGBT are the boosting parameters used unless overridden: shallow
@@ -56,9 +61,11 @@ func DefaultGBT(seed uint64) gbt.Params {
 
 // Candidate is how one candidate did on the validation snapshot.
 type Candidate struct {
-	Kind   string  `json:"kind"`
-	AUC    float64 `json:"auc"`
-	Chosen bool    `json:"chosen"`
+	Kind    string  `json:"kind"`
+	AUC     float64 `json:"auc"`
+	Chosen  bool    `json:"chosen"`
+	Seconds float64 `json:"seconds"` // fitting time
+	Rounds  int     `json:"rounds,omitempty"`
 }
 
 // Train fits the candidates on train, picks the one with the best AUC on
@@ -84,12 +91,17 @@ func Train(train, val Set, names, extra, stageCodes []string, o TrainOptions) (*
 	if err := enough(train, val, o); err != nil {
 		return nil, nil, err
 	}
+	if o.MaxTrainRows == 0 {
+		o.MaxTrainRows = 150_000
+	}
+	train = sample(train, o.MaxTrainRows, o.Seed)
 	base := Model{Features: names, Extra: extra, SchemaHash: SchemaHash(names), HorizonDays: o.HorizonDays}
 	var best *Model
 	var bestAUC float64
 	var cands []Candidate
 	var bestVal []float64
 	for _, kind := range o.Candidates {
+		t0 := time.Now()
 		m := base
 		m.Kind = kind
 		switch kind {
@@ -120,7 +132,11 @@ func Train(train, val Set, names, extra, stageCodes []string, o TrainOptions) (*
 			raw[i] = m.raw(val.X.RawRowView(i))
 		}
 		auc := metrics.AUC(val.Churn, raw)
-		cands = append(cands, Candidate{Kind: kind, AUC: auc})
+		c := Candidate{Kind: kind, AUC: auc, Seconds: time.Since(t0).Seconds()}
+		if m.GBT != nil {
+			c.Rounds = len(m.GBT.Trees)
+		}
+		cands = append(cands, c)
 		if best == nil || auc > bestAUC {
 			mm := m
 			best, bestAUC, bestVal = &mm, auc, raw
@@ -143,8 +159,10 @@ func Train(train, val Set, names, extra, stageCodes []string, o TrainOptions) (*
 		p.Objective = gbt.Multiclass
 		p.NumClass = len(stageCodes)
 		p.Names = names
-		p.Rounds = min(p.Rounds, 200)
-		s, err := gbt.Fit(train.X, train.Stage, val.X, val.Stage, p)
+		// K trees per round: a faster schedule keeps the stage model's cost near the churn model's.
+		p.Rounds, p.LearningRate, p.EarlyStoppingRounds = min(p.Rounds, 120), 0.15, 10
+		st := sample(train, 60_000, o.Seed+1)
+		s, err := gbt.Fit(st.X, st.Stage, val.X, val.Stage, p)
 		if err != nil {
 			return nil, nil, fmt.Errorf("churn: predicted-stage model: %w", err)
 		}
@@ -206,6 +224,31 @@ func imputeAll(X *mat.Dense, med []float64) *mat.Dense {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				row[j] = med[j]
 			}
+		}
+	}
+	return out
+}
+
+// sample returns at most n rows of s, chosen uniformly with a seeded
+// generator and kept in their original order.
+func sample(s Set, n int, seed uint64) Set {
+	r := s.rows()
+	if r <= n {
+		return s
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	idx := rng.Perm(r)[:n]
+	slices.Sort(idx)
+	_, c := s.X.Dims()
+	out := Set{X: mat.NewDense(n, c, nil), Churn: make([]float64, n)}
+	if s.Stage != nil {
+		out.Stage = make([]float64, n)
+	}
+	for k, i := range idx {
+		copy(out.X.RawRowView(k), s.X.RawRowView(i))
+		out.Churn[k] = s.Churn[i]
+		if s.Stage != nil {
+			out.Stage[k] = s.Stage[i]
 		}
 	}
 	return out
