@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
 
+	"github.com/churnpipe/churnpipe/data/store"
 	"github.com/churnpipe/churnpipe/features"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
@@ -181,4 +182,46 @@ func TestSinkUnavailable(t *testing.T) {
 	assert.Equal(t, jobs.ExitSink, jobs.ExitCode(err), "%v", err)
 	assert.NotContains(t, err.Error(), "s3cret", "the password never appears in errors")
 	assert.Equal(t, 2, attempts, "two retries after the first attempt")
+}
+
+// TestSecondRunLocked: while one run holds the target table's lock, a
+// second one exits at once with exit code 6 and a message naming the lock.
+func TestSecondRunLocked(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "p.db")
+	st, err := store.Open(context.Background(), "sqlite:"+dbPath, store.Options{})
+	require.NoError(t, err)
+	defer st.Close()
+	require.NoError(t, st.Migrate(context.Background()))
+	release, err := st.TryLock(context.Background())
+	require.NoError(t, err)
+	defer release()
+
+	in := filepath.Join(dir, "h.csv")
+	require.NoError(t, os.WriteFile(in, []byte("customer_id,event_time\na,2024-01-01\n"), 0o644))
+	start := time.Now()
+	_, err = jobs.Nightly(context.Background(), jobs.NightlyConfig{NightlyConfig: pipeline.NightlyConfig{
+		Input: pipeline.Input{Path: in, MaxReject: 0.01}, AsOf: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC),
+		DB: "sqlite:" + dbPath}}, pipeline.Options{})
+	require.Error(t, err)
+	assert.Equal(t, jobs.ExitLocked, jobs.ExitCode(err), "%v", err)
+	assert.Contains(t, err.Error(), "lock")
+	assert.Less(t, time.Since(start), 10*time.Second, "fails fast instead of waiting")
+}
+
+// TestMetricsFile: the run writes its metrics in the Prometheus text format.
+func TestMetricsFile(t *testing.T) {
+	csvPath := testenv.SharedData(t, "cdnow/cdnow_sample_interactions.csv")
+	dir := t.TempDir()
+	prom := filepath.Join(dir, "churnpipe.prom")
+	_, err := jobs.Nightly(context.Background(), jobs.NightlyConfig{NightlyConfig: pipeline.NightlyConfig{
+		Input: pipeline.Input{Path: csvPath, MaxReject: 0.01}, AsOf: cdnowEnd, DB: "sqlite:" + filepath.Join(dir, "p.db")},
+		MetricsFile: prom}, pipeline.Options{})
+	require.NoError(t, err)
+	b, err := os.ReadFile(prom)
+	require.NoError(t, err)
+	text := string(b)
+	assert.Contains(t, text, `status="succeeded"`)
+	assert.Regexp(t, `(?m)^churnpipe_run_rows_read\{[^}]*\} 6919$`, text)
+	assert.Regexp(t, `(?m)^churnpipe_run_customers\{[^}]*\} 2357$`, text)
 }
