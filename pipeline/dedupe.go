@@ -16,7 +16,7 @@ import (
 // input, where two identical purchases on one day are two purchases (CDNOW
 // has 21 such pairs), not a duplicate delivery. It remembers a
 // 64-bit FNV-1a fingerprint per distinct timestamped event in an
-// open-addressing set (8 bytes a slot, ≤ 75 % full: about 0.5 GB for 50 M
+// open-addressing set (8 bytes a slot, ≤ 80 % full: 0.5 GB for up to 53 M
 // events); a false match needs a 64-bit collision.
 type dedupe struct {
 	seen *u64set

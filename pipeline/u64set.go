@@ -1,7 +1,7 @@
 package pipeline
 
 // u64set is an open-addressing hash set of 64-bit fingerprints with linear
-// probing: 8 bytes a slot at a load factor ≤ 0.75, about a third of a Go map
+// probing: 8 bytes a slot at a load factor ≤ 0.8, about a third of a Go map
 // entry's cost, and no per-insert allocation. Zero marks an empty slot, so
 // the fingerprint 0 is stored as 1 (one more collision in 2⁶⁴).
 type u64set struct {
@@ -11,7 +11,7 @@ type u64set struct {
 
 func newU64Set(capacity int) *u64set {
 	size := 1024
-	for size*3/4 < capacity {
+	for size*4/5 < capacity {
 		size *= 2
 	}
 	return &u64set{slots: make([]uint64, size)}
@@ -22,7 +22,7 @@ func (s *u64set) add(h uint64) bool {
 	if h == 0 {
 		h = 1
 	}
-	if (s.n+1)*4 > len(s.slots)*3 {
+	if (s.n+1)*5 > len(s.slots)*4 {
 		s.grow()
 	}
 	mask := uint64(len(s.slots) - 1)
