@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
 	"github.com/churnpipe/churnpipe/jobs"
 	"github.com/churnpipe/churnpipe/pipeline"
@@ -20,8 +22,7 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, lf := newFlags("train", "train --input PATH [--as-of DAY] [--horizon 90d] [--registry DIR] [--json]")
 	var in inputFlags
 	in.register(fs)
-	asOf := fs.String("as-of", "", "last day of history to use (default: the last event's day)")
-	horizon := fs.String("horizon", "90d", "churn horizon: churned = no purchase within this many days after a snapshot")
+	tf := registerTrainFlags(fs, "last day of history to use (default: the last event's day)")
 	snaps := fs.Int("snapshots", 9, "training snapshots before the validation snapshot")
 	step := fs.String("step", "30d", "days between training snapshots")
 	reg := fs.String("registry", jobs.DefaultRegistry, "model registry folder (versions, champion/challenger aliases)")
@@ -39,10 +40,7 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	if c.Input, err = in.input(); err != nil {
 		return err
 	}
-	if c.AsOf, err = parseDay("as-of", *asOf); err != nil {
-		return err
-	}
-	if c.HorizonDays, err = jobs.ParseHorizon(*horizon); err != nil {
+	if c.AsOf, c.HorizonDays, err = tf.parse(); err != nil {
 		return err
 	}
 	c.TrainSnapshots, c.Registry, c.Force, c.Seed = *snaps, *reg, *force, *seed
@@ -79,8 +77,7 @@ func runBacktest(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, lf := newFlags("backtest", "backtest --input PATH [--as-of DAY] [--horizon 90d] [--runs 4] [--json]")
 	var in inputFlags
 	in.register(fs)
-	asOf := fs.String("as-of", "", "newest as-of day (default: the last event's day)")
-	horizon := fs.String("horizon", "90d", "churn horizon")
+	tf := registerTrainFlags(fs, "newest as-of day (default: the last event's day)")
 	runs := fs.Int("runs", 4, "number of as-of days, one horizon apart")
 	asJSON := fs.Bool("json", false, "print a JSON array")
 	if err := parseFlags(fs, args); err != nil {
@@ -94,10 +91,7 @@ func runBacktest(ctx context.Context, args []string, stdout io.Writer) error {
 	if c.Input, err = in.input(); err != nil {
 		return err
 	}
-	if c.AsOf, err = parseDay("as-of", *asOf); err != nil {
-		return err
-	}
-	if c.HorizonDays, err = jobs.ParseHorizon(*horizon); err != nil {
+	if c.AsOf, c.HorizonDays, err = tf.parse(); err != nil {
 		return err
 	}
 	reps, err := jobs.Backtest(ctx, c, pipeline.Options{Logger: log})
@@ -128,8 +122,7 @@ func runRetrain(ctx context.Context, args []string, stdout io.Writer) error {
 	in.register(fs)
 	cfgPath := fs.String("config", "", "YAML configuration (the nightly job's); flags given on the command line win")
 	reg := fs.String("registry", jobs.DefaultRegistry, "model registry folder")
-	asOf := fs.String("as-of", "", "last day of history to use (default: the last event's day)")
-	horizon := fs.String("horizon", "90d", "churn horizon")
+	tf := registerTrainFlags(fs, "last day of history to use (default: the last event's day)")
 	force := fs.Bool("force", false, "promote even if the rule says no (recorded)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -147,10 +140,7 @@ func runRetrain(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	tc := jobs.TrainConfig{Input: nc.Input}
 	tc.Registry, tc.Force = c.Registry, *force
-	if tc.AsOf, err = parseDay("as-of", *asOf); err != nil {
-		return err
-	}
-	if tc.HorizonDays, err = jobs.ParseHorizon(*horizon); err != nil {
+	if tc.AsOf, tc.HorizonDays, err = tf.parse(); err != nil {
 		return err
 	}
 	rep, err := jobs.Train(ctx, tc, pipeline.Options{Logger: log, Rules: nc.Rules})
@@ -163,4 +153,24 @@ func runRetrain(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	return nil
+}
+
+// trainFlags are the as-of day and horizon flags of train, backtest and
+// retrain.
+type trainFlags struct{ asOf, horizon *string }
+
+func registerTrainFlags(fs *flag.FlagSet, asOfHelp string) trainFlags {
+	return trainFlags{
+		asOf:    fs.String("as-of", "", asOfHelp),
+		horizon: fs.String("horizon", "90d", "churn horizon: churned = no purchase within this many days after a snapshot"),
+	}
+}
+
+func (f trainFlags) parse() (time.Time, int, error) {
+	day, err := parseDay("as-of", *f.asOf)
+	if err != nil {
+		return day, 0, err
+	}
+	h, err := jobs.ParseHorizon(*f.horizon)
+	return day, h, err
 }
