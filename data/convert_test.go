@@ -187,6 +187,9 @@ func FuzzReadCSV(f *testing.F) {
 	if err != nil || len(seeds) == 0 {
 		f.Fatalf("no seed corpus in testdata: %v", err)
 	}
+	// The bad-input corpus of the nightly job (issue 6) seeds the fuzzer too.
+	corpus, _ := filepath.Glob("../testdata/badinput/*.csv")
+	seeds = append(seeds, corpus...)
 	for _, p := range seeds {
 		b, err := os.ReadFile(p)
 		if err != nil {

@@ -16,6 +16,8 @@ import (
 func fuzzBinary(f *testing.F, ext string) {
 	seeds, err := filepath.Glob("testdata/*" + ext)
 	require.NoError(f, err)
+	corpus, _ := filepath.Glob("../testdata/badinput/*" + ext) // the nightly job's bad-input corpus
+	seeds = append(seeds, corpus...)
 	for _, p := range seeds {
 		b, err := os.ReadFile(p)
 		require.NoError(f, err)
