@@ -109,7 +109,7 @@ func printCrosstab(w io.Writer, res pipeline.NightlyResult) {
 		if len(row) == 0 {
 			continue
 		}
-		cells := []string{fmt.Sprintf("%s %s", l.Code, l.Chinese)}
+		cells := []string{string(l.Code)}
 		for _, s := range segs {
 			cells = append(cells, fmt.Sprint(row[s]))
 		}
@@ -123,6 +123,13 @@ func printCrosstab(w io.Writer, res pipeline.NightlyResult) {
 	}
 	fmt.Fprintln(tw, strings.Join(append(cells, fmt.Sprint(total)), "\t")+"\t")
 	tw.Flush()
+	var legend []string
+	for _, l := range lifecycle.Labels() {
+		if res.Stages[l.Code] > 0 {
+			legend = append(legend, string(l.Code)+" "+l.Chinese)
+		}
+	}
+	fmt.Fprintf(w, "stages: %s\n", strings.Join(legend, " · "))
 	tiers := make([]string, 0, 3)
 	for _, t := range []rfm.Tier{rfm.TierA, rfm.TierB, rfm.TierC} {
 		tiers = append(tiers, fmt.Sprintf("%s %d", t, res.Tiers[t]))
