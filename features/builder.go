@@ -387,7 +387,13 @@ func (b *Builder) fold(p *part, w int, c *recCols) {
 			amt = 0
 		}
 		recent := asOf-day < 90
-		switch view(c.tyBytes, c.tyOff, i) {
+		ty := view(c.tyBytes, c.tyOff, i)
+		if amt < 0 && ty == data.EventPurchase {
+			// A negative purchase is a cancellation or a return (CRM exports often
+			// book them so): it is no purchase day.
+			ty = data.EventReturn
+		}
+		switch ty {
 		case data.EventPurchase:
 			a.purchases++
 			if mon < a.firstMon {

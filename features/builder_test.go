@@ -185,3 +185,25 @@ func TestBuilderRejectsOtherSchemas(t *testing.T) {
 	err := features.NewBuilder(day("2024-01-01")).Add(rec)
 	assert.ErrorIs(t, err, features.ErrSchema)
 }
+
+// TestNegativePurchaseIsAReturn: exports often book a cancellation as a
+// purchase with a negative amount; it must not count as a purchase day.
+func TestNegativePurchaseIsAReturn(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rec := events(mem,
+		ev{"a", "2024-01-10", "purchase", 30},
+		ev{"a", "2024-03-01", "purchase", -12.5},
+	)
+	defer rec.Release()
+	b := features.NewBuilder(day("2024-06-30"))
+	require.NoError(t, b.Add(rec))
+	out := b.Finish(mem)
+	defer out.Release()
+	a := row(t, out, 0)
+	assert.Equal(t, 1, a["purchase_days"])
+	assert.Equal(t, 1, a["return_count"])
+	assert.InDelta(t, 12.5, a["return_amount"], 1e-12)
+	assert.InDelta(t, 17.5, a["net_spend"], 1e-12)
+	assert.Equal(t, "2024-01-10", a["last_purchase_date"])
+}

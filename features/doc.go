@@ -16,5 +16,7 @@
 //	first_to_asof_days = as-of day − first purchase day          (T, in days)
 //
 // Money is in the currency of the input. Net spend subtracts returns: a
-// "return" event's amount is taken as negative whatever its sign in the input.
+// "return" event's amount is taken as negative whatever its sign in the input,
+// and a "purchase" with a negative amount is a return (a cancellation booked
+// as a negative purchase), not a purchase day.
 package features

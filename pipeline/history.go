@@ -122,9 +122,10 @@ func (h *History) PurchaseDays(end time.Time) map[string][]int32 {
 		ids := r.Column(0).(*array.String)
 		ts := r.Column(1).(*array.Timestamp)
 		types := r.Column(2).(*array.String)
+		amounts := r.Column(3).(*array.Float64)
 		for i := 0; i < int(r.NumRows()); i++ {
-			if types.Value(i) != data.EventPurchase {
-				continue
+			if types.Value(i) != data.EventPurchase || (amounts.IsValid(i) && amounts.Value(i) < 0) {
+				continue // a negative purchase is a return (see package features)
 			}
 			d := data.DayOf(int64(ts.Value(i)))
 			if d > last {
