@@ -114,8 +114,31 @@ func newFlags(name, synopsis string) (*flag.FlagSet, *logFlags) {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: churnpipe %s\n\n", synopsis)
 		fs.PrintDefaults()
+		if ex, ok := examples[name]; ok {
+			fmt.Fprintf(fs.Output(), "\nExamples:\n%s", ex)
+		}
+		fmt.Fprint(fs.Output(), "\nExit codes: 0 ok · 1 internal error · 2 usage/config · 3 input rejected · "+
+			"4 quality gate blocked · 5 database unavailable · 6 another run holds the lock\n")
 	}
 	return fs, lf
+}
+
+// examples are shown at the end of a command's -h.
+var examples = map[string]string{
+	"nightly": `  churnpipe nightly --config /etc/churnpipe/churnpipe.yaml          # the scheduler's line: yesterday, in the configured zone
+  churnpipe nightly --input events/ --as-of 2025-12-31 --db sqlite:predictions.db
+  churnpipe nightly --input orders.csv --map customer_id=CustomerID,event_time=InvoiceDate,amount=Revenue \
+      --time-layout "2006-01-02 15:04:05" --db postgres://crm@db/crm --dry-run
+  churnpipe nightly --input postgres://crm@db/crm --input-table crm.events --db postgres://crm@db/crm
+`,
+	"train": `  churnpipe train --input events.parquet --horizon 90d --json     # trains, evaluates on the latest finished horizon, registers
+  churnpipe report --model champion --out report/                  # then look at report/index.html
+`,
+	"features": `  churnpipe features --input events.parquet --as-of 2025-12-31 --out features.parquet
+  churnpipe features --input events.parquet --as-of 2025-12-31 --label-horizon 90d --out snapshots.parquet   # for notebooks
+`,
+	"clv fit": `  churnpipe clv fit --input cdnow.csv --model paretonbd --calibration-end 1997-09-30 --time-unit week --json
+`,
 }
 
 type logFlags struct{ format, level string }
