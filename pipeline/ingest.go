@@ -25,12 +25,15 @@ type Source interface {
 
 // Input says where the interaction history is and how to read it.
 type Input struct {
-	Path       string       // file or folder, or a PostgreSQL URL
-	Table      string       // with a database Path: the table to read
-	SQL        string       // with a database Path: the SELECT to read (instead of Table)
-	Read       data.Options // format, delimiter, column mapping, time layout…
-	Quarantine string       // CSV file for rejected rows; "" = a file next to the database
-	MaxReject  float64      // fail when more than this fraction of rows is rejected (0.01 = 1 %)
+	Path  string // file or folder, or a PostgreSQL URL
+	Table string // with a database Path: the table to read
+	SQL   string // with a database Path: the SELECT to read (instead of Table)
+	// Shard and Shards, with Shards > 1, keep only the customers with
+	// features.ShardOf(customer_id, Shards) == Shard (see pipeline.WriteShard).
+	Shard, Shards int
+	Read          data.Options // format, delimiter, column mapping, time layout…
+	Quarantine    string       // CSV file for rejected rows; "" = a file next to the database
+	MaxReject     float64      // fail when more than this fraction of rows is rejected (0.01 = 1 %)
 }
 
 // IngestStats count what happened to the input rows.
@@ -68,7 +71,16 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 		os.Remove(qpath)
 		return nil, st, fmt.Errorf("%w: %w", ErrInput, err)
 	}
-	b := features.NewBuilder(asOf)
+	var bopts []features.Option
+	if in.Shards > 1 {
+		bopts = append(bopts, features.WithShard(in.Shard, in.Shards))
+	}
+	b, err := features.NewBuilderErr(asOf, bopts...)
+	if err != nil {
+		src.Release()
+		q.Close()
+		return nil, st, err
+	}
 	dd := newDedupe(opt.Alloc)
 	err = consume(ctx, src, b, dd, opt)
 	ds := src.Stats()

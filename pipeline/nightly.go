@@ -35,6 +35,11 @@ type NightlyConfig struct {
 	Gates    gate.Config      // quality gates before publishing; zero = gate.DefaultConfig()
 	// ForcePublish publishes even when a gate blocks (recorded in the ledger).
 	ForcePublish bool
+	// FromShards, when set, is the folder of the Shards feature tables that
+	// WriteShard workers wrote for AsOf: the run reads them instead of the
+	// input (the finalize step of a sharded night).
+	FromShards string
+	Shards     int
 	// Retry bounds the retries of transient database errors (connect,
 	// migrate, publish); zero = 5 attempts within 2 minutes.
 	Retry retry.Policy
@@ -148,7 +153,13 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	res.Seconds = tm.m
 	tm.lap("setup")
 	pauseAt("read")
-	feat, ing, err := BuildFeatures(ctx, cfg.Input, asOf, opt)
+	var feat arrow.Record
+	var ing IngestStats
+	if cfg.FromShards != "" {
+		feat, ing, err = readShards(cfg.FromShards, asOf, cfg.Shards, opt)
+	} else {
+		feat, ing, err = BuildFeatures(ctx, cfg.Input, asOf, opt)
+	}
 	tm.lap("read_features")
 	res.Ingest = ing
 	res.Run.RowsRead, res.Run.RowsRejected, res.Run.RowsExcluded = ing.RowsRead, ing.RowsRejected, ing.RowsExcluded

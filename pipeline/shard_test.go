@@ -1,0 +1,86 @@
+package pipeline_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/churnpipe/churnpipe/pipeline"
+)
+
+// dumpPredictions returns every published row as text, without the columns
+// that differ by run (run_id, updated_at), ordered by customer.
+func dumpPredictions(t *testing.T, path string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer db.Close()
+	rows, err := db.Query(`SELECT * FROM customer_predictions ORDER BY customer_id`)
+	require.NoError(t, err)
+	defer rows.Close()
+	cols, err := rows.Columns()
+	require.NoError(t, err)
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		require.NoError(t, rows.Scan(ptrs...))
+		var b []byte
+		for i, c := range cols {
+			if c != "run_id" && c != "updated_at" {
+				b = fmt.Appendf(b, "%s=%v|", c, vals[i])
+			}
+		}
+		out = append(out, string(b))
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+// TestShardsPublishWhatOneRunPublishes: 4 shard workers plus the finalize
+// step publish exactly the night a single run publishes (models, RFM
+// quintiles and tiers are computed once on all customers).
+func TestShardsPublishWhatOneRunPublishes(t *testing.T) {
+	hist := writeSynth(t, 1500, 9)
+	dir := t.TempDir()
+	in := pipeline.Input{Path: hist, MaxReject: 0.01, Quarantine: filepath.Join(dir, "q.csv")}
+	ctx := context.Background()
+
+	_, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{Input: in, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "one.db")}, pipeline.Options{})
+	require.NoError(t, err)
+
+	shardDir := filepath.Join(dir, "shards")
+	customers := 0
+	for i := 0; i < 4; i++ {
+		sin := in
+		sin.Shard, sin.Shards = i, 4
+		st, path, err := pipeline.WriteShard(ctx, sin, synthEnd, shardDir, pipeline.Options{})
+		require.NoError(t, err, "shard %d", i)
+		assert.FileExists(t, path)
+		assert.Positive(t, st.Customers, "every shard of 1,500 customers has some")
+		customers += st.Customers
+	}
+	assert.Equal(t, 1500, customers, "every customer lands in exactly one shard")
+
+	res, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "four.db"),
+		FromShards: shardDir, Shards: 4}, pipeline.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1500), res.Run.Customers)
+
+	one, four := dumpPredictions(t, filepath.Join(dir, "one.db")), dumpPredictions(t, filepath.Join(dir, "four.db"))
+	require.Len(t, one, 1500)
+	assert.Equal(t, one, four)
+
+	// A missing shard stops the finalize step before anything is published.
+	_, err = pipeline.Nightly(ctx, pipeline.NightlyConfig{AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "five.db"),
+		FromShards: shardDir, Shards: 5}, pipeline.Options{})
+	assert.ErrorIs(t, err, pipeline.ErrShards)
+}
