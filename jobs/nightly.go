@@ -47,8 +47,11 @@ func Yesterday(now time.Time, loc *time.Location) time.Time {
 // quarantine/<as-of>-<run id>.csv beside the SQLite file (or in the working
 // folder for a server database).
 func Nightly(ctx context.Context, cfg NightlyConfig, opt pipeline.Options) (pipeline.NightlyResult, error) {
-	if cfg.Input.Path == "" {
+	if cfg.Input.Path == "" && cfg.FromShards == "" {
 		return pipeline.NightlyResult{}, &UsageError{fmt.Errorf("no input: give --input PATH (a file or a folder)")}
+	}
+	if cfg.FromShards != "" && cfg.Shards < 2 {
+		return pipeline.NightlyResult{}, &UsageError{fmt.Errorf("--finalize-shards N: N must be at least 2")}
 	}
 	if cfg.DB == "" {
 		cfg.DB = DefaultDB
@@ -129,4 +132,34 @@ func writeMetrics(ctx context.Context, cfg NightlyConfig, res pipeline.NightlyRe
 		errs = append(errs, metrics.Push(pctx, nil, cfg.Pushgateway, job, m))
 	}
 	return errors.Join(errs...)
+}
+
+// ParseShard parses "i/N" (0 ≤ i < N, N ≥ 2).
+func ParseShard(s string) (i, n int, err error) {
+	if _, err := fmt.Sscanf(s, "%d/%d", &i, &n); err != nil || n < 2 || i < 0 || i >= n {
+		return 0, 0, &UsageError{fmt.Errorf("--shard %q: want i/N with 0 ≤ i < N and N ≥ 2, e.g. 0/4", s)}
+	}
+	return i, n, nil
+}
+
+// Shard is one worker of a sharded night: it builds the features of its
+// customers and writes them to dir for the finalize run (pipeline.WriteShard).
+func Shard(ctx context.Context, cfg NightlyConfig, dir string, opt pipeline.Options) (pipeline.IngestStats, string, error) {
+	if cfg.Input.Path == "" || dir == "" {
+		return pipeline.IngestStats{}, "", &UsageError{fmt.Errorf("a shard worker needs --input and --shard-dir")}
+	}
+	if cfg.TimeZone == nil {
+		cfg.TimeZone = time.Local
+	}
+	if cfg.AsOf.IsZero() {
+		cfg.AsOf = Yesterday(time.Now(), cfg.TimeZone)
+	}
+	if cfg.Input.Quarantine == "" {
+		cfg.Input.Quarantine = filepath.Join(dir, fmt.Sprintf("quarantine-%s-%d-of-%d.csv",
+			cfg.AsOf.Format(time.DateOnly), cfg.Input.Shard, cfg.Input.Shards))
+	}
+	if cfg.Rules != (lifecycle.Rules{}) {
+		opt.Rules = cfg.Rules
+	}
+	return pipeline.WriteShard(ctx, cfg.Input, cfg.AsOf, dir, opt)
 }

@@ -44,6 +44,7 @@ type IngestStats struct {
 	RowsExcluded  int64 // after the as-of day
 	RowsUsed      int64
 	RowsDuplicate int64 // exact duplicate events dropped (same id, time, type and amount)
+	RowsSkipped   int64 // events of customers of other shards (sharded runs)
 	Customers     int
 	Quarantine    string // path of the quarantine file, if any row went there
 }
@@ -91,6 +92,7 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 	st.Files, st.RowsRead, st.RowsRejected = ds.Files, ds.RowsRead, ds.RowsRejected
 	st.RowsExcluded, st.RowsUsed, st.Customers = b.Excluded(), b.Rows(), b.Customers()
 	st.RowsDuplicate = dd.dups
+	st.RowsSkipped = b.Skipped()
 	if q.Count() > 0 {
 		st.Quarantine = qpath
 	} else {

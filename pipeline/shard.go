@@ -123,14 +123,18 @@ func readShards(dir string, asOf time.Time, n int, opt Options) (arrow.Record, I
 		}
 		r.Close()
 		f.Close()
-		total.Files += st.Files
-		total.RowsRead += st.RowsRead
-		total.RowsRejected += st.RowsRejected
+		// Each worker reads the whole input and skips other shards' events; a
+		// rejected row has no usable customer, so every worker sees it: count the
+		// rows of each shard's own customers, and the rejects once.
+		total.Files = max(total.Files, st.Files)
+		total.RowsRead += st.RowsRead - st.RowsSkipped - st.RowsRejected
+		total.RowsRejected = max(total.RowsRejected, st.RowsRejected)
 		total.RowsExcluded += st.RowsExcluded
 		total.RowsUsed += st.RowsUsed
 		total.RowsDuplicate += st.RowsDuplicate
 		total.Customers += st.Customers
 	}
+	total.RowsRead += total.RowsRejected
 	cols := make([]arrow.Array, len(features.Schema().Fields()))
 	for c := range cols {
 		parts := make([]arrow.Array, len(recs))

@@ -74,6 +74,9 @@ func TestShardsPublishWhatOneRunPublishes(t *testing.T) {
 		FromShards: shardDir, Shards: 4}, pipeline.Options{})
 	require.NoError(t, err)
 	assert.Equal(t, int64(1500), res.Run.Customers)
+	single, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{Input: in, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "again.db")}, pipeline.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, single.Run.RowsRead, res.Run.RowsRead, "the ledger counts each input row once")
 
 	one, four := dumpPredictions(t, filepath.Join(dir, "one.db")), dumpPredictions(t, filepath.Join(dir, "four.db"))
 	require.Len(t, one, 1500)

@@ -30,6 +30,9 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	force := fs.Bool("force-publish", false, "publish even if a quality gate blocks (recorded in pipeline_runs)")
 	metricsFile := fs.String("metrics-file", "", "write Prometheus metrics here (node_exporter textfile collector)")
 	push := fs.String("pushgateway", "", "push metrics to this Prometheus Pushgateway URL")
+	shard := fs.String("shard", "", "run as shard worker i/N: build the features of the customers with hash(customer_id) mod N = i into --shard-dir, publish nothing")
+	finalize := fs.Int("finalize-shards", 0, "finalize a sharded night: read the N shard feature tables from --shard-dir, then fit, score and publish once")
+	shardDir := fs.String("shard-dir", "", "folder shared by the shard workers and the finalize run")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -54,6 +57,24 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	cfg.DryRun, cfg.ForcePublish = *dry, *force
+	if *shard != "" {
+		if cfg.Input.Shard, cfg.Input.Shards, err = jobs.ParseShard(*shard); err != nil {
+			return err
+		}
+		st, path, err := jobs.Shard(ctx, cfg, *shardDir, pipeline.Options{Logger: log, Progress: os.Stderr})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "shard %s: %d customers (rows read %d, rejected %d, after as-of %d) → %s\n",
+			*shard, st.Customers, st.RowsRead, st.RowsRejected, st.RowsExcluded, path)
+		return nil
+	}
+	if *finalize != 0 {
+		cfg.FromShards, cfg.Shards = *shardDir, *finalize
+		if cfg.FromShards == "" {
+			return &jobs.UsageError{Err: fmt.Errorf("--finalize-shards needs --shard-dir")}
+		}
+	}
 	res, err := jobs.Nightly(ctx, cfg, pipeline.Options{Logger: log, Progress: os.Stderr})
 	if res.Run.ID != "" {
 		printRunSummary(stdout, res)
