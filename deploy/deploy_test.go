@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -327,4 +328,44 @@ func TestCommandLinesAccepted(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("the examples use %s, which the CLI does not accept", strings.Join(missing, ", "))
 	}
+}
+
+// TestShardedJob checks the sharded-night manifests: an Indexed Job whose
+// completions match the N of --shard and of the finalize step.
+func TestShardedJob(t *testing.T) {
+	docs := yamlDocs(t, "sharded-job.yaml")
+	require.Len(t, docs, 2)
+	var shards, finalize map[string]any
+	for _, d := range docs {
+		switch get(t, d, "metadata", "name") {
+		case "churnpipe-shards":
+			shards = d
+		case "churnpipe-finalize":
+			finalize = d
+		}
+	}
+	require.NotNil(t, shards)
+	require.NotNil(t, finalize)
+	assert.Equal(t, "Indexed", get(t, shards, "spec", "completionMode"))
+	n := fmt.Sprint(get(t, shards, "spec", "completions"))
+	wargs := containerArgs(t, shards)
+	assert.Contains(t, wargs, "$(SHARD_INDEX)/"+n)
+	fargs := containerArgs(t, finalize)
+	i := slices.Index(fargs, "--finalize-shards")
+	require.GreaterOrEqual(t, i, 0)
+	assert.Equal(t, n, fargs[i+1])
+}
+
+func containerArgs(t *testing.T, job map[string]any) []string {
+	t.Helper()
+	cs, ok := get(t, job, "spec", "template", "spec", "containers").([]any)
+	require.True(t, ok)
+	require.Len(t, cs, 1)
+	raw, ok := cs[0].(map[string]any)["args"].([]any)
+	require.True(t, ok)
+	out := make([]string, len(raw))
+	for i, a := range raw {
+		out[i] = fmt.Sprint(a)
+	}
+	return out
 }
