@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/churnpipe/churnpipe/data"
+	"github.com/churnpipe/churnpipe/features"
 )
 
 // dedupe drops exact duplicate events — same customer_id, event_time,
@@ -19,10 +20,13 @@ import (
 // open-addressing set (8 bytes a slot, ≤ 80 % full: 0.5 GB for up to 53 M
 // events); a false match needs a 64-bit collision.
 type dedupe struct {
-	seen *u64set
-	dups int64
-	mem  memory.Allocator
-	keep []bool
+	// shard, shards: in a sharded run only this shard's customers are
+	// remembered (the builder skips the others anyway).
+	shard, shards int
+	seen          *u64set
+	dups          int64
+	mem           memory.Allocator
+	keep          []bool
 }
 
 func newDedupe(mem memory.Allocator) *dedupe {
@@ -65,6 +69,10 @@ func (d *dedupe) filter(rec arrow.Record) arrow.Record {
 	keep := d.keep[:n]
 	dropped := 0
 	for i := 0; i < n; i++ {
+		if d.shards > 1 && features.ShardOf(ids.Value(i), d.shards) != d.shard {
+			keep[i] = true // another shard's customer: the builder skips it
+			continue
+		}
 		if ts.Value(i)%data.MillisPerDay == 0 {
 			keep[i] = true // date-only precision: cannot tell a duplicate from a second purchase
 			continue

@@ -83,6 +83,7 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 		return nil, st, err
 	}
 	dd := newDedupe(opt.Alloc)
+	dd.shard, dd.shards = in.Shard, in.Shards
 	err = consume(ctx, src, b, dd, opt)
 	ds := src.Stats()
 	src.Release()
