@@ -463,15 +463,32 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 	stagingCols := strings.Join(cols, ", ")
 	histCols := strings.Join(pl.histCol, ", ")
 	asOf := s.d.dateArg(pl.pub.AsOf)
-	steps := []struct {
+	type step struct {
 		what string
 		q    string
 		args []any
-	}{
+	}
+	steps := []step{
 		{"clear current", "DELETE FROM " + cur, nil},
 		{"fill current", fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", cur, stagingCols, stagingCols, staging), nil},
 		{"clear history night", fmt.Sprintf("DELETE FROM %s WHERE as_of = %s", hist, s.d.dateP()), []any{asOf}},
 		{"fill history night", fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", hist, histCols, histCols, cur), nil},
+	}
+	// night is the table holding the new night that transitions and metrics
+	// read. SQLite: the current table, whose primary key serves the index
+	// look-ups of the join. PostgreSQL: the staging table, which holds the
+	// same rows, is already analyzed and is read by hash joins; the history
+	// night is also filled from it first, so that both inserts read staging
+	// sequentially and neither waits for the other's index maintenance.
+	night := cur
+	if s.d.pg {
+		night = staging
+		steps = []step{
+			{"clear history night", fmt.Sprintf("DELETE FROM %s WHERE as_of = %s", hist, s.d.dateP()), []any{asOf}},
+			{"fill history night", fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", hist, histCols, histCols, staging), nil},
+			{"clear current", "DELETE FROM " + cur, nil},
+			{"fill current", fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", cur, stagingCols, stagingCols, staging), nil},
+		}
 	}
 	t0 := time.Now()
 	lap := func(what string) {
@@ -507,7 +524,11 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 		s.table, asOf); err != nil {
 		return fmt.Errorf("clear transitions: %w", err)
 	}
-	if _, err := q.exec(ctx, transitionsSQL(s.d, hist, cur), s.table, asOf, prev, prev); err != nil {
+	targs := []any{s.table, asOf, prev, prev}
+	if s.d.pg {
+		targs = targs[:3]
+	}
+	if _, err := q.exec(ctx, transitionsSQL(s.d, hist, night), targs...); err != nil {
 		return fmt.Errorf("transitions: %w", err)
 	}
 	lap("transitions")
@@ -530,7 +551,7 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 		s.table, asOf); err != nil {
 		return fmt.Errorf("clear metrics: %w", err)
 	}
-	if _, err := q.exec(ctx, metricsSQL(s.d, hist, cur, pl.curCols["predicted_clv_12m"]), gap, cohort, s.table, asOf); err != nil {
+	if _, err := q.exec(ctx, metricsSQL(s.d, hist, night, pl.curCols["predicted_clv_12m"]), gap, cohort, s.table, asOf); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	lap("metrics")
@@ -594,7 +615,22 @@ func asTime(v any) (time.Time, error) {
 // value twice; NULL for none). Parameters: target_table, as_of, prev, prev.
 // Both halves join base tables on their primary keys so that SQLite can use
 // index look-ups (a FULL JOIN of derived tables is quadratic there).
+//
+// PostgreSQL gets one FULL JOIN of the new night with the previous one
+// instead (parameters: target_table, as_of, prev): a single hash join reads
+// each night once. Every new-night row has a customer_id (NOT NULL), so a
+// NULL n.customer_id marks a customer who is gone, as a NULL o.customer_id
+// marks one who is new.
 func transitionsSQL(d dialect, hist, cur string) string {
+	if d.pg {
+		return fmt.Sprintf(`INSERT INTO %[4]s (target_table, as_of, from_stage, to_stage, customers)
+SELECT %[5]s, %[3]s, f, t, count(*) FROM (
+	SELECT CASE WHEN o.customer_id IS NULL THEN 'none' ELSE COALESCE(o.lifecycle_stage, 'unknown') END AS f,
+		CASE WHEN n.customer_id IS NULL THEN 'gone' ELSE COALESCE(n.lifecycle_stage, 'unknown') END AS t
+	FROM %[2]s n FULL JOIN (SELECT customer_id, lifecycle_stage FROM %[1]s WHERE as_of = %[3]s) o
+		ON o.customer_id = n.customer_id
+) m GROUP BY f, t`, hist, cur, d.dateP(), d.tbl(tTransitions), d.textP())
+	}
 	return fmt.Sprintf(`INSERT INTO %[4]s (target_table, as_of, from_stage, to_stage, customers)
 SELECT %[5]s, %[3]s, f, t, count(*) FROM (
 	SELECT CASE WHEN o.customer_id IS NULL THEN 'none' ELSE COALESCE(o.lifecycle_stage, 'unknown') END AS f,
@@ -609,11 +645,29 @@ SELECT %[5]s, %[3]s, f, t, count(*) FROM (
 // metricsSQL inserts lifecycle_metrics of the current table. Parameters: gap
 // (days between as_of and the cohort night), cohort night (NULL for none),
 // target_table, as_of. hasCLV is false on a database still at migration v1.
+//
+// PostgreSQL reads the new night once for the per-stage and overall figures
+// (GROUPING SETS; the empty set is the 'all' row and the total) and once more
+// in the hash join with the cohort night.
 func metricsSQL(d dialect, hist, cur string, hasCLV bool) string {
 	real := d.typ(kReal)
 	clv := "predicted_clv_12m"
 	if !hasCLV {
 		clv = "CAST(NULL AS " + real + ")"
+	}
+	if d.pg {
+		return fmt.Sprintf(`WITH coh AS (SELECT COALESCE(o.lifecycle_stage, 'unknown') AS stage,
+	CASE WHEN n.days_since_last_purchase IS NULL OR n.days_since_last_purchase >= ? THEN 1.0 ELSE 0.0 END AS churned
+	FROM %[1]s o JOIN %[2]s n ON n.customer_id = o.customer_id WHERE o.as_of = %[3]s),
+per AS (SELECT CASE WHEN GROUPING(s) = 1 THEN 'all' ELSE s END AS stage, count(*) AS customers, avg(hv) AS ahv, avg(clv) AS aclv
+	FROM (SELECT COALESCE(lifecycle_stage, 'unknown') AS s, historic_value AS hv, %[7]s AS clv FROM %[2]s) x
+	GROUP BY GROUPING SETS ((s), ())),
+ch AS (SELECT CASE WHEN GROUPING(stage) = 1 THEN 'all' ELSE stage END AS stage, avg(churned) AS rate
+	FROM coh GROUP BY GROUPING SETS ((stage), ())),
+tot AS (SELECT customers AS total FROM per WHERE stage = 'all')
+INSERT INTO %[4]s (target_table, as_of, stage, customers, share, realized_churn_rate, retention_rate, avg_historic_value, avg_predicted_clv)
+SELECT %[5]s, %[3]s, per.stage, per.customers, CAST(per.customers AS %[6]s) / tot.total, ch.rate, 1.0 - ch.rate, per.ahv, per.aclv
+FROM per CROSS JOIN tot LEFT JOIN ch ON ch.stage = per.stage`, hist, cur, d.dateP(), d.tbl(tMetrics), d.textP(), real, clv)
 	}
 	return fmt.Sprintf(`WITH coh AS (SELECT COALESCE(o.lifecycle_stage, 'unknown') AS stage,
 	CASE WHEN n.days_since_last_purchase IS NULL OR n.days_since_last_purchase >= ? THEN 1.0 ELSE 0.0 END AS churned
