@@ -124,7 +124,9 @@ func (e *pgEngine) publish(ctx context.Context, pl *plan, swap func(ctx context.
 	staging := e.d.tbl(stagingName)
 	for _, q := range []string{
 		"DROP TABLE IF EXISTS " + staging,
-		fmt.Sprintf("CREATE UNLOGGED TABLE %s (LIKE %s INCLUDING DEFAULTS)", staging, e.d.tbl(e.table)),
+		// Autovacuum has nothing to do on staging (ANALYZE below) and would
+		// only compete with the swap for the CPU.
+		fmt.Sprintf("CREATE UNLOGGED TABLE %s (LIKE %s INCLUDING DEFAULTS) WITH (autovacuum_enabled = false)", staging, e.d.tbl(e.table)),
 	} {
 		if _, err := e.pp.Exec(ctx, q); err != nil {
 			return fmt.Errorf("staging: %w", err)

@@ -219,16 +219,43 @@ func TestMigrations(t *testing.T) {
 		assert.Equal(t, int64(5), one(t, s, "SELECT count(*) FROM "+cur(s)+" WHERE segment = 'B_mid'"))
 
 		v := query(t, s, "SELECT version, description FROM "+tbl(s, tMigrations)+" WHERE target_table = ? ORDER BY version", DefaultTable)
-		require.Len(t, v, 3)
+		require.Len(t, v, 4)
 		for i, row := range v {
 			assert.Equal(t, int64(i+1), row[0])
 			assert.NotEmpty(t, row[1])
 		}
-		// A fresh database migrates straight to v3 and a second Store sees nothing to do.
+		assert.Equal(t, []string{"customer_id", "lifecycle_stage", "segment"}, indexedColumns(t, s),
+			"v4 dropped the value_tier index of the upgraded table")
+		// A fresh database migrates straight to v4 and a second Store sees nothing to do.
 		s2, _, _ := openFresh(t, b, "")
 		require.NoError(t, s2.Migrate(ctx))
-		assert.Equal(t, int64(3), one(t, s2, "SELECT count(*) FROM "+tbl(s2, tMigrations)))
+		assert.Equal(t, int64(4), one(t, s2, "SELECT count(*) FROM "+tbl(s2, tMigrations)))
+		publishNight(t, s2, date(2024, 1, 1), "r1", syntheticNight(5, 0))
+		publishNight(t, s2, date(2024, 1, 2), "r2", syntheticNight(5, 1))
+		assert.Equal(t, []string{"customer_id", "lifecycle_stage", "segment"}, indexedColumns(t, s2),
+			"the current table keeps its customer, stage and segment indexes across publications")
 	})
+}
+
+// indexedColumns lists the first column of every index of s's current table,
+// sorted, from the engine's catalog.
+func indexedColumns(t *testing.T, s Store) []string {
+	t.Helper()
+	st := s.(*store)
+	var rows [][]any
+	if st.d.pg {
+		rows = query(t, s, `SELECT a.attname::text FROM pg_index i
+	JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+	WHERE i.indrelid = CAST(? AS regclass) ORDER BY 1`, cur(s))
+	} else {
+		rows = query(t, s, `SELECT ii.name FROM sqlite_master m, pragma_index_info(m.name) ii
+	WHERE m.type = 'index' AND m.tbl_name = ? AND ii.seqno = 0 ORDER BY 1`, st.table)
+	}
+	var out []string
+	for _, r := range rows {
+		out = append(out, r[0].(string))
+	}
+	return out
 }
 
 func TestRerunSameAsOf(t *testing.T) {
