@@ -458,8 +458,8 @@ func (pl *plan) values(r, i int, row []any) {
 // earlier one. No JIT: every statement of the swap is one simple pass over a
 // million rows, where compiling costs more than it saves.
 //
-// The swap runs no ANALYZE: its joins read the staging table (analyzed
-// before the transaction) and a history night that an earlier publication
+// The swap runs no ANALYZE: its joins read the staging table (sized by the
+// planner from its pages) and a history night that an earlier publication
 // wrote (an equality on as_of outside the statistics is estimated as one
 // night's share of the rows). Autovacuum analyzes the current table after
 // the commit, as every row of it changed; ANALYZE inside the transaction
@@ -490,9 +490,9 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 	// night is the table holding the new night that transitions and metrics
 	// read. SQLite: the current table, whose primary key serves the index
 	// look-ups of the join. PostgreSQL: the staging table, which holds the
-	// same rows, is already analyzed and is read by hash joins; the history
-	// night is also filled from it first, so that both inserts read staging
-	// sequentially and neither waits for the other's index maintenance.
+	// same rows, is narrower to scan than the freshly written current table
+	// and is read by hash joins; the history night is filled from it too,
+	// before the current table is rewritten.
 	night := cur
 	if s.d.pg {
 		night = staging
