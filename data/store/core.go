@@ -508,43 +508,13 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 		s.log.Debug("store: publish step", "step", what, "seconds", time.Since(t0).Seconds())
 		t0 = time.Now()
 	}
-	if s.d.pg {
-		for _, q2 := range pgSwapSettings {
-			if _, err := q.exec(ctx, q2); err != nil {
-				return fmt.Errorf("%s: %w", q2, err)
-			}
-		}
-	}
-	for _, st := range steps {
-		if _, err := q.exec(ctx, st.q, st.args...); err != nil {
-			return fmt.Errorf("%s: %w", st.what, err)
-		}
-		lap(st.what)
-	}
-	if testHook != nil {
-		testHook("swapping")
-	}
-
-	// stage_transitions against the previous history night.
-	var prev any
+	// The previous history night (transitions) and the cohort night ≤ as_of
+	// − 90 days (realized churn of lifecycle_metrics) are both before as_of:
+	// the rewrite of the as_of night does not change them.
+	var prev, cohort any
 	if err := q.queryRow(ctx, fmt.Sprintf("SELECT max(as_of) FROM %s WHERE as_of < %s", hist, s.d.dateP()), asOf).Scan(&prev); err != nil {
 		return fmt.Errorf("previous night: %w", err)
 	}
-	if _, err := q.exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE target_table = ? AND as_of = %s", s.d.tbl(tTransitions), s.d.dateP()),
-		s.table, asOf); err != nil {
-		return fmt.Errorf("clear transitions: %w", err)
-	}
-	targs := []any{s.table, asOf, prev, prev}
-	if s.d.pg {
-		targs = targs[:3]
-	}
-	if _, err := q.exec(ctx, transitionsSQL(s.d, hist, night), targs...); err != nil {
-		return fmt.Errorf("transitions: %w", err)
-	}
-	lap("transitions")
-
-	// lifecycle_metrics with the realized churn of the cohort night ≤ as_of − 90 days.
-	var cohort any
 	if err := q.queryRow(ctx, fmt.Sprintf("SELECT max(as_of) FROM %s WHERE as_of <= %s", hist, s.d.dateP()),
 		s.d.dateArg(pl.pub.AsOf.AddDate(0, 0, -90))).Scan(&cohort); err != nil {
 		return fmt.Errorf("cohort night: %w", err)
@@ -557,6 +527,64 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 		}
 		gap = int64(pl.pub.AsOf.Sub(c) / (24 * time.Hour))
 	}
+	var figures func() pgFigures
+	if s.d.pg {
+		for _, q2 := range pgSwapSettings {
+			if _, err := q.exec(ctx, q2); err != nil {
+				return fmt.Errorf("%s: %w", q2, err)
+			}
+		}
+		// Transitions and metrics read only staging and history nights
+		// before as_of, which this transaction does not write: a second
+		// connection computes them on this transaction's snapshot while this
+		// one rewrites the tables, so that both PostgreSQL backends work.
+		var snap string
+		if err := q.queryRow(ctx, "SELECT pg_export_snapshot()").Scan(&snap); err != nil {
+			return fmt.Errorf("export snapshot: %w", err)
+		}
+		pe := s.eng.(*pgEngine)
+		var fig pgFigures
+		done := make(chan struct{})
+		figures = func() pgFigures { <-done; return fig }
+		fctx, cancel := context.WithCancel(ctx)
+		defer func() {
+			cancel()
+			<-done // never leave the reader behind the transaction
+		}()
+		go func() {
+			defer close(done)
+			out, err := pe.readAt(fctx, snap, []string{
+				transitionsSQL(s.d, hist, night),
+				metricsSQL(s.d, hist, night, pl.curCols["predicted_clv_12m"]),
+			}, [][]any{{prev}, {gap, cohort}})
+			fig.err = err
+			if err == nil {
+				fig.transitions, fig.metrics = out[0], out[1]
+			}
+		}()
+	}
+	for _, st := range steps {
+		if _, err := q.exec(ctx, st.q, st.args...); err != nil {
+			return fmt.Errorf("%s: %w", st.what, err)
+		}
+		lap(st.what)
+	}
+	if testHook != nil {
+		testHook("swapping")
+	}
+	if s.d.pg {
+		return s.pgInsertFigures(ctx, q, asOf, figures, lap)
+	}
+
+	// stage_transitions against the previous history night.
+	if _, err := q.exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE target_table = ? AND as_of = %s", s.d.tbl(tTransitions), s.d.dateP()),
+		s.table, asOf); err != nil {
+		return fmt.Errorf("clear transitions: %w", err)
+	}
+	if _, err := q.exec(ctx, transitionsSQL(s.d, hist, night), s.table, asOf, prev, prev); err != nil {
+		return fmt.Errorf("transitions: %w", err)
+	}
+	lap("transitions")
 	if _, err := q.exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE target_table = ? AND as_of = %s", s.d.tbl(tMetrics), s.d.dateP()),
 		s.table, asOf); err != nil {
 		return fmt.Errorf("clear metrics: %w", err)
@@ -565,6 +593,46 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 		return fmt.Errorf("metrics: %w", err)
 	}
 	lap("metrics")
+	return nil
+}
+
+// pgFigures are the rows of stage_transitions (from_stage, to_stage,
+// customers) and lifecycle_metrics (stage, customers, share,
+// realized_churn_rate, retention_rate, avg_historic_value,
+// avg_predicted_clv) of a night, as PostgreSQL computed them.
+type pgFigures struct {
+	transitions, metrics [][]any
+	err                  error
+}
+
+// pgInsertFigures waits for the figures computed beside the swap and
+// replaces the night's rows of stage_transitions and lifecycle_metrics.
+func (s *store) pgInsertFigures(ctx context.Context, q querier, asOf any, figures func() pgFigures, lap func(string)) error {
+	f := figures()
+	if f.err != nil {
+		return fmt.Errorf("transitions and metrics: %w", f.err)
+	}
+	lap("transitions and metrics (rest)")
+	for _, t := range []string{tTransitions, tMetrics} {
+		if _, err := q.exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE target_table = ? AND as_of = %s", s.d.tbl(t), s.d.dateP()),
+			s.table, asOf); err != nil {
+			return fmt.Errorf("clear %s: %w", t, err)
+		}
+	}
+	for _, r := range f.transitions {
+		if _, err := q.exec(ctx, fmt.Sprintf(`INSERT INTO %s (target_table, as_of, from_stage, to_stage, customers)
+	VALUES (?, %s, ?, ?, ?)`, s.d.tbl(tTransitions), s.d.dateP()), append([]any{s.table, asOf}, r...)...); err != nil {
+			return fmt.Errorf("transitions: %w", err)
+		}
+	}
+	for _, r := range f.metrics {
+		if _, err := q.exec(ctx, fmt.Sprintf(`INSERT INTO %s (target_table, as_of, stage, customers, share, realized_churn_rate,
+	retention_rate, avg_historic_value, avg_predicted_clv) VALUES (?, %s, ?, ?, ?, ?, ?, ?, ?)`, s.d.tbl(tMetrics), s.d.dateP()),
+			append([]any{s.table, asOf}, r...)...); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
+	lap("insert transitions and metrics")
 	return nil
 }
 
@@ -626,21 +694,27 @@ func asTime(v any) (time.Time, error) {
 // Both halves join base tables on their primary keys so that SQLite can use
 // index look-ups (a FULL JOIN of derived tables is quadratic there).
 //
-// PostgreSQL gets one FULL JOIN of the new night with the previous one
-// instead (parameters: target_table, as_of, prev): a single hash join reads
+// PostgreSQL gets a SELECT of (from_stage, to_stage, customers) instead,
+// whose rows the swap inserts (parameter: prev), with one FULL JOIN of the
+// new night with the previous one: a single hash join reads
 // each night once. Every new-night row has a customer_id (NOT NULL), so a
 // NULL n.customer_id marks a customer who is gone, as a NULL o.customer_id
 // marks one who is new.
 func transitionsSQL(d dialect, hist, cur string) string {
 	if d.pg {
-		return fmt.Sprintf(`INSERT INTO %[4]s (target_table, as_of, from_stage, to_stage, customers)
-SELECT %[5]s, %[3]s, f, t, count(*) FROM (
+		return fmt.Sprintf(`SELECT f, t, count(*) FROM (
 	SELECT CASE WHEN o.customer_id IS NULL THEN 'none' ELSE COALESCE(o.lifecycle_stage, 'unknown') END AS f,
 		CASE WHEN n.customer_id IS NULL THEN 'gone' ELSE COALESCE(n.lifecycle_stage, 'unknown') END AS t
 	FROM %[2]s n FULL JOIN (SELECT customer_id, lifecycle_stage FROM %[1]s WHERE as_of = %[3]s) o
 		ON o.customer_id = n.customer_id
-) m GROUP BY f, t`, hist, cur, d.dateP(), d.tbl(tTransitions), d.textP())
+) m GROUP BY f, t`, hist, cur, d.dateP())
 	}
+	return transitionsInsertSQL(d, hist, cur)
+}
+
+// transitionsInsertSQL is the INSERT of transitionsSQL for SQLite, and the
+// reference the PostgreSQL SELECT is tested against.
+func transitionsInsertSQL(d dialect, hist, cur string) string {
 	return fmt.Sprintf(`INSERT INTO %[4]s (target_table, as_of, from_stage, to_stage, customers)
 SELECT %[5]s, %[3]s, f, t, count(*) FROM (
 	SELECT CASE WHEN o.customer_id IS NULL THEN 'none' ELSE COALESCE(o.lifecycle_stage, 'unknown') END AS f,
@@ -656,9 +730,11 @@ SELECT %[5]s, %[3]s, f, t, count(*) FROM (
 // (days between as_of and the cohort night), cohort night (NULL for none),
 // target_table, as_of. hasCLV is false on a database still at migration v1.
 //
-// PostgreSQL reads the new night once for the per-stage and overall figures
-// (GROUPING SETS; the empty set is the 'all' row and the total) and once more
-// in the hash join with the cohort night.
+// PostgreSQL gets a SELECT of the metrics columns from stage on instead
+// (parameters: gap, cohort night), with the values cast to the columns'
+// type as the INSERT would; it reads the new night once for the per-stage
+// and overall figures (GROUPING SETS; the empty set is the 'all' row and the
+// total) and once more in the hash join with the cohort night.
 func metricsSQL(d dialect, hist, cur string, hasCLV bool) string {
 	real := d.typ(kReal)
 	clv := "predicted_clv_12m"
@@ -670,14 +746,25 @@ func metricsSQL(d dialect, hist, cur string, hasCLV bool) string {
 	CASE WHEN n.days_since_last_purchase IS NULL OR n.days_since_last_purchase >= ? THEN 1.0 ELSE 0.0 END AS churned
 	FROM %[1]s o JOIN %[2]s n ON n.customer_id = o.customer_id WHERE o.as_of = %[3]s),
 per AS (SELECT CASE WHEN GROUPING(s) = 1 THEN 'all' ELSE s END AS stage, count(*) AS customers, avg(hv) AS ahv, avg(clv) AS aclv
-	FROM (SELECT COALESCE(lifecycle_stage, 'unknown') AS s, historic_value AS hv, %[7]s AS clv FROM %[2]s) x
+	FROM (SELECT COALESCE(lifecycle_stage, 'unknown') AS s, historic_value AS hv, %[5]s AS clv FROM %[2]s) x
 	GROUP BY GROUPING SETS ((s), ())),
 ch AS (SELECT CASE WHEN GROUPING(stage) = 1 THEN 'all' ELSE stage END AS stage, avg(churned) AS rate
 	FROM coh GROUP BY GROUPING SETS ((stage), ())),
 tot AS (SELECT customers AS total FROM per WHERE stage = 'all')
-INSERT INTO %[4]s (target_table, as_of, stage, customers, share, realized_churn_rate, retention_rate, avg_historic_value, avg_predicted_clv)
-SELECT %[5]s, %[3]s, per.stage, per.customers, CAST(per.customers AS %[6]s) / tot.total, ch.rate, 1.0 - ch.rate, per.ahv, per.aclv
-FROM per CROSS JOIN tot LEFT JOIN ch ON ch.stage = per.stage`, hist, cur, d.dateP(), d.tbl(tMetrics), d.textP(), real, clv)
+SELECT per.stage, per.customers, CAST(per.customers AS %[4]s) / tot.total, CAST(ch.rate AS %[4]s),
+	CAST(1.0 - ch.rate AS %[4]s), per.ahv, per.aclv
+FROM per CROSS JOIN tot LEFT JOIN ch ON ch.stage = per.stage`, hist, cur, d.dateP(), real, clv)
+	}
+	return metricsInsertSQL(d, hist, cur, hasCLV)
+}
+
+// metricsInsertSQL is the INSERT of metricsSQL for SQLite, and the reference
+// the PostgreSQL SELECT is tested against.
+func metricsInsertSQL(d dialect, hist, cur string, hasCLV bool) string {
+	real := d.typ(kReal)
+	clv := "predicted_clv_12m"
+	if !hasCLV {
+		clv = "CAST(NULL AS " + real + ")"
 	}
 	return fmt.Sprintf(`WITH coh AS (SELECT COALESCE(o.lifecycle_stage, 'unknown') AS stage,
 	CASE WHEN n.days_since_last_purchase IS NULL OR n.days_since_last_purchase >= ? THEN 1.0 ELSE 0.0 END AS churned

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -151,6 +152,46 @@ func (e *pgEngine) publish(ctx context.Context, pl *plan, swap func(ctx context.
 	return pgx.BeginFunc(ctx, e.pp, func(tx pgx.Tx) error {
 		return swap(ctx, pgQ{tx}, staging)
 	})
+}
+
+// readAt runs read-only queries in a REPEATABLE READ transaction of its own
+// on snapshot, one exported by the publish transaction (pg_export_snapshot),
+// and returns each query's rows. It runs them serially (no parallel
+// workers: the publish transaction uses the other core, and float sums keep
+// their table order). It opens a connection of its own rather than taking
+// one from the pool, which the publish transaction and a TryLock may have
+// drained (pool_max_conns=2).
+func (e *pgEngine) readAt(ctx context.Context, snapshot string, queries []string, args [][]any) ([][][]any, error) {
+	conn, err := pgx.ConnectConfig(ctx, e.pp.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("second connection: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var out [][][]any
+	err = pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		for _, q := range []string{
+			"SET TRANSACTION SNAPSHOT '" + strings.ReplaceAll(snapshot, "'", "''") + "'",
+			"SET LOCAL work_mem = '128MB'",
+			"SET LOCAL max_parallel_workers_per_gather = 0",
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		for i, q := range queries {
+			rows, err := tx.Query(ctx, rebind(q), args[i]...)
+			if err != nil {
+				return err
+			}
+			vals, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([]any, error) { return r.Values() })
+			if err != nil {
+				return err
+			}
+			out = append(out, vals)
+		}
+		return nil
+	})
+	return out, err
 }
 
 func (e *pgEngine) tryLock(ctx context.Context) (func() error, error) {

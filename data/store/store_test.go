@@ -502,3 +502,72 @@ func TestPutLabels(t *testing.T) {
 		assert.False(t, errors.Is(err, ErrLocked))
 	})
 }
+
+// TestPostgresFiguresMatchReference checks that PostgreSQL's transitions and
+// metrics (SELECTs on the staging table, computed on a second connection
+// during the swap) equal, bit for bit, those of the single-pass INSERT
+// queries that SQLite runs against the current table, on nights whose float
+// sums are not exact.
+func TestPostgresFiguresMatchReference(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s, _, _ := openFresh(t, b, "")
+		st := s.(*store)
+		if !st.d.pg {
+			t.Skip("PostgreSQL only")
+		}
+		night := func(n, v int) []cust {
+			cs := syntheticNight(n, v)
+			for i := range cs {
+				cs[i].hv = float64(i)*0.1 + 1.0/3
+				cs[i].clv = math.Sqrt(float64(i + v))
+			}
+			return cs
+		}
+		d0, d1 := date(2024, 1, 1), date(2024, 4, 1)
+		publishNight(t, s, d0, "n0", night(3000, 0))
+		publishNight(t, s, d1, "n1", night(2500, 3)[100:]) // 100 new ids missing, 500 gone
+		ctx := context.Background()
+		// Reference rows under target_table "ref", as the pre-staging code wrote them.
+		q := pgQ{st.eng.(*pgEngine).pp}
+		_, err := q.exec(ctx, transitionsInsertSQL(st.d, hist(s), cur(s)), "ref", d1, d0, d0)
+		require.NoError(t, err)
+		_, err = q.exec(ctx, metricsInsertSQL(st.d, hist(s), cur(s), true), int64(91), d0, "ref", d1)
+		require.NoError(t, err)
+		for _, c := range []struct{ table, cols string }{
+			{tTransitions, "from_stage, to_stage, customers"},
+			{tMetrics, "stage, customers, share, realized_churn_rate, retention_rate, avg_historic_value, avg_predicted_clv"},
+		} {
+			sel := "SELECT " + c.cols + " FROM " + tbl(s, c.table) + " WHERE target_table = ? AND as_of = ? ORDER BY 1, 2"
+			want := query(t, s, sel, "ref", d1)
+			require.NotEmpty(t, want)
+			assert.Equal(t, want, query(t, s, sel, st.table, d1), c.table)
+		}
+	})
+}
+
+// TestPostgresOneConnectionPool publishes through a pool of one connection:
+// the figures' second connection must not come from the pool, or the swap
+// would wait for itself.
+func TestPostgresOneConnectionPool(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		if b.name != "postgres" {
+			t.Skip("PostgreSQL only")
+		}
+		dsn, opt := b.fresh(t, "")
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		s, err := Open(ctx, dsn+sep+"pool_max_conns=1", opt)
+		require.NoError(t, err)
+		defer s.Close()
+		require.NoError(t, s.Migrate(ctx))
+		publishNight(t, s, date(2024, 1, 1), "n0", syntheticNight(20, 0))
+		publishNight(t, s, date(2024, 1, 2), "n1", syntheticNight(15, 1))
+		assert.Equal(t, int64(15), one(t, s, "SELECT CAST(sum(customers) AS BIGINT) FROM "+tbl(s, tTransitions)+
+			" WHERE as_of = ? AND to_stage <> 'gone'", dateArg(s, date(2024, 1, 2))))
+		require.NoError(t, ctx.Err())
+	})
+}
