@@ -453,17 +453,13 @@ func (pl *plan) values(r, i int, row []any) {
 	copy(row[len(cs):], pl.fixed)
 }
 
-// pgSwapSettings start the PostgreSQL publish transaction. Room for hash
-// joins: the transitions and metrics queries join the whole night with an
-// earlier one. (SET LOCAL jit = off measured no difference: not set.)
-//
-// The swap runs no ANALYZE: its joins read the staging table (sized by the
-// planner from its pages) and a history night that an earlier publication
-// wrote (an equality on as_of outside the statistics is estimated as one
-// night's share of the rows). Autovacuum analyzes the current table after
-// the commit, as every row of it changed; ANALYZE inside the transaction
-// cost about 0.45 s per million rows.
-var pgSwapSettings = []string{"SET LOCAL work_mem = '128MB'"}
+// The PostgreSQL swap runs no ANALYZE: its joins read the staging table
+// (sized by the planner from its pages) and history nights that earlier
+// publications wrote (an equality on as_of outside the statistics is
+// estimated as one night's share of the rows). Autovacuum analyzes the
+// current table after the commit, as every row of it changed; ANALYZE inside
+// the transaction cost about 0.45 s per million rows. SET LOCAL jit = off
+// measured no difference and is not set.
 
 // swap runs inside the publish transaction.
 func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) error {
@@ -529,11 +525,6 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 	}
 	var figures func() pgFigures
 	if s.d.pg {
-		for _, q2 := range pgSwapSettings {
-			if _, err := q.exec(ctx, q2); err != nil {
-				return fmt.Errorf("%s: %w", q2, err)
-			}
-		}
 		// Transitions and metrics read only staging and history nights
 		// before as_of, which this transaction does not write: a second
 		// connection computes them on this transaction's snapshot while this
