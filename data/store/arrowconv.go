@@ -92,7 +92,7 @@ func converter(d dialect, arr arrow.Array, name, colType string) (conv, error) {
 	case *array.Timestamp:
 		family = "time"
 		unit := a.DataType().(*arrow.TimestampType).Unit
-		if d.pg {
+		if d.pg || d.my {
 			c = wrap(func(i int) any { return a.Value(i).ToTime(unit) })
 		} else {
 			c = wrap(func(i int) any { return a.Value(i).ToTime(unit).UTC().Format(tsLayout) })

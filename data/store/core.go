@@ -77,6 +77,11 @@ func (s *store) Migrate(ctx context.Context) error {
 				}
 			}
 		}
+		if s.d.my {
+			if _, err := q.exec(ctx, "CREATE DATABASE IF NOT EXISTS "+ident(s.d.schema)); err != nil {
+				return err
+			}
+		}
 		_, err := q.exec(ctx, migrationsTableDDL(s.d))
 		return err
 	})
@@ -283,9 +288,13 @@ func (s *store) PutLabels(ctx context.Context, table string, labels []Label) err
 			if l.Code == "" {
 				return fmt.Errorf("store: put labels: empty code")
 			}
-			if _, err := q.exec(ctx, fmt.Sprintf(`INSERT INTO %s (code, label_en, label_zh, action) VALUES (?, ?, ?, ?)
-	ON CONFLICT (code) DO UPDATE SET label_en = excluded.label_en, label_zh = excluded.label_zh, action = excluded.action`,
-				s.d.tbl(table)), l.Code, nullString(l.English), nullString(l.Chinese), nullString(l.Action)); err != nil {
+			upsert := `INSERT INTO %s (code, label_en, label_zh, action) VALUES (?, ?, ?, ?)
+	ON CONFLICT (code) DO UPDATE SET label_en = excluded.label_en, label_zh = excluded.label_zh, action = excluded.action`
+			if s.d.my {
+				upsert = `INSERT INTO %s (code, label_en, label_zh, action) VALUES (?, ?, ?, ?)
+	ON DUPLICATE KEY UPDATE label_en = VALUES(label_en), label_zh = VALUES(label_zh), action = VALUES(action)`
+			}
+			if _, err := q.exec(ctx, fmt.Sprintf(upsert, s.d.tbl(table)), l.Code, nullString(l.English), nullString(l.Chinese), nullString(l.Action)); err != nil {
 				return fmt.Errorf("store: put labels %q: %w", l.Code, err)
 			}
 		}
@@ -757,7 +766,7 @@ func metricsInsertSQL(d dialect, hist, cur string, hasCLV bool) string {
 	if !hasCLV {
 		clv = "CAST(NULL AS " + real + ")"
 	}
-	return fmt.Sprintf(`WITH coh AS (SELECT COALESCE(o.lifecycle_stage, 'unknown') AS stage,
+	with := `WITH coh AS (SELECT COALESCE(o.lifecycle_stage, 'unknown') AS stage,
 	CASE WHEN n.days_since_last_purchase IS NULL OR n.days_since_last_purchase >= ? THEN 1.0 ELSE 0.0 END AS churned
 	FROM %[1]s o JOIN %[2]s n ON n.customer_id = o.customer_id WHERE o.as_of = %[3]s),
 per AS (SELECT COALESCE(lifecycle_stage, 'unknown') AS stage, count(*) AS customers, avg(historic_value) AS ahv,
@@ -765,7 +774,17 @@ per AS (SELECT COALESCE(lifecycle_stage, 'unknown') AS stage, count(*) AS custom
 	UNION ALL SELECT 'all', count(*), avg(historic_value), avg(%[7]s) FROM %[2]s),
 ch AS (SELECT stage, avg(churned) AS rate FROM coh GROUP BY stage UNION ALL SELECT 'all', avg(churned) FROM coh),
 tot AS (SELECT count(*) AS total FROM %[2]s)
-INSERT INTO %[4]s (target_table, as_of, stage, customers, share, realized_churn_rate, retention_rate, avg_historic_value, avg_predicted_clv)
-SELECT %[5]s, %[3]s, per.stage, per.customers, CAST(per.customers AS %[6]s) / tot.total, ch.rate, 1.0 - ch.rate, per.ahv, per.aclv
-FROM per CROSS JOIN tot LEFT JOIN ch ON ch.stage = per.stage`, hist, cur, d.dateP(), d.tbl(tMetrics), d.textP(), real, clv)
+`
+	insert := `INSERT INTO %[4]s (target_table, as_of, stage, customers, share, realized_churn_rate, retention_rate, avg_historic_value, avg_predicted_clv)
+`
+	sel := `SELECT %[5]s, %[3]s, per.stage, per.customers, CAST(per.customers AS %[6]s) / tot.total, ch.rate, 1.0 - ch.rate, per.ahv, per.aclv
+FROM per CROSS JOIN tot LEFT JOIN ch ON ch.stage = per.stage`
+	q := with + insert + sel
+	if d.my {
+		// MariaDB takes the WITH after INSERT INTO; 1e0 and 0e0 are DOUBLE
+		// literals (1.0 is DECIMAL, whose avg MySQL rounds to 4 more digits).
+		q = insert + strings.NewReplacer("1.0 ELSE 0.0", "1e0 ELSE 0e0").Replace(with) +
+			strings.Replace(sel, "1.0 - ch.rate", "1e0 - ch.rate", 1)
+	}
+	return fmt.Sprintf(q, hist, cur, d.dateP(), d.tbl(tMetrics), d.textP(), real, clv)
 }

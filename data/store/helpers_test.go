@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -13,11 +14,52 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
 
-const pgEnv = "CHURNPIPE_TEST_POSTGRES"
+const (
+	pgEnv = "CHURNPIPE_TEST_POSTGRES"
+	myEnv = "CHURNPIPE_TEST_MYSQL"
+)
+
+// myDSN returns the MySQL/MariaDB test server's DSN, skipping (or failing
+// under CI=true) when it is not configured.
+func myDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(myEnv)
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is unset under CI=true: the MySQL tests must run in CI", myEnv)
+		}
+		t.Skip("set CHURNPIPE_TEST_MYSQL=mysql://root@127.0.0.1:3306/test to run the MySQL/MariaDB tests")
+	}
+	return dsn
+}
+
+// myAdmin runs statements on the MySQL test server outside any Store.
+func myAdmin(t testing.TB, dsn string, stmts ...string) error {
+	t.Helper()
+	cfg, err := mysqlConfig(dsn)
+	if err != nil {
+		return err
+	}
+	c, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return err
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, q := range stmts {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	return nil
+}
 
 // pgDSN returns the test server's DSN, skipping (or failing under CI=true)
 // when it is not configured.
@@ -63,6 +105,20 @@ var backends = []backend{
 		})
 		return dsn, Options{Table: table, Schema: schema}
 	}},
+	// Each MySQL test gets a database of its own (the Store's Schema).
+	{"mysql", func(t testing.TB, table string) (string, Options) {
+		dsn := myDSN(t)
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		db := "churnpipe_test_" + hex.EncodeToString(b[:])
+		require.NoError(t, myAdmin(t, dsn, "CREATE DATABASE "+myQuote(ident(db))))
+		t.Cleanup(func() {
+			if err := myAdmin(t, dsn, "DROP DATABASE IF EXISTS "+myQuote(ident(db))); err != nil {
+				t.Errorf("drop test database %s: %v", db, err)
+			}
+		})
+		return dsn, Options{Table: table, Schema: db}
+	}},
 }
 
 // eachBackend runs f as a parallel subtest per backend.
@@ -95,6 +151,22 @@ func query(t testing.TB, s Store, q string, args ...any) [][]any {
 	switch e := s.(*store).eng.(type) {
 	case *sqliteEngine:
 		rows, err := e.db.QueryContext(ctx, q, args...)
+		require.NoError(t, err, q)
+		defer rows.Close()
+		cols, err := rows.Columns()
+		require.NoError(t, err)
+		for rows.Next() {
+			v := make([]any, len(cols))
+			p := make([]any, len(cols))
+			for i := range v {
+				p[i] = &v[i]
+			}
+			require.NoError(t, rows.Scan(p...))
+			out = append(out, norm(v))
+		}
+		require.NoError(t, rows.Err())
+	case *myEngine:
+		rows, err := e.db.QueryContext(ctx, myQuote(q), args...)
 		require.NoError(t, err, q)
 		defer rows.Close()
 		cols, err := rows.Columns()
@@ -266,4 +338,12 @@ func publishNight(t testing.TB, s Store, asOf time.Time, runID string, cs []cust
 	recs := customersRecords(mem, cs, 4096)
 	defer release(recs)
 	require.NoError(t, s.Publish(context.Background(), Publication{RunID: runID, AsOf: asOf, Records: recs}))
+}
+
+// intCast is the CAST target of a 64-bit integer for s (MySQL: SIGNED).
+func intCast(s Store) string {
+	if s.(*store).d.my {
+		return "SIGNED"
+	}
+	return "BIGINT"
 }

@@ -70,10 +70,27 @@ var predictionColumns = []colSpec{
 // with "?" placeholders; the PostgreSQL querier rebinds them to $n.
 type dialect struct {
 	pg     bool
-	schema string // PostgreSQL schema
+	my     bool   // MySQL/MariaDB
+	schema string // PostgreSQL schema or MySQL database
 }
 
 func (d dialect) typ(k colKind) string {
+	if d.my {
+		switch k {
+		case kText:
+			return "VARCHAR(255)"
+		case kJSON:
+			return "TEXT"
+		case kInt:
+			return "BIGINT"
+		case kReal:
+			return "DOUBLE"
+		case kDate:
+			return "DATE"
+		case kTime:
+			return "DATETIME(6)"
+		}
+	}
 	if d.pg {
 		switch k {
 		case kText, kJSON:
@@ -99,7 +116,7 @@ func (d dialect) typ(k colKind) string {
 
 // bigint is the type of counters.
 func (d dialect) bigint() string {
-	if d.pg {
+	if d.pg || d.my {
 		return "BIGINT"
 	}
 	return "INTEGER"
@@ -109,6 +126,19 @@ func (d dialect) bigint() string {
 func (d dialect) json() string {
 	if d.pg {
 		return "JSONB"
+	}
+	if d.my {
+		return "LONGTEXT"
+	}
+	return "TEXT"
+}
+
+// key is the type of a text key column of the auxiliary tables: MySQL
+// cannot index TEXT without a prefix length, and a composite key of four
+// VARCHAR(191) utf8mb4 columns stays under InnoDB's 3072-byte limit.
+func (d dialect) key() string {
+	if d.my {
+		return "VARCHAR(191)"
 	}
 	return "TEXT"
 }
@@ -120,7 +150,7 @@ func ident(name string) string {
 
 // tbl returns the qualified, quoted name of a table.
 func (d dialect) tbl(name string) string {
-	if d.pg {
+	if d.pg || d.my {
 		return ident(d.schema) + "." + ident(name)
 	}
 	return ident(name)
@@ -159,7 +189,7 @@ func (d dialect) tsArg(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
-	if d.pg {
+	if d.pg || d.my {
 		return t.UTC()
 	}
 	return t.UTC().Format(tsLayout)
@@ -220,6 +250,9 @@ var migrations = []migration{
 	// every publication paid for a million index insertions (about 0.5 s on
 	// PostgreSQL). Tier × churn risk look-ups use the segment index.
 	{4, "drop the value_tier index", func(d dialect, table string) []string {
+		if d.my {
+			return []string{"DROP INDEX IF EXISTS " + ident(table+"_value_tier_idx") + " ON " + d.tbl(table)}
+		}
 		return []string{"DROP INDEX IF EXISTS " + d.tbl(table+"_value_tier_idx")}
 	}},
 }
@@ -254,25 +287,25 @@ func migrateV1(d dialect, table string) []string {
 		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (lifecycle_stage)", ident(table+"_lifecycle_stage_idx"), d.tbl(table)),
 		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (value_tier)", ident(table+"_value_tier_idx"), d.tbl(table)),
 		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
-	run_id TEXT NOT NULL PRIMARY KEY,
-	target_table TEXT NOT NULL,
-	as_of %s,
-	started_at %s NOT NULL,
-	finished_at %s,
-	status TEXT NOT NULL,
+	run_id %[7]s NOT NULL PRIMARY KEY,
+	target_table %[7]s NOT NULL,
+	as_of %[2]s,
+	started_at %[3]s NOT NULL,
+	finished_at %[4]s,
+	status %[7]s NOT NULL,
 	rows_read %[5]s, rows_rejected %[5]s, rows_excluded %[5]s, rows_duplicate %[5]s, customers %[5]s,
 	error TEXT,
-	details %s)`, d.tbl(tRuns), d.typ(kDate), d.typ(kTime), d.typ(kTime), d.bigint(), d.json()),
+	details %[6]s)`, d.tbl(tRuns), d.typ(kDate), d.typ(kTime), d.typ(kTime), d.bigint(), d.json(), d.key()),
 		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (target_table, started_at)", ident(tRuns+"_target_started_idx"), d.tbl(tRuns)),
-		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (code TEXT NOT NULL PRIMARY KEY, label_en TEXT, label_zh TEXT, action TEXT)", d.tbl(tStageLabels)),
-		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (code TEXT NOT NULL PRIMARY KEY, label_en TEXT, label_zh TEXT, action TEXT)", d.tbl(tSegLabels)),
+		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (code %s NOT NULL PRIMARY KEY, label_en TEXT, label_zh TEXT, action TEXT)", d.tbl(tStageLabels), d.key()),
+		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (code %s NOT NULL PRIMARY KEY, label_en TEXT, label_zh TEXT, action TEXT)", d.tbl(tSegLabels), d.key()),
 		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
-	target_table TEXT NOT NULL, as_of %s NOT NULL, from_stage TEXT NOT NULL, to_stage TEXT NOT NULL, customers %s NOT NULL,
-	PRIMARY KEY (target_table, as_of, from_stage, to_stage))`, d.tbl(tTransitions), d.typ(kDate), d.bigint()),
+	target_table %[4]s NOT NULL, as_of %[2]s NOT NULL, from_stage %[4]s NOT NULL, to_stage %[4]s NOT NULL, customers %[3]s NOT NULL,
+	PRIMARY KEY (target_table, as_of, from_stage, to_stage))`, d.tbl(tTransitions), d.typ(kDate), d.bigint(), d.key()),
 		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
-	target_table TEXT NOT NULL, as_of %s NOT NULL, stage TEXT NOT NULL, customers %s NOT NULL, share %[4]s,
+	target_table %[5]s NOT NULL, as_of %[2]s NOT NULL, stage %[5]s NOT NULL, customers %[3]s NOT NULL, share %[4]s,
 	realized_churn_rate %[4]s, retention_rate %[4]s, avg_historic_value %[4]s, avg_predicted_clv %[4]s,
-	PRIMARY KEY (target_table, as_of, stage))`, d.tbl(tMetrics), d.typ(kDate), d.bigint(), d.typ(kReal)),
+	PRIMARY KEY (target_table, as_of, stage))`, d.tbl(tMetrics), d.typ(kDate), d.bigint(), d.typ(kReal), d.key()),
 	}
 }
 
@@ -281,7 +314,11 @@ func addColumns(d dialect, table string, version int) []string {
 	for _, t := range []string{table, table + "_history"} {
 		for _, c := range predictionColumns {
 			if c.version == version {
-				out = append(out, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", d.tbl(t), ident(c.name), d.typ(c.kind)))
+				add := "ADD COLUMN"
+				if d.my { // MySQL DDL is not transactional: each statement must be idempotent
+					add = "ADD COLUMN IF NOT EXISTS"
+				}
+				out = append(out, fmt.Sprintf("ALTER TABLE %s %s %s %s", d.tbl(t), add, ident(c.name), d.typ(c.kind)))
 			}
 		}
 	}
@@ -290,6 +327,6 @@ func addColumns(d dialect, table string, version int) []string {
 
 func migrationsTableDDL(d dialect) string {
 	return fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
-	target_table TEXT NOT NULL, version INTEGER NOT NULL, applied_at %s NOT NULL, description TEXT,
-	PRIMARY KEY (target_table, version))`, d.tbl(tMigrations), d.typ(kTime))
+	target_table %s NOT NULL, version INTEGER NOT NULL, applied_at %s NOT NULL, description TEXT,
+	PRIMARY KEY (target_table, version))`, d.tbl(tMigrations), d.key(), d.typ(kTime))
 }

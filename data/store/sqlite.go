@@ -219,5 +219,5 @@ func isUniqueViolation(err error) bool {
 	if errors.As(err, &se) {
 		return se.Code() == 1555 || se.Code() == 2067 // SQLITE_CONSTRAINT_PRIMARYKEY, _UNIQUE
 	}
-	return isPgUniqueViolation(err)
+	return isPgUniqueViolation(err) || isMyUniqueViolation(err)
 }

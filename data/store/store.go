@@ -54,8 +54,9 @@ type Options struct {
 	// Table is the current-night table; "" means DefaultTable. The history
 	// table is Table+"_history". Any name works: identifiers are always quoted.
 	Table string
-	// Schema is the PostgreSQL schema; "" means "public". Migrate creates it.
-	// Ignored by SQLite.
+	// Schema is the PostgreSQL schema; "" means "public". For MySQL it is
+	// the database holding the tables; "" means the DSN's database. Migrate
+	// creates it. Ignored by SQLite.
 	Schema string
 	// Logger receives progress messages; nil discards them. DSNs are logged
 	// through RedactDSN only.
@@ -121,13 +122,15 @@ type Publication struct {
 type Label struct{ Code, English, Chinese, Action string }
 
 // Open connects to a sink. dsn is "sqlite:PATH" (or a bare path ending in .db,
-// .sqlite or .sqlite3) or "postgres://…"/"postgresql://…". Other schemes
+// .sqlite or .sqlite3), "postgres://…"/"postgresql://…" or
+// "mysql://user:password@host:port/database?param=value" (MySQL/MariaDB). Other schemes
 // return an error wrapping ErrUnsupportedDSN. Open checks the connection but
 // changes nothing; call Migrate before publishing.
 func Open(ctx context.Context, dsn string, opt Options) (Store, error) {
 	if opt.Table == "" {
 		opt.Table = DefaultTable
 	}
+	schema := opt.Schema
 	if opt.Schema == "" {
 		opt.Schema = "public"
 	}
@@ -138,6 +141,8 @@ func Open(ctx context.Context, dsn string, opt Options) (Store, error) {
 	switch {
 	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
 		return openPostgres(ctx, dsn, opt)
+	case strings.HasPrefix(lower, "mysql://"), strings.HasPrefix(lower, "mariadb://"):
+		return openMySQL(ctx, dsn, opt, schema)
 	case strings.HasPrefix(lower, "sqlite://"):
 		return openSQLite(ctx, dsn[len("sqlite://"):], opt)
 	case strings.HasPrefix(lower, "sqlite:"):
@@ -147,7 +152,7 @@ func Open(ctx context.Context, dsn string, opt Options) (Store, error) {
 			return openSQLite(ctx, dsn, opt)
 		}
 	}
-	return nil, fmt.Errorf("%w: %s (want sqlite:PATH, PATH.db or postgres://…)", ErrUnsupportedDSN, RedactDSN(dsn))
+	return nil, fmt.Errorf("%w: %s (want sqlite:PATH, PATH.db, postgres://… or mysql://…)", ErrUnsupportedDSN, RedactDSN(dsn))
 }
 
 var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
@@ -197,6 +202,9 @@ func IsTransient(err error) bool {
 			return true
 		}
 		return false
+	}
+	if isMyTransient(err) {
+		return true
 	}
 	var sqErr *sqlite.Error
 	if errors.As(err, &sqErr) {

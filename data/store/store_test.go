@@ -26,6 +26,9 @@ func TestPublishReadBack(t *testing.T) {
 		if s.(*store).d.pg {
 			boolT, tsT = "BOOLEAN", "TIMESTAMPTZ"
 		}
+		if s.(*store).d.my {
+			boolT, tsT = "BOOLEAN", "DATETIME(6)" // BOOLEAN is TINYINT(1)
+		}
 		for _, tb := range []string{cur(s), hist(s)} {
 			query(t, s, "ALTER TABLE "+tb+" ADD COLUMN flag "+boolT)
 			query(t, s, "ALTER TABLE "+tb+" ADD COLUMN seen_at "+tsT)
@@ -96,6 +99,10 @@ func TestPublishReadBack(t *testing.T) {
 			assert.Equal(t, true, a[9])
 			assert.Equal(t, false, bb[9])
 			assert.Equal(t, seen, a[10].(time.Time).UTC())
+		} else if s.(*store).d.my {
+			assert.Equal(t, int64(1), a[9])
+			assert.Equal(t, int64(0), bb[9])
+			assert.Equal(t, seen, a[10].(time.Time).UTC(), "DATETIME(6) written and read in UTC")
 		} else {
 			assert.Equal(t, int64(1), a[9])
 			assert.Equal(t, int64(0), bb[9])
@@ -247,6 +254,9 @@ func indexedColumns(t *testing.T, s Store) []string {
 		rows = query(t, s, `SELECT a.attname::text FROM pg_index i
 	JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
 	WHERE i.indrelid = CAST(? AS regclass) ORDER BY 1`, cur(s))
+	} else if st.d.my {
+		rows = query(t, s, `SELECT column_name FROM information_schema.statistics
+	WHERE table_schema = ? AND table_name = ? AND seq_in_index = 1 ORDER BY 1`, st.d.schema, st.table)
 	} else {
 		rows = query(t, s, `SELECT ii.name FROM sqlite_master m, pragma_index_info(m.name) ii
 	WHERE m.type = 'index' AND m.tbl_name = ? AND ii.seqno = 0 ORDER BY 1`, st.table)
@@ -277,9 +287,9 @@ func TestRerunSameAsOf(t *testing.T) {
 		assert.Equal(t, int64(40), one(t, s, "SELECT count(*) FROM "+hist(s)+" WHERE as_of = ?", dateArg(s, asOf)))
 		assert.Equal(t, int64(40), one(t, s, "SELECT count(*) FROM "+cur(s)))
 		assert.Equal(t, int64(2), one(t, s, "SELECT count(*) FROM "+tbl(s, tRuns)))
-		assert.Equal(t, int64(40), one(t, s, "SELECT CAST(sum(customers) AS BIGINT) FROM "+tbl(s, tTransitions)+" WHERE from_stage = 'none'"),
+		assert.Equal(t, int64(40), one(t, s, "SELECT CAST(sum(customers) AS "+intCast(s)+") FROM "+tbl(s, tTransitions)+" WHERE from_stage = 'none'"),
 			"no earlier night: the rerun's transitions are all from none, not from the replaced first run")
-		assert.Equal(t, int64(40), one(t, s, "SELECT CAST(sum(customers) AS BIGINT) FROM "+tbl(s, tTransitions)))
+		assert.Equal(t, int64(40), one(t, s, "SELECT CAST(sum(customers) AS "+intCast(s)+") FROM "+tbl(s, tTransitions)))
 		assert.Equal(t, int64(40), one(t, s, "SELECT customers FROM "+tbl(s, tMetrics)+" WHERE stage = 'all'"))
 
 		last, ok, err := s.LastRun(ctx, StatusSucceeded)
@@ -566,7 +576,7 @@ func TestPostgresOneConnectionPool(t *testing.T) {
 		require.NoError(t, s.Migrate(ctx))
 		publishNight(t, s, date(2024, 1, 1), "n0", syntheticNight(20, 0))
 		publishNight(t, s, date(2024, 1, 2), "n1", syntheticNight(15, 1))
-		assert.Equal(t, int64(15), one(t, s, "SELECT CAST(sum(customers) AS BIGINT) FROM "+tbl(s, tTransitions)+
+		assert.Equal(t, int64(15), one(t, s, "SELECT CAST(sum(customers) AS "+intCast(s)+") FROM "+tbl(s, tTransitions)+
 			" WHERE as_of = ? AND to_stage <> 'gone'", dateArg(s, date(2024, 1, 2))))
 		require.NoError(t, ctx.Err())
 	})

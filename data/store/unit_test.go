@@ -83,7 +83,7 @@ func TestIsTransientSQLiteBusy(t *testing.T) {
 
 func TestOpenDSN(t *testing.T) {
 	ctx := context.Background()
-	for _, dsn := range []string{"mysql://root@127.0.0.1:3306/test", "redis://x", "file.csv", ""} {
+	for _, dsn := range []string{"oracle://root@127.0.0.1:1521/test", "redis://x", "file.csv", ""} {
 		_, err := Open(ctx, dsn, Options{})
 		assert.ErrorIs(t, err, ErrUnsupportedDSN, dsn)
 	}
