@@ -34,3 +34,6 @@ func BenchmarkPublishSQLite(b *testing.B) { benchPublish(b, backends[0], 100_000
 
 // BenchmarkPublishPostgres1M: CHURNPIPE_TEST_POSTGRES=postgres://… go test -run '^$' -bench PublishPostgres1M -benchtime 2x ./data/store
 func BenchmarkPublishPostgres1M(b *testing.B) { benchPublish(b, backends[1], 1_000_000) }
+
+// BenchmarkPublishMySQL: CHURNPIPE_TEST_MYSQL=mysql://root@127.0.0.1:3306/test go test -run '^$' -bench PublishMySQL -benchtime 3x ./data/store
+func BenchmarkPublishMySQL(b *testing.B) { benchPublish(b, backends[2], 100_000) }

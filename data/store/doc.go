@@ -1,6 +1,7 @@
 // Package store publishes churnpipe's nightly customer predictions into the
 // SQL tables a CRM reads (SQLite through modernc.org/sqlite, PostgreSQL through
-// pgx), and records pipeline runs.
+// pgx, MySQL/MariaDB through github.com/go-sql-driver/mysql), and records
+// pipeline runs.
 //
 // # Tables
 //
@@ -23,7 +24,9 @@
 // Publish is atomic: a reader sees either the previous night or the new one,
 // never a mix and never an empty table. Rows are first loaded into a staging
 // table (SQLite: a TEMP table filled by prepared multi-row inserts inside one
-// transaction; PostgreSQL: pgx CopyFrom into an UNLOGGED table), then a single
+// transaction; PostgreSQL: pgx CopyFrom into an UNLOGGED table; MySQL/MariaDB:
+// a regular InnoDB table filled by 1,000-row INSERTs in one transaction, as
+// MySQL has no UNLOGGED tables), then a single
 // write transaction replaces the current table's rows (DELETE + INSERT … SELECT,
 // so views and grants on the table survive), replaces the history rows of that
 // as_of, and recomputes stage_transitions and lifecycle_metrics in SQL. SQLite

@@ -87,7 +87,9 @@ type Store interface {
 	LastRun(ctx context.Context, status string) (r Run, ok bool, err error)
 	// TryLock takes the target table's run lock without waiting: a
 	// PostgreSQL session advisory lock keyed by a hash of schema.table, or a
-	// flock(2) on the SQLite file's PATH+".lock". If it is held elsewhere the
+	// flock(2) on the SQLite file's PATH+".lock", or a MySQL GET_LOCK named
+	// after a hash of database.table on a connection set aside for it. If
+	// it is held elsewhere the
 	// error wraps ErrLocked. release is idempotent; Close releases it too.
 	TryLock(ctx context.Context) (release func() error, err error)
 	// Close releases the lock (if held) and the connections.
@@ -181,7 +183,9 @@ func RedactDSN(dsn string) string {
 // IsTransient reports whether err is worth retrying later with the same
 // input: refused/reset/aborted connections and network time-outs, PostgreSQL
 // serialization failures, deadlocks, admin/crash shutdowns, connection
-// failures and "too many connections", and SQLITE_BUSY/SQLITE_LOCKED.
+// failures and "too many connections", SQLITE_BUSY/SQLITE_LOCKED, and MySQL
+// deadlocks, lock wait time-outs, "too many connections" and broken
+// connections.
 // ErrLocked (another run is active) is not transient.
 func IsTransient(err error) bool {
 	if err == nil || errors.Is(err, ErrLocked) {

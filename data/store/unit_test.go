@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,6 +27,7 @@ func TestRedactDSN(t *testing.T) {
 		{"host=db password='s3 cret' dbname=crm", "host=db password=xxxxx dbname=crm"},
 		{"sqlite:/var/lib/churn.db", "sqlite:/var/lib/churn.db"},
 		{"mysql://root:pw@127.0.0.1:3306/test", "mysql://root:xxxxx@127.0.0.1:3306/test"},
+		{"mysql://app:s3cret@db:3306/crm?tls=true", "mysql://app:xxxxx@db:3306/crm?tls=true"},
 	}
 	for _, c := range cases {
 		got := RedactDSN(c.in)
@@ -48,6 +50,12 @@ func TestIsTransient(t *testing.T) {
 		{&pgconn.PgError{Code: "57P01"}, true}, // admin_shutdown
 		{&pgconn.PgError{Code: "23505"}, false},
 		{fmt.Errorf("x: %w", ErrLocked), false},
+		// MySQL error numbers from the MariaDB/MySQL server error reference.
+		{fmt.Errorf("swap: %w", &mysql.MySQLError{Number: 1213}), true}, // ER_LOCK_DEADLOCK
+		{&mysql.MySQLError{Number: 1205}, true},                         // ER_LOCK_WAIT_TIMEOUT
+		{&mysql.MySQLError{Number: 1040}, true},                         // ER_CON_COUNT_ERROR
+		{&mysql.MySQLError{Number: 1062}, false},                        // ER_DUP_ENTRY
+		{fmt.Errorf("q: %w", mysql.ErrInvalidConn), true},
 		{ErrUnknownColumn, false},
 	}
 	for _, c := range cases {
@@ -113,6 +121,36 @@ func TestRebind(t *testing.T) {
 	for _, c := range cases {
 		assert.Equal(t, c.want, rebind(c.in))
 	}
+}
+
+func TestMyQuote(t *testing.T) {
+	cases := []struct{ in, want string }{
+		// Expected values written by hand from MySQL's quoting rules: `` inside backticks, '' or \' inside strings.
+		{`SELECT a FROM "s"."t" WHERE b = ?`, "SELECT a FROM `s`.`t` WHERE b = ?"},
+		{`SELECT 1 FROM "cust ""pred"" x"`, "SELECT 1 FROM `cust \"pred\" x`"},
+		{"SELECT 1 FROM \"a`b\"", "SELECT 1 FROM `a``b`"},
+		{`SELECT '"no"', 'it''s "x"', 'a\'"b' FROM "t"`, "SELECT '\"no\"', 'it''s \"x\"', 'a\\'\"b' FROM `t`"},
+		{"SELECT ?", "SELECT ?"},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.want, myQuote(c.in), c.in)
+	}
+}
+
+func TestMySQLConfig(t *testing.T) {
+	cfg, err := mysqlConfig("mysql://app:p%40ss@db.example:3307/crm?timeout=5s")
+	require.NoError(t, err)
+	assert.Equal(t, "app", cfg.User)
+	assert.Equal(t, "p@ss", cfg.Passwd, "URL escapes are decoded")
+	assert.Equal(t, "db.example:3307", cfg.Addr)
+	assert.Equal(t, "crm", cfg.DBName)
+	assert.True(t, cfg.ParseTime)
+	cfg, err = mysqlConfig("mysql://root@localhost/test")
+	require.NoError(t, err)
+	assert.Equal(t, "localhost:3306", cfg.Addr, "default port")
+	_, err = Open(context.Background(), "mysql://u:topsecret@127.0.0.1:1/db?timeout=1s", Options{})
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "topsecret", "errors never show the password")
 }
 
 func TestIdent(t *testing.T) {
