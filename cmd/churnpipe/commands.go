@@ -77,14 +77,14 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	res, err := jobs.Nightly(ctx, cfg, pipeline.Options{Logger: log, Progress: os.Stderr})
 	if res.Run.ID != "" {
-		printRunSummary(stdout, res)
+		printRunSummary(stdout, res, err)
 	}
 	return err
 }
 
-func printRunSummary(w io.Writer, res pipeline.NightlyResult) {
+func printRunSummary(w io.Writer, res pipeline.NightlyResult, runErr error) {
 	r := res.Run
-	fmt.Fprintf(w, "run %s  as-of %s  status %s\n", r.ID, r.AsOf.Format(time.DateOnly), statusOf(r.Status, r.Error))
+	fmt.Fprintf(w, "run %s  as-of %s  status %s\n", r.ID, r.AsOf.Format(time.DateOnly), statusOf(r.Status, runErr))
 	fmt.Fprintf(w, "rows read %d · rejected %d · after as-of %d · customers %d\n",
 		res.Ingest.RowsRead, res.Ingest.RowsRejected, res.Ingest.RowsExcluded, res.Ingest.Customers)
 	if res.Ingest.Quarantine != "" {
@@ -101,14 +101,16 @@ func printRunSummary(w io.Writer, res pipeline.NightlyResult) {
 	}
 }
 
-func statusOf(status, errText string) string {
-	if status == "" || status == "running" {
-		if errText != "" {
-			return "failed"
-		}
-		return "succeeded"
+// statusOf is the run's status as the ledger has it, or "failed" for a run
+// that ended before the ledger could record it.
+func statusOf(status string, runErr error) string {
+	switch {
+	case status != "" && status != "running":
+		return status
+	case runErr != nil:
+		return "failed"
 	}
-	return status
+	return "succeeded"
 }
 
 // printCrosstab prints customers by lifecycle stage (rows) × RFM segment.
@@ -249,7 +251,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "churn model %s (%s): test AUC %.3f (recency alone %.3f), ECE %.3f; stage accuracy %.3f (stays the same %.3f)\n",
 			t.ModelVersion, t.ModelKind, t.AUC, t.Baselines.RecencyAUC, t.ECE, t.StageAccuracy, t.StageBaselineAccuracy)
 	}
-	printRunSummary(stdout, res.Nightly)
+	printRunSummary(stdout, res.Nightly, nil)
 	fmt.Fprintln(stdout)
 	printCrosstab(stdout, res.Nightly)
 	fmt.Fprintf(stdout, "\npredictions: %s (table customer_predictions)\n", res.DB)

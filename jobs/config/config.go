@@ -48,7 +48,7 @@ func (e *Error) Unwrap() error { return ErrInvalid }
 // Config is the whole configuration file.
 type Config struct {
 	Input     Input     `yaml:"input"`
-	DB        string    `yaml:"db"`        // sqlite:PATH or postgres://…; secrets via ${ENV}
+	DB        string    `yaml:"db"`        // sqlite:PATH, postgres://… or mysql://…; secrets via ${ENV}
 	Table     string    `yaml:"table"`     // current-night table; the history table is Table+"_history"
 	Schema    string    `yaml:"schema"`    // PostgreSQL schema
 	TimeZone  string    `yaml:"time_zone"` // IANA name deciding "yesterday"; "Local" = the machine's
@@ -436,10 +436,11 @@ func (c Config) Validate() error {
 
 	lower := strings.ToLower(c.DB)
 	switch {
-	case strings.HasPrefix(lower, "sqlite:"), strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
+	case strings.HasPrefix(lower, "sqlite:"), strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"),
+		strings.HasPrefix(lower, "mysql://"), strings.HasPrefix(lower, "mariadb://"):
 	case !strings.Contains(c.DB, "://") && (strings.HasSuffix(lower, ".db") || strings.HasSuffix(lower, ".sqlite") || strings.HasSuffix(lower, ".sqlite3")):
 	default:
-		v.bad("db", "want sqlite:PATH, PATH.db or postgres://… (got %q)", redact(c.DB))
+		v.bad("db", "want sqlite:PATH, PATH.db, postgres://… or mysql://… (got %q)", redact(c.DB))
 	}
 	if c.Table == "" {
 		v.bad("table", "must not be empty")

@@ -186,7 +186,7 @@ func TestErrors(t *testing.T) {
 			`c.yaml:5: time_zone: "Mars/Olympus"`,
 			`c.yaml:7: clv.model: "ltv": want one of bgnbd, mbgnbd, paretonbd`,
 		}},
-		{"db scheme hides the password", "db: mysql://u:secret@h/db\n", []string{`c.yaml:1: db: want sqlite:PATH, PATH.db or postgres://… (got "mysql://u:xxxxx@h/db")`}},
+		{"db scheme hides the password", "db: oracle://u:secret@h/db\n", []string{`c.yaml:1: db: want sqlite:PATH, PATH.db, postgres://… or mysql://… (got "oracle://u:xxxxx@h/db")`}},
 		{"metrics", "metrics:\n  textfile: /tmp/m.txt\n  pushgateway: pushgw:9091\n", []string{
 			`c.yaml:3: metrics.pushgateway: "pushgw:9091": want an http:// or https:// URL`,
 			`c.yaml:2: metrics.textfile: "/tmp/m.txt": node_exporter reads only files ending in .prom`,
