@@ -267,49 +267,11 @@ func (e *myEngine) publish(ctx context.Context, pl *plan, swap func(ctx context.
 	return myTx(ctx, conn, func(q querier) error { return swap(ctx, q, staging) })
 }
 
-// stage inserts all rows of pl with prepared multi-row INSERT statements.
+// stage inserts all rows of pl with prepared multi-row INSERT statements
+// (at most 65,535 placeholders per statement).
 func (e *myEngine) stage(ctx context.Context, conn *sql.Conn, staging string, cols []string, pl *plan) error {
-	ncol := len(cols)
-	batch := min(60_000/ncol, mysqlBatchRows) // at most 65,535 placeholders per statement
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", ncol), ", ") + ")"
-	insert := func(n int) (*sql.Stmt, error) {
-		q := fmt.Sprintf("INSERT INTO %s (%s) VALUES %s", staging, strings.Join(cols, ", "),
-			strings.TrimSuffix(strings.Repeat(one+", ", n), ", "))
-		return conn.PrepareContext(ctx, myQuote(q))
-	}
-	var big *sql.Stmt
-	if pl.rows >= int64(batch) {
-		var err error
-		if big, err = insert(batch); err != nil {
-			return err
-		}
-		defer big.Close()
-	}
-	args := make([]any, 0, batch*ncol)
-	row := make([]any, ncol)
-	for r, rec := range pl.pub.Records {
-		for i := 0; i < int(rec.NumRows()); i++ {
-			pl.values(r, i, row)
-			args = append(args, row...)
-			if len(args) == cap(args) {
-				if _, err := big.ExecContext(ctx, args...); err != nil {
-					return err
-				}
-				args = args[:0]
-			}
-		}
-	}
-	if len(args) > 0 {
-		rest, err := insert(len(args) / ncol)
-		if err != nil {
-			return err
-		}
-		defer rest.Close()
-		if _, err := rest.ExecContext(ctx, args...); err != nil {
-			return err
-		}
-	}
-	return nil
+	prepare := func(ctx context.Context, q string) (*sql.Stmt, error) { return conn.PrepareContext(ctx, myQuote(q)) }
+	return stageInserts(ctx, staging, cols, pl, min(60_000/len(cols), mysqlBatchRows), prepare)
 }
 
 // tryLock takes GET_LOCK(name, 0) on a connection set aside for the lock;

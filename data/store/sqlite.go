@@ -163,25 +163,28 @@ func (e *sqliteEngine) publish(ctx context.Context, pl *plan, swap func(ctx cont
 
 // stage inserts all rows of pl with prepared multi-row INSERT statements.
 func (e *sqliteEngine) stage(ctx context.Context, conn *sql.Conn, staging string, cols []string, pl *plan) error {
+	return stageInserts(ctx, staging, cols, pl, min(sqliteMaxVars/len(cols), 256), conn.PrepareContext)
+}
+
+// stageInserts inserts all rows of pl into staging with prepared INSERT
+// statements of batch rows each and one statement for the remainder
+// (SQLite and MySQL; PostgreSQL uses COPY).
+func stageInserts(ctx context.Context, staging string, cols []string, pl *plan, batch int,
+	prepare func(ctx context.Context, q string) (*sql.Stmt, error)) error {
 	ncol := len(cols)
-	batch := min(sqliteMaxVars/ncol, 256)
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", ncol), ", ") + ")"
 	insert := func(n int) (*sql.Stmt, error) {
-		q := fmt.Sprintf("INSERT INTO %s (%s) VALUES %s", staging, strings.Join(cols, ", "),
-			strings.TrimSuffix(strings.Repeat(one+", ", n), ", "))
-		return conn.PrepareContext(ctx, q)
+		return prepare(ctx, fmt.Sprintf("INSERT INTO %s (%s) VALUES %s", staging, strings.Join(cols, ", "),
+			strings.TrimSuffix(strings.Repeat(one+", ", n), ", ")))
 	}
-	big, err := insert(batch)
-	if err != nil {
-		return err
+	var big *sql.Stmt
+	if pl.rows >= int64(batch) {
+		var err error
+		if big, err = insert(batch); err != nil {
+			return err
+		}
+		defer big.Close()
 	}
-	defer big.Close()
-	single, err := insert(1)
-	if err != nil {
-		return err
-	}
-	defer single.Close()
-
 	args := make([]any, 0, batch*ncol)
 	row := make([]any, ncol)
 	for r, rec := range pl.pub.Records {
@@ -196,13 +199,16 @@ func (e *sqliteEngine) stage(ctx context.Context, conn *sql.Conn, staging string
 			}
 		}
 	}
-	for len(args) > 0 {
-		if _, err := single.ExecContext(ctx, args[:ncol]...); err != nil {
-			return err
-		}
-		args = args[ncol:]
+	if len(args) == 0 {
+		return nil
 	}
-	return nil
+	rest, err := insert(len(args) / ncol)
+	if err != nil {
+		return err
+	}
+	defer rest.Close()
+	_, err = rest.ExecContext(ctx, args...)
+	return err
 }
 
 func (e *sqliteEngine) tryLock(context.Context) (func() error, error) {
