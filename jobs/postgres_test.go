@@ -138,34 +138,8 @@ func TestNightlyFromPostgresEqualsCSV(t *testing.T) {
 	publish(pipeline.Input{Path: csvPath}, "csv.db")
 	publish(pipeline.Input{Path: dsn, Table: schema + ".events"}, "pg.db")
 
-	dump := func(db string) []string {
-		conn := openDB(t, filepath.Join(dir, db))
-		rows, err := conn.Query(`SELECT * FROM customer_predictions ORDER BY customer_id`)
-		require.NoError(t, err)
-		defer rows.Close()
-		cols, err := rows.Columns()
-		require.NoError(t, err)
-		var out []string
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			require.NoError(t, rows.Scan(ptrs...))
-			var b []byte
-			for i, c := range cols {
-				if c == "run_id" || c == "updated_at" {
-					continue
-				}
-				b = fmt.Appendf(b, "%s=%v|", c, vals[i])
-			}
-			out = append(out, string(b))
-		}
-		require.NoError(t, rows.Err())
-		return out
-	}
-	fromCSV, fromPG := dump("csv.db"), dump("pg.db")
+	fromCSV := testenv.DumpPredictions(t, filepath.Join(dir, "csv.db"))
+	fromPG := testenv.DumpPredictions(t, filepath.Join(dir, "pg.db"))
 	require.Len(t, fromCSV, 2357)
 	assert.Equal(t, fromCSV, fromPG)
 }

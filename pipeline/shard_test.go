@@ -2,48 +2,15 @@ package pipeline_test
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/churnpipe/churnpipe/internal/testenv"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
-
-// dumpPredictions returns every published row as text, without the columns
-// that differ by run (run_id, updated_at), ordered by customer.
-func dumpPredictions(t *testing.T, path string) []string {
-	t.Helper()
-	db, err := sql.Open("sqlite", path)
-	require.NoError(t, err)
-	defer db.Close()
-	rows, err := db.Query(`SELECT * FROM customer_predictions ORDER BY customer_id`)
-	require.NoError(t, err)
-	defer rows.Close()
-	cols, err := rows.Columns()
-	require.NoError(t, err)
-	var out []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		require.NoError(t, rows.Scan(ptrs...))
-		var b []byte
-		for i, c := range cols {
-			if c != "run_id" && c != "updated_at" {
-				b = fmt.Appendf(b, "%s=%v|", c, vals[i])
-			}
-		}
-		out = append(out, string(b))
-	}
-	require.NoError(t, rows.Err())
-	return out
-}
 
 // TestShardsPublishWhatOneRunPublishes: 4 shard workers plus the finalize
 // step publish exactly the night a single run publishes (models, RFM
@@ -78,7 +45,7 @@ func TestShardsPublishWhatOneRunPublishes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, single.Run.RowsRead, res.Run.RowsRead, "the ledger counts each input row once")
 
-	one, four := dumpPredictions(t, filepath.Join(dir, "one.db")), dumpPredictions(t, filepath.Join(dir, "four.db"))
+	one, four := testenv.DumpPredictions(t, filepath.Join(dir, "one.db")), testenv.DumpPredictions(t, filepath.Join(dir, "four.db"))
 	require.Len(t, one, 1500)
 	assert.Equal(t, one, four)
 
