@@ -174,22 +174,8 @@ func (e *myEngine) pool() querier { return myQ{sqlQ{e.db}} }
 
 // myTx runs f between BEGIN and COMMIT on conn, rolling back on error (also
 // when ctx is cancelled). DDL commits implicitly in MySQL.
-func myTx(ctx context.Context, conn *sql.Conn, f func(q querier) error) (err error) {
-	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			if _, rbErr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rbErr != nil {
-				err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
-			}
-		}
-	}()
-	if err := f(myQ{sqlQ{conn}}); err != nil {
-		return err
-	}
-	_, err = conn.ExecContext(ctx, "COMMIT")
-	return err
+func myTx(ctx context.Context, conn *sql.Conn, f func(q querier) error) error {
+	return connTx(ctx, conn, "BEGIN", myQ{sqlQ{conn}}, f)
 }
 
 // inTx runs f in a transaction on one connection. Migrations are serialized

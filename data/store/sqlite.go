@@ -74,7 +74,10 @@ func (e *sqliteEngine) pool() querier { return sqlQ{e.db} }
 
 // immediateTx runs f between BEGIN IMMEDIATE and COMMIT on conn, rolling back
 // on error. The rollback runs even when ctx is cancelled.
-func immediateTx(ctx context.Context, conn *sql.Conn, begin string, f func(q querier) error) (err error) {
+// connTx runs f inside a transaction started with begin on one connection
+// (database/sql engines: SQLite and MySQL), handing it q to query with, and
+// rolls back when f or the commit fails.
+func connTx(ctx context.Context, conn *sql.Conn, begin string, q querier, f func(q querier) error) (err error) {
 	if _, err := conn.ExecContext(ctx, begin); err != nil {
 		return err
 	}
@@ -85,11 +88,15 @@ func immediateTx(ctx context.Context, conn *sql.Conn, begin string, f func(q que
 			}
 		}
 	}()
-	if err := f(sqlQ{conn}); err != nil {
+	if err := f(q); err != nil {
 		return err
 	}
 	_, err = conn.ExecContext(ctx, "COMMIT")
 	return err
+}
+
+func immediateTx(ctx context.Context, conn *sql.Conn, begin string, f func(q querier) error) error {
+	return connTx(ctx, conn, begin, sqlQ{conn}, f)
 }
 
 func (e *sqliteEngine) inTx(ctx context.Context, _ bool, f func(q querier) error) error {
