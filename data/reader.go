@@ -108,6 +108,9 @@ type source interface {
 	// whether the file is exhausted.
 	fill(n int) (added int, eof bool, err error)
 	close() error
+	// rows returns the number of data rows the file's metadata announces,
+	// -1 when it does not say.
+	rows() int64
 }
 
 // Reader streams the canonical interaction history of one file or a folder
@@ -135,6 +138,7 @@ type Reader struct {
 	err      error
 	stats    Stats
 	released bool
+	expect   int64 // ExpectedRows
 }
 
 // Open opens a file, or a folder: every supported file in it (recursively,
@@ -222,6 +226,11 @@ func Open(path string, opt Options) (*Reader, error) {
 				r.src.close()
 			}
 			return nil, err
+		}
+		if n := src.rows(); n < 0 || r.expect < 0 {
+			r.expect = -1
+		} else {
+			r.expect += n
 		}
 		if i == 0 {
 			r.src = src
@@ -367,6 +376,12 @@ func (r *Reader) reserve() {
 	r.tyB.Reserve(n)
 	r.amB.Reserve(n)
 }
+
+// ExpectedRows returns the number of data rows the input holds according
+// to its files' metadata (the row counts of the Parquet footers), rejected
+// rows included, or -1 when a file does not say (CSV, Arrow IPC). Callers
+// use it to size their state ahead of reading.
+func (r *Reader) ExpectedRows() int64 { return r.expect }
 
 // Record returns the current batch. It is valid until the next call to Next
 // or Release; Retain it to keep it longer.

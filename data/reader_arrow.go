@@ -383,6 +383,13 @@ func (s *arrowSource) raw(i int) string {
 	return b.String()
 }
 
+func (s *arrowSource) rows() int64 {
+	if s.pf != nil {
+		return s.pf.NumRows()
+	}
+	return -1
+}
+
 func (s *arrowSource) close() error {
 	if s.cur != nil {
 		s.cur.Release()

@@ -209,6 +209,8 @@ func (s *csvSource) row(rec []string) (int, error) {
 
 func (s *csvSource) close() error { return s.f.Close() }
 
+func (s *csvSource) rows() int64 { return -1 }
+
 // wsReader splits lines into fields separated by runs of spaces and tabs.
 // Blank lines are skipped; "\r\n" and a last line without newline are fine.
 type wsReader struct {

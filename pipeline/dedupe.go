@@ -17,21 +17,56 @@ import (
 // input, where two identical purchases on one day are two purchases (CDNOW
 // has 21 such pairs), not a duplicate delivery. It remembers a
 // 64-bit FNV-1a fingerprint per distinct timestamped event in an
-// open-addressing set (8 bytes a slot, ≤ 80 % full: 0.5 GB for up to 53 M
-// events); a false match needs a 64-bit collision.
+// open-addressing set (u64set: 10 bytes an event at the 0.8 target load); a
+// false match needs a 64-bit collision. The set is created at the first
+// timestamped event, sized for the number of rows the input's metadata
+// announces (divided by the number of shards), so that it never grows — a
+// growing set holds its old and new tables at once — and a date-only input
+// costs nothing.
 type dedupe struct {
 	// shard, shards: in a sharded run only this shard's customers are
 	// remembered (the builder skips the others anyway).
 	shard, shards int
-	seen          *u64set
-	dups          int64
-	mem           memory.Allocator
-	keep          []bool
+	// expect is the number of rows expected in the input (≤ 0: unknown).
+	expect int64
+	seen   *u64set
+	dups   int64
+	mem    memory.Allocator
+	keep   []bool
 }
 
-func newDedupe(mem memory.Allocator) *dedupe {
-	return &dedupe{seen: newU64Set(1 << 16), mem: mem}
+// newDedupe returns a filter for an input of about expect rows (≤ 0 when
+// unknown).
+func newDedupe(mem memory.Allocator, expect int64, shard, shards int) *dedupe {
+	return &dedupe{mem: mem, expect: expect, shard: shard, shards: shards}
 }
+
+// set returns the fingerprint set, creating it on first use.
+func (d *dedupe) set() *u64set {
+	if d.seen == nil {
+		c := int64(1 << 16)
+		if d.expect > 0 {
+			c = d.expect
+			if d.shards > 1 {
+				// a shard's share, with 1 % slack for an uneven hash split
+				c = c/int64(d.shards) + c/int64(100*d.shards) + 1
+			}
+		}
+		d.seen = newU64Set(int(c))
+	}
+	return d.seen
+}
+
+// bytes returns the size of the fingerprint set.
+func (d *dedupe) bytes() int {
+	if d.seen == nil {
+		return 0
+	}
+	return 8 * len(d.seen.slots)
+}
+
+// release drops the fingerprint set (the counts stay).
+func (d *dedupe) release() { d.seen = nil }
 
 const (
 	fnvOffset = 14695981039346656037
@@ -68,6 +103,7 @@ func (d *dedupe) filter(rec arrow.Record) arrow.Record {
 	}
 	keep := d.keep[:n]
 	dropped := 0
+	var seen *u64set
 	for i := 0; i < n; i++ {
 		if d.shards > 1 && features.ShardOf(ids.Value(i), d.shards) != d.shard {
 			keep[i] = true // another shard's customer: the builder skips it
@@ -85,7 +121,10 @@ func (d *dedupe) filter(rec arrow.Record) arrow.Record {
 		} else {
 			h = fnvUint64(h, 0x7ff8dead)
 		}
-		if !d.seen.add(h) {
+		if seen == nil {
+			seen = d.set()
+		}
+		if !seen.add(h) {
 			keep[i] = false
 			dropped++
 			continue

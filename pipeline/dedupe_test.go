@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestU64SetAgainstMap(t *testing.T) {
@@ -21,7 +22,45 @@ func TestU64SetAgainstMap(t *testing.T) {
 		assert.Equal(t, want, s.add(h), "insert %d of %x", i, h)
 	}
 	assert.Equal(t, len(ref), s.n)
-	assert.LessOrEqual(t, s.n*5, len(s.slots)*4)
+	assert.LessOrEqual(t, s.n*10, len(s.slots)*u64setMaxLoad)
+}
+
+func TestU64SetSizedNeverGrows(t *testing.T) {
+	for _, n := range []int{0, 1, 1000, 123_457} { // 123_457: not near a power of two
+		s := newU64Set(n)
+		size := len(s.slots)
+		assert.LessOrEqual(t, float64(size), max(u64setMinSize, float64(n)/u64setTargetLoad+1), "n=%d", n)
+		rng := rand.New(rand.NewPCG(uint64(n), 9))
+		for i := 0; i < n; i++ {
+			require.True(t, s.add(rng.Uint64()|1), "n=%d insert %d", n, i)
+		}
+		assert.Equal(t, size, len(s.slots), "a set sized for %d keys grew", n)
+		assert.Equal(t, n, s.n)
+	}
+}
+
+func TestDedupeSizedFromExpectedRows(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		expect        int64
+		shard, shards int
+		wantAtLeast   int // slots
+		wantAtMost    int
+	}{
+		{"unknown size starts small", -1, 0, 1, u64setMinSize, 1 << 17},
+		{"one shard: every row", 1_000_000, 0, 1, 1_250_000, 1_250_001},
+		{"a quarter of the rows, 1 % slack", 1_000_000, 2, 4, 315_000, 316_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDedupe(nil, tc.expect, tc.shard, tc.shards)
+			assert.Zero(t, d.bytes(), "no set before the first timestamped event")
+			s := d.set()
+			assert.GreaterOrEqual(t, len(s.slots), tc.wantAtLeast)
+			assert.LessOrEqual(t, len(s.slots), tc.wantAtMost)
+			d.release()
+			assert.Zero(t, d.bytes())
+		})
+	}
 }
 
 func BenchmarkDedupeSet(b *testing.B) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -82,9 +83,18 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 		q.Close()
 		return nil, st, err
 	}
-	dd := newDedupe(opt.Alloc)
-	dd.shard, dd.shards = in.Shard, in.Shards
+	expect := int64(-1)
+	if e, ok := src.(interface{ ExpectedRows() int64 }); ok {
+		expect = e.ExpectedRows()
+	}
+	dd := newDedupe(opt.Alloc, expect, in.Shard, in.Shards)
 	err = consume(ctx, src, b, dd, opt)
+	if dd.bytes() > 256<<20 {
+		// Hand a large fingerprint set back to the OS before Finish
+		// allocates the feature table, so that the two never add up.
+		dd.release()
+		debug.FreeOSMemory()
+	}
 	ds := src.Stats()
 	src.Release()
 	if cerr := q.Close(); err == nil {

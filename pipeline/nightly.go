@@ -62,17 +62,23 @@ type NightlyResult struct {
 
 // timer accumulates wall-clock seconds per step.
 type timer struct {
-	m    map[string]float64
-	last time.Time
+	m      map[string]float64
+	last   time.Time
+	onStep func(string)
 }
 
-func newTimer() *timer { return &timer{m: map[string]float64{}, last: time.Now()} }
+func newTimer(onStep func(string)) *timer {
+	return &timer{m: map[string]float64{}, last: time.Now(), onStep: onStep}
+}
 
 // lap charges the time since the previous lap to step.
 func (t *timer) lap(step string) {
 	now := time.Now()
 	t.m[step] += now.Sub(t.last).Seconds()
 	t.last = now
+	if t.onStep != nil {
+		t.onStep(step)
+	}
 }
 
 // NewRunID returns a sortable, unique run identifier like
@@ -149,7 +155,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 		}
 	}()
 
-	tm := newTimer()
+	tm := newTimer(opt.OnStep)
 	res.Seconds = tm.m
 	tm.lap("setup")
 	pauseAt("read")

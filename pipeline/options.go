@@ -17,6 +17,10 @@ type Options struct {
 	// Progress receives progress bars (counts and rates); they are drawn
 	// only when it is a terminal. nil = none.
 	Progress io.Writer
+	// OnStep, if set, is called when a step of a nightly run ends, with the
+	// step's name as in NightlyResult.Seconds (benchmarks read the peak
+	// memory of each step there).
+	OnStep func(step string)
 }
 
 func (o Options) progressWriter() io.Writer {

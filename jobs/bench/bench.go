@@ -83,6 +83,9 @@ type Result struct {
 	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
 	PeakRSSMiB      float64 `json:"peak_rss_mib"`
 	PeakRSSReset    bool    `json:"peak_rss_reset"`
+	// PeakRSSMiBByStep is the peak RSS during each step of the nightly run
+	// (VmHWM read and reset as each step ends; only when PeakRSSReset).
+	PeakRSSMiBByStep map[string]float64 `json:"peak_rss_mib_by_step,omitempty"`
 	GoVersion       string  `json:"go_version"`
 	GOMAXPROCS      int     `json:"gomaxprocs"`
 	NumCPU          int     `json:"num_cpu"`
@@ -186,6 +189,20 @@ func Run(ctx context.Context, c Config, opt pipeline.Options) (Result, error) {
 	}
 	freeMemory()
 	res.PeakRSSReset = resetPeakRSS()
+	var stepPeak int64 // the highest per-step peak (each step resets VmHWM)
+	if res.PeakRSSReset {
+		res.PeakRSSMiBByStep = map[string]float64{}
+		onStep := opt.OnStep
+		opt.OnStep = func(step string) {
+			hwm := peakRSS()
+			stepPeak = max(stepPeak, hwm)
+			res.PeakRSSMiBByStep[step] = float64(hwm) / (1 << 20)
+			resetPeakRSS()
+			if onStep != nil {
+				onStep(step)
+			}
+		}
+	}
 	if c.CPUProfile != "" {
 		f, err := os.Create(c.CPUProfile)
 		if err != nil {
@@ -203,7 +220,7 @@ func Run(ctx context.Context, c Config, opt pipeline.Options) (Result, error) {
 	if c.CPUProfile != "" {
 		pprof.StopCPUProfile()
 	}
-	res.PeakRSSBytes = peakRSS()
+	res.PeakRSSBytes = max(peakRSS(), stepPeak)
 	res.PeakRSSMiB = float64(res.PeakRSSBytes) / (1 << 20)
 	res.Seconds = map[string]float64{}
 	for k, v := range nr.Seconds {
