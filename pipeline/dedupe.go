@@ -33,6 +33,8 @@ type dedupe struct {
 	dups   int64
 	mem    memory.Allocator
 	keep   []bool
+	hs     []uint64 // fingerprints of the record's candidate rows
+	rows   []int32  // their row numbers
 }
 
 // newDedupe returns a filter for an input of about expect rows (≤ 0 when
@@ -102,16 +104,18 @@ func (d *dedupe) filter(rec arrow.Record) arrow.Record {
 		d.keep = make([]bool, n)
 	}
 	keep := d.keep[:n]
-	dropped := 0
-	var seen *u64set
+	// Two passes: fingerprint the rows first, then probe the set in a
+	// tight loop. Interleaved, each fingerprint's serial FNV chain sat
+	// between two cache misses and the misses ran one at a time (~300 ns a
+	// row on tier M); batched, the CPU overlaps several (~95 ns).
+	d.hs, d.rows = d.hs[:0], d.rows[:0]
 	for i := 0; i < n; i++ {
+		keep[i] = true
 		if d.shards > 1 && features.ShardOf(ids.Value(i), d.shards) != d.shard {
-			keep[i] = true // another shard's customer: the builder skips it
-			continue
+			continue // another shard's customer: the builder skips it
 		}
 		if ts.Value(i)%data.MillisPerDay == 0 {
-			keep[i] = true // date-only precision: cannot tell a duplicate from a second purchase
-			continue
+			continue // date-only precision: cannot tell a duplicate from a second purchase
 		}
 		h := fnvString(fnvOffset, ids.Value(i))
 		h = fnvUint64(h^0xff, uint64(ts.Value(i)))
@@ -121,15 +125,18 @@ func (d *dedupe) filter(rec arrow.Record) arrow.Record {
 		} else {
 			h = fnvUint64(h, 0x7ff8dead)
 		}
-		if seen == nil {
-			seen = d.set()
+		d.hs = append(d.hs, h)
+		d.rows = append(d.rows, int32(i))
+	}
+	dropped := 0
+	if len(d.hs) > 0 {
+		seen := d.set()
+		for k, h := range d.hs {
+			if !seen.add(h) {
+				keep[d.rows[k]] = false
+				dropped++
+			}
 		}
-		if !seen.add(h) {
-			keep[i] = false
-			dropped++
-			continue
-		}
-		keep[i] = true
 	}
 	if dropped == 0 {
 		rec.Retain()
