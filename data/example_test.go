@@ -49,6 +49,6 @@ func Example() {
 	// Output:
 	// c1 2024-03-01 09:00 29.33
 	// c2 2024-03-02 00:00 (null)
-	// {Files:1 RowsRead:3 RowsRejected:1} data: too many rejected rows: 1 of 3 rows (33.33 %) rejected, limit 10.00 %
+	// {Files:1 RowsRead:3 RowsRejected:1 FilesSkipped:0} data: too many rejected rows: 1 of 3 rows (33.33 %) rejected, limit 10.00 %
 	// 3,amount,"non-finite amount ""NaN""","c2,2024-03-02,NaN"
 }

@@ -46,6 +46,12 @@ type Options struct {
 	BatchSize int
 	// Alloc allocates the records; nil means memory.DefaultAllocator.
 	Alloc memory.Allocator
+	// Shard and Shards (Shards ≥ 2) say that the reader serves shard Shard
+	// of Shards. A folder written by CreatePartitioned whose partition count
+	// is a multiple of Shards is then read only in part: the files holding
+	// that shard's customers (Stats.FilesSkipped counts the others). Rows
+	// are not filtered otherwise; features.WithShard does that.
+	Shard, Shards int
 	// Quarantine receives the bad rows, which are counted and skipped; nil
 	// means the first bad row stops the reader and Err returns it as a
 	// *ParseError.
@@ -100,6 +106,9 @@ type Stats struct {
 	RowsRead int64
 	// RowsRejected counts the bad rows (quarantined, or the one returned by Err).
 	RowsRejected int64
+	// FilesSkipped counts the partition files left unread because they hold
+	// other shards' customers (Options.Shards).
+	FilesSkipped int
 }
 
 // source streams the rows of one file into the Reader's builders.
@@ -215,6 +224,17 @@ func Open(path string, opt Options) (*Reader, error) {
 				f, _ = formatOf(p)
 			}
 			r.formats = append(r.formats, f)
+		}
+		if err := checkPartitions(path, r.files); err != nil {
+			return nil, err
+		}
+		if opt.Shards >= 2 {
+			if opt.Shard < 0 || opt.Shard >= opt.Shards {
+				return nil, fmt.Errorf("data: open %s: shard %d of %d (want 0 ≤ shard < shards)", path, opt.Shard, opt.Shards)
+			}
+			all := len(r.files)
+			r.files, r.formats, _ = prunePartitions(r.files, r.formats, opt.Shard, opt.Shards)
+			r.stats.FilesSkipped = all - len(r.files)
 		}
 	}
 

@@ -180,16 +180,12 @@ func NewBuilderErr(asOf time.Time, opts ...Option) (*Builder, error) {
 	return b, nil
 }
 
-// ShardOf returns the shard of a customer id among n: the FNV-1a 64-bit hash
-// of the id's bytes (offset basis 14695981039346656037, prime
-// 1099511628211) modulo n. It panics if n < 1.
-func ShardOf(id string, n int) int {
-	if n < 1 {
-		panic("features: ShardOf with n < 1")
-	}
-	return int(fnv1a(id) % uint64(n))
-}
+// ShardOf returns the shard of a customer id among n: data.ShardOf, the
+// FNV-1a 64-bit hash of the id's bytes modulo n, which also decides the
+// partition files of data.CreatePartitioned. It panics if n < 1.
+func ShardOf(id string, n int) int { return data.ShardOf(id, n) }
 
+// fnv1a is data.ShardOf's hash, inlined in the hot path.
 func fnv1a(s string) uint64 {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(s); i++ {

@@ -253,6 +253,7 @@ func TestShardOf(t *testing.T) {
 		h := fnv.New64a()
 		h.Write([]byte(id))
 		assert.Equal(t, int(h.Sum64()%16), features.ShardOf(id, 16))
+		assert.Equal(t, data.ShardOf(id, 16), features.ShardOf(id, 16), "the partition files and the builder agree")
 	}
 	assert.Panics(t, func() { features.ShardOf("a", 0) })
 }

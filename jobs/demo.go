@@ -20,7 +20,10 @@ type SynthConfig struct {
 	Customers  int
 	Start, End time.Time
 	Seed       uint64
-	Out        string // .parquet, .arrow or .csv
+	Out        string // .parquet, .arrow or .csv; a folder with Partitions
+	// Partitions > 0 writes the history as that many Parquet files in the
+	// folder Out, partitioned by customer (data.CreatePartitioned).
+	Partitions int
 }
 
 // Synth writes a synthetic interaction history (see package data/synth).
@@ -37,9 +40,23 @@ func Synth(ctx context.Context, c SynthConfig, mem memory.Allocator) (synth.Stat
 	if c.Out == "" {
 		return synth.Stats{}, &UsageError{fmt.Errorf("no --out file")}
 	}
-	w, err := data.CreateFile(c.Out, data.EventSchema, data.WriteOptions{Alloc: mem})
-	if err != nil {
-		return synth.Stats{}, err
+	var w interface {
+		Write(arrow.Record) error
+		Close() error
+		Abort()
+	}
+	if c.Partitions > 0 {
+		pw, err := data.CreatePartitioned(c.Out, c.Partitions, data.WriteOptions{Alloc: mem})
+		if err != nil {
+			return synth.Stats{}, &UsageError{err}
+		}
+		w = pw
+	} else {
+		fw, err := data.CreateFile(c.Out, data.EventSchema, data.WriteOptions{Alloc: mem})
+		if err != nil {
+			return synth.Stats{}, err
+		}
+		w = fileWriter{fw}
 	}
 	cfg := synth.DefaultConfig(c.Customers, c.Start, c.End, c.Seed)
 	st, err := synth.Generate(ctx, cfg, mem, func(rec arrow.Record) error { return w.Write(rec) })
@@ -49,6 +66,12 @@ func Synth(ctx context.Context, c SynthConfig, mem memory.Allocator) (synth.Stat
 	}
 	return st, w.Close()
 }
+
+// fileWriter adapts data.FileWriter's Abort (which returns an error) to
+// the writers Synth uses.
+type fileWriter struct{ *data.FileWriter }
+
+func (w fileWriter) Abort() { w.FileWriter.Abort() }
 
 // DemoConfig is the self-contained demo: synthetic customers over two years,
 // scored on the last day into a SQLite file.

@@ -49,14 +49,21 @@ func (d *dedupe) set() *u64set {
 		c := int64(1 << 16)
 		if d.expect > 0 {
 			c = d.expect
-			if d.shards > 1 {
-				// a shard's share, with 1 % slack for an uneven hash split
-				c = c/int64(d.shards) + c/int64(100*d.shards) + 1
-			}
 		}
 		d.seen = newU64Set(int(c))
 	}
 	return d.seen
+}
+
+// expectedShare returns the rows a shard of shards can expect of an input
+// of expect rows (≤ 0: unknown): all of them when the reader already read
+// only the shard's partition files (pruned), else its share with 1 % slack
+// for an uneven hash split.
+func expectedShare(expect int64, shards int, pruned bool) int64 {
+	if expect <= 0 || shards < 2 || pruned {
+		return expect
+	}
+	return expect/int64(shards) + expect/int64(100*shards) + 1
 }
 
 // bytes returns the size of the fingerprint set.

@@ -46,7 +46,10 @@ type IngestStats struct {
 	RowsUsed      int64
 	RowsDuplicate int64 // exact duplicate events dropped (same id, time, type and amount)
 	RowsSkipped   int64 // events of customers of other shards (sharded runs)
-	Customers     int
+	// FilesSkipped counts the partition files a sharded run left unread
+	// (they hold other shards' customers; see data.CreatePartitioned).
+	FilesSkipped int
+	Customers    int
 	Quarantine    string // path of the quarantine file, if any row went there
 }
 
@@ -67,6 +70,9 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 	ro := in.Read
 	ro.Alloc = opt.Alloc
 	ro.Quarantine = q
+	if in.Shards > 1 {
+		ro.Shard, ro.Shards = in.Shard, in.Shards
+	}
 	src, err := openSource(ctx, in, ro)
 	if err != nil {
 		q.Close()
@@ -85,7 +91,7 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 	}
 	expect := int64(-1)
 	if e, ok := src.(interface{ ExpectedRows() int64 }); ok {
-		expect = e.ExpectedRows()
+		expect = expectedShare(e.ExpectedRows(), in.Shards, src.Stats().FilesSkipped > 0)
 	}
 	dd := newDedupe(opt.Alloc, expect, in.Shard, in.Shards)
 	err = consume(ctx, src, b, dd, opt)
@@ -104,6 +110,12 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 	st.RowsExcluded, st.RowsUsed, st.Customers = b.Excluded(), b.Rows(), b.Customers()
 	st.RowsDuplicate = dd.dups
 	st.RowsSkipped = b.Skipped()
+	st.FilesSkipped = ds.FilesSkipped
+	if err == nil && st.FilesSkipped > 0 && st.RowsSkipped > 0 {
+		// The reader trusted the partition file names; the events say otherwise.
+		err = fmt.Errorf("%w: %s: the partition files read for shard %d of %d hold %d events of other shards' customers: they were not written by data.CreatePartitioned (churnpipe partition) with churnpipe's customer hash",
+			data.ErrPartition, in.Path, in.Shard, in.Shards, st.RowsSkipped)
+	}
 	if q.Count() > 0 {
 		st.Quarantine = qpath
 	} else {

@@ -87,6 +87,7 @@ func readShards(dir string, asOf time.Time, n int, opt Options) (arrow.Record, I
 			r.Release()
 		}
 	}()
+	var maxRejects int64 // of workers that read every file
 	for i := 0; i < n; i++ {
 		base := shardBase(dir, asOf, i, n)
 		var st IngestStats
@@ -123,18 +124,28 @@ func readShards(dir string, asOf time.Time, n int, opt Options) (arrow.Record, I
 		}
 		r.Close()
 		f.Close()
-		// Each worker reads the whole input and skips other shards' events; a
-		// rejected row has no usable customer, so every worker sees it: count the
-		// rows of each shard's own customers, and the rejects once.
-		total.Files = max(total.Files, st.Files)
-		total.RowsRead += st.RowsRead - st.RowsSkipped - st.RowsRejected
-		total.RowsRejected = max(total.RowsRejected, st.RowsRejected)
+		if st.FilesSkipped > 0 {
+			// The worker read only its own partition files: its counts are its own.
+			total.Files += st.Files
+			total.FilesSkipped += st.FilesSkipped
+			total.RowsRead += st.RowsRead
+			total.RowsRejected += st.RowsRejected
+		} else {
+			// The worker read the whole input and skipped other shards'
+			// events; a rejected row has no usable customer, so every worker
+			// sees it: count the rows of each shard's own customers, and the
+			// rejects once.
+			total.Files = max(total.Files, st.Files)
+			total.RowsRead += st.RowsRead - st.RowsSkipped - st.RowsRejected
+			maxRejects = max(maxRejects, st.RowsRejected)
+		}
 		total.RowsExcluded += st.RowsExcluded
 		total.RowsUsed += st.RowsUsed
 		total.RowsDuplicate += st.RowsDuplicate
 		total.Customers += st.Customers
 	}
-	total.RowsRead += total.RowsRejected
+	total.RowsRead += maxRejects
+	total.RowsRejected += maxRejects
 	cols := make([]arrow.Array, len(features.Schema().Fields()))
 	for c := range cols {
 		parts := make([]arrow.Array, len(recs))

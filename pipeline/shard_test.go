@@ -2,12 +2,14 @@ package pipeline_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/internal/testenv"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
@@ -53,4 +55,60 @@ func TestShardsPublishWhatOneRunPublishes(t *testing.T) {
 	_, err = pipeline.Nightly(ctx, pipeline.NightlyConfig{AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "five.db"),
 		FromShards: shardDir, Shards: 5}, pipeline.Options{})
 	assert.ErrorIs(t, err, pipeline.ErrShards)
+}
+
+// TestShardsReadOnlyTheirPartitions: a history rewritten as 8 partition
+// files (pipeline.Partition) lets each of 4 workers read only its 2 files,
+// and the night published is still exactly the single run's.
+func TestShardsReadOnlyTheirPartitions(t *testing.T) {
+	hist := writeSynth(t, 1200, 11)
+	dir := t.TempDir()
+	ctx := context.Background()
+	in := pipeline.Input{Path: hist, MaxReject: 0.01, Quarantine: filepath.Join(dir, "q.csv")}
+	one, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{Input: in, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "one.db")}, pipeline.Options{})
+	require.NoError(t, err)
+
+	parts := filepath.Join(dir, "parts")
+	pst, err := pipeline.Partition(ctx, in, 8, parts, pipeline.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, one.Run.RowsRead, pst.RowsWritten, "partitioning keeps every row")
+	assert.Empty(t, pst.Quarantine)
+
+	shardDir := filepath.Join(dir, "shards")
+	pin := in
+	pin.Path = parts
+	for i := 0; i < 4; i++ {
+		sin := pin
+		sin.Shard, sin.Shards = i, 4
+		st, _, err := pipeline.WriteShard(ctx, sin, synthEnd, shardDir, pipeline.Options{})
+		require.NoError(t, err, "shard %d", i)
+		assert.Equal(t, 2, st.Files, "shard %d reads files %d and %d", i, i, i+4)
+		assert.Equal(t, 6, st.FilesSkipped)
+		assert.Zero(t, st.RowsSkipped, "no other shard's event was read")
+	}
+	four, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "four.db"),
+		FromShards: shardDir, Shards: 4}, pipeline.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, one.Run.RowsRead, four.Run.RowsRead, "the ledger counts each input row once")
+	assert.Equal(t, one.Run.Customers, four.Run.Customers)
+	a, b := testenv.DumpPredictions(t, filepath.Join(dir, "one.db")), testenv.DumpPredictions(t, filepath.Join(dir, "four.db"))
+	require.Len(t, a, 1200)
+	assert.Equal(t, a, b)
+}
+
+// TestShardRefusesMisnamedPartitions: files named like partitions that do
+// not hold the hash's customers stop the worker instead of losing customers.
+func TestShardRefusesMisnamedPartitions(t *testing.T) {
+	hist := writeSynth(t, 200, 12)
+	parts := filepath.Join(t.TempDir(), "parts")
+	require.NoError(t, os.MkdirAll(parts, 0o755))
+	b, err := os.ReadFile(hist)
+	require.NoError(t, err)
+	for i := 0; i < 2; i++ { // the whole history, twice, under partition names
+		require.NoError(t, os.WriteFile(filepath.Join(parts, data.PartitionFile(i, 2)), b, 0o644))
+	}
+	in := pipeline.Input{Path: parts, MaxReject: 0.01, Shard: 1, Shards: 2, Quarantine: filepath.Join(t.TempDir(), "q.csv")}
+	_, _, err = pipeline.WriteShard(context.Background(), in, synthEnd, t.TempDir(), pipeline.Options{})
+	require.ErrorIs(t, err, data.ErrPartition)
+	assert.ErrorContains(t, err, "other shards' customers")
 }

@@ -206,14 +206,15 @@ func runSynth(ctx context.Context, args []string, stdout io.Writer) error {
 	start := fs.String("start", "2024-01-01", "first day of the history")
 	end := fs.String("end", "2025-12-31", "last day of the history")
 	seed := fs.Uint64("seed", 1, "random seed; the same seed writes the same history")
-	out := fs.String("out", "", "output file: .parquet, .arrow or .csv")
+	out := fs.String("out", "", "output file: .parquet, .arrow or .csv (a folder with --partitions)")
+	parts := fs.Int("partitions", 0, "write a folder of this many Parquet files partitioned by customer, for sharded nights (see churnpipe partition)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if _, err := lf.setup(); err != nil {
 		return err
 	}
-	c := jobs.SynthConfig{Customers: *n, Seed: *seed, Out: *out}
+	c := jobs.SynthConfig{Customers: *n, Seed: *seed, Out: *out, Partitions: *parts}
 	var err error
 	if c.Start, err = parseDay("start", *start); err != nil {
 		return err
@@ -227,6 +228,32 @@ func runSynth(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "wrote %d events of %d customers to %s (purchases %d, returns %d, visits %d, support %d)\n",
 		st.Events, st.Customers, *out, st.Purchases, st.Returns, st.Visits, st.Support)
+	return nil
+}
+
+func runPartition(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, lf := newFlags("partition", "partition --input PATH --partitions N --out DIR")
+	var in inputFlags
+	in.register(fs)
+	n := fs.Int("partitions", 0, "number of Parquet files; make it a multiple of the number of shards (--shard i/N reads the files j with j mod N = i)")
+	out := fs.String("out", "", "folder to write part-00000-of-0000N.parquet … into (created; must not hold partition files)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := lf.setup()
+	if err != nil {
+		return err
+	}
+	c := jobs.PartitionConfig{Partitions: *n, Out: *out}
+	if c.Input, err = in.input(); err != nil {
+		return err
+	}
+	st, err := jobs.Partition(ctx, c, pipeline.Options{Logger: log, Progress: os.Stderr})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %d events into %d partition files in %s (rows read %d, rejected %d)\n",
+		st.RowsWritten, st.Partitions, *out, st.RowsRead, st.RowsRejected)
 	return nil
 }
 

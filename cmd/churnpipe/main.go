@@ -40,6 +40,7 @@ func allCommands() []command {
 		{"nightly", "score every customer at an as-of day and publish the prediction table", runNightly},
 		{"features", "export the per-customer feature table at an as-of day (Parquet/Arrow/CSV)", runFeatures},
 		{"synth", "write a realistic synthetic interaction history", runSynth},
+		{"partition", "rewrite a history as Parquet files partitioned by customer, for sharded nights", runPartition},
 		{"demo", "generate 5,000 sample customers, run the nightly job, print stage × segment", runDemo},
 	}, extraCommands...)
 }
@@ -136,6 +137,9 @@ var examples = map[string]string{
 `,
 	"features": `  churnpipe features --input events.parquet --as-of 2025-12-31 --out features.parquet
   churnpipe features --input events.parquet --as-of 2025-12-31 --label-horizon 90d --out snapshots.parquet   # for notebooks
+`,
+	"partition": `  churnpipe partition --input events/ --partitions 8 --out /shared/events-by-customer
+  churnpipe nightly --input /shared/events-by-customer --shard 3/4 --shard-dir /shared/shards --as-of 2025-12-31   # reads files 3 and 7
 `,
 	"clv fit": `  churnpipe clv fit --input cdnow.csv --model paretonbd --calibration-end 1997-09-30 --time-unit week --json
 `,
