@@ -50,7 +50,7 @@ type IngestStats struct {
 	// (they hold other shards' customers; see data.CreatePartitioned).
 	FilesSkipped int
 	Customers    int
-	Quarantine    string // path of the quarantine file, if any row went there
+	Quarantine   string // path of the quarantine file, if any row went there
 }
 
 // BuildFeatures reads the input and returns the feature table at asOf

@@ -86,9 +86,9 @@ type Result struct {
 	// PeakRSSMiBByStep is the peak RSS during each step of the nightly run
 	// (VmHWM read and reset as each step ends; only when PeakRSSReset).
 	PeakRSSMiBByStep map[string]float64 `json:"peak_rss_mib_by_step,omitempty"`
-	GoVersion       string  `json:"go_version"`
-	GOMAXPROCS      int     `json:"gomaxprocs"`
-	NumCPU          int     `json:"num_cpu"`
+	GoVersion        string             `json:"go_version"`
+	GOMAXPROCS       int                `json:"gomaxprocs"`
+	NumCPU           int                `json:"num_cpu"`
 }
 
 // HistoryPath returns the Parquet file of a tier in dir.
