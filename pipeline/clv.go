@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -203,10 +205,36 @@ func (m *CLVModels) score(fc *featureCols, asOfDay int32) (clvValues, error) {
 	}
 	clvOpt := btyd.CLVOptions{ModelUnit: o.Unit, Period: btyd.Month, Periods: o.CLVMonths,
 		DiscountRate: math.Pow(1+o.AnnualRate, 1.0/12) - 1}
+	// The customers are independent: score them in one chunk per CPU (each
+	// writes only its own rows, so the result does not depend on the split).
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(rows)/clvChunkRows))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*len(rows)/workers, (w+1)*len(rows)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = m.scoreRows(fc, &v, d, rows, zbar, sc, np, mean, clvOpt, asOfDay, lo, hi)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return v, err
+	}
+	return v, nil
+}
+
+// scoreRows fills v for the customers rows[lo:hi].
+func (m *CLVModels) scoreRows(fc *featureCols, v *clvValues, d btyd.Data, rows []int, zbar []float64, sc btyd.Scores,
+	np nextPurchaser, mean float64, clvOpt btyd.CLVOptions, asOfDay int32, lo, hi int) error {
+	o := m.opt
+	days := o.Unit.Days()
 	// Discounted expected purchases depend on (x, t_x, T) only: compute each once.
 	type key struct{ x, tx, T float64 }
 	dep := map[key]float64{}
-	for k, i := range rows {
+	for k := lo; k < hi; k++ {
+		i := rows[k]
 		x, tx, T := d.X[k], d.Tx[k], d.T[k]
 		v.pAlive[i], v.expPurchases[i], v.probNone[i] = sc.PAlive[k], sc.ExpectedPurchases[k], sc.ProbNoPurchase[k]
 		if np != nil {
@@ -221,7 +249,7 @@ func (m *CLVModels) score(fc *featureCols, asOfDay int32) (clvValues, error) {
 		if x > 0 && zbar[k] > 0 {
 			s, err := m.Spend.ExpectedSpend(x, zbar[k])
 			if err != nil {
-				return v, fmt.Errorf("clv: expected spend of customer %q: %w", fc.id.Value(i), err)
+				return fmt.Errorf("clv: expected spend of customer %q: %w", fc.id.Value(i), err)
 			}
 			spend = s
 		}
@@ -231,14 +259,17 @@ func (m *CLVModels) score(fc *featureCols, asOfDay int32) (clvValues, error) {
 		if !ok {
 			var err error
 			if e, err = btyd.CLV(m.Count, 1, x, tx, T, clvOpt); err != nil {
-				return v, fmt.Errorf("clv: customer %q: %w", fc.id.Value(i), err)
+				return fmt.Errorf("clv: customer %q: %w", fc.id.Value(i), err)
 			}
 			dep[kk] = e
 		}
 		v.clv[i] = spend * e
 	}
-	return v, nil
+	return nil
 }
+
+// clvChunkRows is the fewest customers worth a goroutine of their own.
+var clvChunkRows = 4096
 
 func nans(n int) []float64 {
 	s := make([]float64, n)

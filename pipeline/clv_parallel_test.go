@@ -1,0 +1,65 @@
+package pipeline
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/churnpipe/churnpipe/data"
+	"github.com/churnpipe/churnpipe/data/synth"
+)
+
+// TestCLVScoreSameInParallel: scoring the customers in several chunks at
+// once gives the very values one chunk gives.
+func TestCLVScoreSameInParallel(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs GOMAXPROCS ≥ 2 to score in parallel")
+	}
+	start, end := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "h.parquet")
+	w, err := data.CreateFile(path, data.EventSchema, data.WriteOptions{})
+	require.NoError(t, err)
+	_, err = synth.Generate(context.Background(), synth.DefaultConfig(900, start, end, 5), memory.DefaultAllocator,
+		func(r arrow.Record) error { return w.Write(r) })
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	feat, _, err := BuildFeatures(context.Background(), Input{Path: path, MaxReject: 0.01, Quarantine: filepath.Join(t.TempDir(), "q.csv")}, end, Options{})
+	require.NoError(t, err)
+	defer feat.Release()
+	m, err := FitCLV(feat, CLVOptions{})
+	require.NoError(t, err)
+	fc, err := newFeatureCols(feat)
+	require.NoError(t, err)
+	asOf := data.DayOf(end.UnixMilli())
+
+	old := clvChunkRows
+	defer func() { clvChunkRows = old }()
+	clvChunkRows = 1 << 30
+	one, err := m.score(fc, asOf)
+	require.NoError(t, err)
+	clvChunkRows = 100 // 900 customers: every CPU gets a chunk
+	many, err := m.score(fc, asOf)
+	require.NoError(t, err)
+	for i := range one.clv {
+		same := func(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+		assert.True(t, same(one.clv[i], many.clv[i]), "clv of row %d", i)
+		assert.True(t, same(one.pAlive[i], many.pAlive[i]), "p_alive of row %d", i)
+		assert.True(t, same(one.avgSpend[i], many.avgSpend[i]), "spend of row %d", i)
+		assert.Equal(t, one.nextDay[i], many.nextDay[i], "next purchase of row %d", i)
+	}
+	scored := 0
+	for _, c := range one.clv {
+		if !math.IsNaN(c) {
+			scored++
+		}
+	}
+	assert.Greater(t, scored, 500, "most of the 900 customers get a CLV")
+}
