@@ -62,6 +62,22 @@ type Config struct {
 	// CPUProfile, if set, is a file that receives the CPU profile of the
 	// nightly run (go tool pprof).
 	CPUProfile string
+	// Shards ≥ 2 runs the night sharded: the history is partitioned into
+	// Shards Parquet files (pipeline.Partition, cached beside it as
+	// tier-<T>-seed<S>-parts<N>), the N workers run one after another
+	// (pipeline.WriteShard, each reading only its file), and the nightly run
+	// measured is the finalize step. Result.Workers has each worker's figures.
+	Shards int
+}
+
+// Worker is what one shard worker of a sharded benchmark measured.
+type Worker struct {
+	Shard      int     `json:"shard"`
+	Seconds    float64 `json:"seconds"`
+	PeakRSSMiB float64 `json:"peak_rss_mib"`
+	Files      int     `json:"files_read"`
+	Events     int64   `json:"events_read"`
+	Customers  int     `json:"customers"`
 }
 
 // Result is what one benchmark run measured. It marshals to JSON.
@@ -86,9 +102,15 @@ type Result struct {
 	// PeakRSSMiBByStep is the peak RSS during each step of the nightly run
 	// (VmHWM read and reset as each step ends; only when PeakRSSReset).
 	PeakRSSMiBByStep map[string]float64 `json:"peak_rss_mib_by_step,omitempty"`
-	GoVersion        string             `json:"go_version"`
-	GOMAXPROCS       int                `json:"gomaxprocs"`
-	NumCPU           int                `json:"num_cpu"`
+	// PartitionSeconds is the time the history took to partition (sharded
+	// runs, when the partitions were not cached).
+	PartitionSeconds float64 `json:"partition_seconds,omitempty"`
+	// Workers are the shard workers of a sharded run; the other figures are
+	// then those of the finalize step.
+	Workers    []Worker `json:"workers,omitempty"`
+	GoVersion  string   `json:"go_version"`
+	GOMAXPROCS int      `json:"gomaxprocs"`
+	NumCPU     int      `json:"num_cpu"`
 }
 
 // HistoryPath returns the Parquet file of a tier in dir.
@@ -127,7 +149,7 @@ func Run(ctx context.Context, c Config, opt pipeline.Options) (Result, error) {
 	defer func() {
 		if !c.Keep {
 			for _, p := range generated {
-				os.Remove(p)
+				os.RemoveAll(p)
 			}
 		}
 	}()
@@ -187,6 +209,13 @@ func Run(ctx context.Context, c Config, opt pipeline.Options) (Result, error) {
 		AsOf:  tcfg.End,
 		DB:    db,
 	}
+	if c.Shards > 1 {
+		dir, err := runWorkers(ctx, c, &res, ncfg.Input, tcfg.End, opt, &generated)
+		if err != nil {
+			return res, err
+		}
+		ncfg.Input, ncfg.FromShards, ncfg.Shards = pipeline.Input{}, dir, c.Shards
+	}
 	freeMemory()
 	res.PeakRSSReset = resetPeakRSS()
 	var stepPeak int64 // the highest per-step peak (each step resets VmHWM)
@@ -234,10 +263,48 @@ func Run(ctx context.Context, c Config, opt pipeline.Options) (Result, error) {
 		res.Seconds["features_in_memory"] = featSec
 	}
 	res.Events, res.Customers = nr.Ingest.RowsRead, int64(nr.Ingest.Customers)
-	if res.TotalSeconds > 0 {
-		res.EventsPerSecond = float64(res.Events) / res.TotalSeconds
+	busy := res.TotalSeconds // workers one after another, then the finalize step
+	for _, w := range res.Workers {
+		busy += w.Seconds
+	}
+	if busy > 0 {
+		res.EventsPerSecond = float64(res.Events) / busy
 	}
 	return res, err
+}
+
+// runWorkers partitions the history (or reuses its partitions) and runs
+// the c.Shards workers of a sharded night one after another, each with the
+// peak RSS reset, and returns the folder of their feature tables.
+func runWorkers(ctx context.Context, c Config, res *Result, in pipeline.Input, asOf time.Time, opt pipeline.Options, generated *[]string) (string, error) {
+	parts := strings.TrimSuffix(res.Input, ".parquet") + fmt.Sprintf("-parts%d", c.Shards)
+	if _, err := os.Stat(parts); err != nil {
+		t0 := time.Now()
+		if _, err := pipeline.Partition(ctx, in, c.Shards, parts, opt); err != nil {
+			return "", err
+		}
+		res.PartitionSeconds = time.Since(t0).Seconds()
+		*generated = append(*generated, parts)
+	}
+	dir := filepath.Join(c.Dir, "shards-"+c.Tier)
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	*generated = append(*generated, dir)
+	for i := 0; i < c.Shards; i++ {
+		freeMemory()
+		resetPeakRSS()
+		win := in
+		win.Path, win.Shard, win.Shards = parts, i, c.Shards
+		t0 := time.Now()
+		st, _, err := pipeline.WriteShard(ctx, win, asOf, dir, opt)
+		if err != nil {
+			return "", fmt.Errorf("shard %d of %d: %w", i, c.Shards, err)
+		}
+		res.Workers = append(res.Workers, Worker{Shard: i, Seconds: time.Since(t0).Seconds(),
+			PeakRSSMiB: float64(peakRSS()) / (1 << 20), Files: st.Files, Events: st.RowsRead, Customers: st.Customers})
+	}
+	return dir, nil
 }
 
 // generate writes the history of cfg to path (atomically: data.CreateFile

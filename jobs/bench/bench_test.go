@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -68,4 +69,32 @@ func TestRunTierS(t *testing.T) {
 	assert.True(t, res.Generated)
 	_, err = os.Stat(res.Input)
 	assert.ErrorIs(t, err, os.ErrNotExist, "without Keep the generated history is removed")
+}
+
+// TestRunTierSSharded: a sharded run partitions the history, runs every
+// worker on its own file and publishes the same customers as one run.
+func TestRunTierSSharded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("tier S generates 1 M events")
+	}
+	dir := t.TempDir()
+	ctx := context.Background()
+	res, err := Run(ctx, Config{Tier: "S", Dir: dir, Keep: true, Shards: 4}, pipeline.Options{})
+	require.NoError(t, err)
+	require.Len(t, res.Workers, 4)
+	var events int64
+	customers := 0
+	for i, w := range res.Workers {
+		assert.Equal(t, i, w.Shard)
+		assert.Equal(t, 1, w.Files, "worker %d reads only its partition", i)
+		assert.Greater(t, w.PeakRSSMiB, 1.0)
+		events += w.Events
+		customers += w.Customers
+	}
+	assert.EqualValues(t, 10_000, customers)
+	assert.Equal(t, res.Events, events, "the finalize ledger counts what the workers read")
+	assert.EqualValues(t, 10_000, res.Customers)
+	assert.Greater(t, res.PartitionSeconds, 0.0)
+	_, err = os.Stat(filepath.Join(dir, "tier-S-seed1-parts4", "part-00003-of-00004.parquet"))
+	assert.NoError(t, err, "the partitions are cached with Keep")
 }
