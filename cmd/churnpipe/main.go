@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/churnpipe/churnpipe/data"
+	"github.com/churnpipe/churnpipe/internal/memlimit"
 	"github.com/churnpipe/churnpipe/jobs"
 	"github.com/churnpipe/churnpipe/jobs/config"
 	"github.com/churnpipe/churnpipe/pipeline"
@@ -75,8 +76,14 @@ func usage(w io.Writer) {
 }
 
 func main() {
+	// In a container without GOMEMLIMIT, keep the Go heap under 90 % of the
+	// container's memory limit (see internal/memlimit).
+	cgroupMemLimit, _ = memlimit.Apply("/sys/fs/cgroup")
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
+
+// cgroupMemLimit is the runtime memory limit main set from the cgroup, 0 if none.
+var cgroupMemLimit int64
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
@@ -165,6 +172,9 @@ func (lf *logFlags) setup() (*slog.Logger, error) {
 	}
 	l := slog.New(h)
 	slog.SetDefault(l)
+	if cgroupMemLimit > 0 {
+		l.Debug("memory limit set from the cgroup", "bytes", cgroupMemLimit)
+	}
 	return l, nil
 }
 
