@@ -62,6 +62,10 @@ type Config struct {
 	// CPUProfile, if set, is a file that receives the CPU profile of the
 	// nightly run (go tool pprof).
 	CPUProfile string
+	// Registry, if set, is a model registry whose champion churn model the
+	// nightly run applies (churn probability, risk, predicted stage, top
+	// reasons), as a production night does; "" scores without one.
+	Registry string
 	// Shards ≥ 2 runs the night sharded: the history is partitioned into
 	// Shards Parquet files (pipeline.Partition, cached beside it as
 	// tier-<T>-seed<S>-parts<N>), the N workers run one after another
@@ -102,6 +106,9 @@ type Result struct {
 	// PeakRSSMiBByStep is the peak RSS during each step of the nightly run
 	// (VmHWM read and reset as each step ends; only when PeakRSSReset).
 	PeakRSSMiBByStep map[string]float64 `json:"peak_rss_mib_by_step,omitempty"`
+	// ModelVersion is the champion churn model the nightly run applied
+	// (Config.Registry), "" for none.
+	ModelVersion string `json:"model_version,omitempty"`
 	// PartitionSeconds is the time the history took to partition (sharded
 	// runs, when the partitions were not cached).
 	PartitionSeconds float64 `json:"partition_seconds,omitempty"`
@@ -205,9 +212,10 @@ func Run(ctx context.Context, c Config, opt pipeline.Options) (Result, error) {
 		generated = append(generated, p, p+"-wal", p+"-shm", p+".lock")
 	}
 	ncfg := pipeline.NightlyConfig{
-		Input: pipeline.Input{Path: res.Input, MaxReject: 0.01, Quarantine: filepath.Join(c.Dir, "quarantine-"+c.Tier+".csv")},
-		AsOf:  tcfg.End,
-		DB:    db,
+		Input:    pipeline.Input{Path: res.Input, MaxReject: 0.01, Quarantine: filepath.Join(c.Dir, "quarantine-"+c.Tier+".csv")},
+		AsOf:     tcfg.End,
+		DB:       db,
+		Registry: c.Registry,
 	}
 	if c.Shards > 1 {
 		dir, err := runWorkers(ctx, c, &res, ncfg.Input, tcfg.End, opt, &generated)
@@ -263,6 +271,7 @@ func Run(ctx context.Context, c Config, opt pipeline.Options) (Result, error) {
 		res.Seconds["features_in_memory"] = featSec
 	}
 	res.Events, res.Customers = nr.Ingest.RowsRead, int64(nr.Ingest.Customers)
+	res.ModelVersion, _ = nr.Run.Details["model_version"].(string)
 	busy := res.TotalSeconds // workers one after another, then the finalize step
 	for _, w := range res.Workers {
 		busy += w.Seconds

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/churnpipe/churnpipe/data/synth"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
 
@@ -97,4 +98,34 @@ func TestRunTierSSharded(t *testing.T) {
 	assert.Greater(t, res.PartitionSeconds, 0.0)
 	_, err = os.Stat(filepath.Join(dir, "tier-S-seed1-parts4", "part-00003-of-00004.parquet"))
 	assert.NoError(t, err, "the partitions are cached with Keep")
+}
+
+// TestRunWithChampion: with a registry the night applies its champion, as a
+// production night does; the model is trained on one partition (a sample).
+func TestRunWithChampion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a churn model on tier S")
+	}
+	dir := t.TempDir()
+	ctx := context.Background()
+	res, err := Run(ctx, Config{Tier: "S", Dir: dir, Keep: true, Shards: 2}, pipeline.Options{})
+	require.NoError(t, err)
+	assert.Empty(t, res.ModelVersion, "no registry, no churn model")
+
+	tcfg, err := synth.Tier("S")
+	require.NoError(t, err)
+	in := pipeline.Input{Path: filepath.Join(dir, "tier-S-seed1-parts2", "part-00000-of-00002.parquet"), MaxReject: 0.01,
+		Quarantine: filepath.Join(dir, "q.csv")}
+	h, err := pipeline.LoadHistory(ctx, in, pipeline.Options{})
+	require.NoError(t, err)
+	reg := filepath.Join(dir, "models")
+	rep, _, err := pipeline.Train(ctx, h, pipeline.TrainConfig{AsOf: tcfg.End, Registry: reg, Seed: 1}, pipeline.Options{})
+	h.Release()
+	require.NoError(t, err)
+	require.NotEmpty(t, rep.ModelVersion)
+
+	res, err = Run(ctx, Config{Tier: "S", Dir: dir, Registry: reg}, pipeline.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, rep.ModelVersion, res.ModelVersion, "the night scored all customers with the champion trained on half of them")
+	assert.EqualValues(t, 10_000, res.Customers)
 }
