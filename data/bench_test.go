@@ -96,6 +96,30 @@ func BenchmarkWriteParquet(b *testing.B) {
 	b.ReportMetric(float64(b.N)*benchRows/b.Elapsed().Seconds(), "rows/s")
 }
 
+// BenchmarkWritePartitioned writes 1,000,000 events as 8 partition files,
+// the layout of a sharded night (compare with BenchmarkWriteParquet: one file).
+func BenchmarkWritePartitioned(b *testing.B) {
+	evs := randomEvents(benchRows, 42)
+	rec := buildEvents(memory.DefaultAllocator, evs)
+	defer rec.Release()
+	dir := b.TempDir()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		w, err := CreatePartitioned(filepath.Join(dir, "p"+strconv.Itoa(i)), 8, WriteOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Write(rec); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)*benchRows/b.Elapsed().Seconds(), "rows/s")
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if benchFiles.dir != "" {

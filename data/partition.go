@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -66,14 +67,21 @@ var ErrPartition = errors.New("data: partitioned history")
 // shard s of N (with N dividing n) then reads only the files i ≡ s (mod N):
 // ShardOf(id, N) == ShardOf(id, n) mod N because the hash is the same.
 // Each file is written through a temporary file and renamed on Close, like
-// CreateFile. A PartitionWriter is not safe for concurrent use.
+// CreateFile. Every partition encodes and compresses its batches in a
+// goroutine of its own, so the caller's reading overlaps the writing. A
+// PartitionWriter is not safe for concurrent use.
 type PartitionWriter struct {
 	dir   string
 	alloc memory.Allocator
 	files []*FileWriter
 	bufs  []*array.RecordBuilder
 	rows  []int
-	part  []int32 // partition of each row of the current record
+
+	queue  []chan arrow.Record // one per partition, to its writing goroutine
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	err    error // the first write error of a goroutine
+	closed bool  // the queues are closed
 }
 
 // partitionFlushRows is the number of rows a partition buffers before it
@@ -111,8 +119,49 @@ func CreatePartitioned(dir string, n int, opt WriteOptions) (*PartitionWriter, e
 		}
 		w.files = append(w.files, f)
 		w.bufs = append(w.bufs, array.NewRecordBuilder(alloc, EventSchema))
+		q := make(chan arrow.Record, 1)
+		w.queue = append(w.queue, q)
+		w.wg.Add(1)
+		go w.drain(f, q)
 	}
 	return w, nil
+}
+
+// drain writes the batches queued for one partition file. After an error
+// it releases the rest unwritten.
+func (w *PartitionWriter) drain(f *FileWriter, q <-chan arrow.Record) {
+	defer w.wg.Done()
+	var err error
+	for rec := range q {
+		if err == nil {
+			if err = f.Write(rec); err != nil {
+				w.mu.Lock()
+				if w.err == nil {
+					w.err = err
+				}
+				w.mu.Unlock()
+			}
+		}
+		rec.Release()
+	}
+}
+
+// failed returns the first error of a writing goroutine.
+func (w *PartitionWriter) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// stop closes the queues (once) and waits for the goroutines.
+func (w *PartitionWriter) stop() {
+	if !w.closed {
+		w.closed = true
+		for _, q := range w.queue {
+			close(q)
+		}
+	}
+	w.wg.Wait()
 }
 
 // Write routes the rows of rec (EventSchema) to their partitions.
@@ -145,24 +194,35 @@ func (w *PartitionWriter) Write(rec arrow.Record) error {
 	return nil
 }
 
+// flush hands partition p's buffered rows to its goroutine.
 func (w *PartitionWriter) flush(p int) error {
+	if err := w.failed(); err != nil {
+		return err
+	}
 	if w.rows[p] == 0 {
 		return nil
 	}
-	rec := w.bufs[p].NewRecord()
-	defer rec.Release()
 	w.rows[p] = 0
-	return w.files[p].Write(rec)
+	w.queue[p] <- w.bufs[p].NewRecord() // drain releases it
+	return nil
 }
 
 // Close writes what is buffered and renames every partition file into place.
 // On an error the files not yet renamed are removed.
 func (w *PartitionWriter) Close() error {
+	if w.closed {
+		return fmt.Errorf("%w: %s: Close after Close or Abort", ErrPartition, w.dir)
+	}
 	for p := range w.files {
 		if err := w.flush(p); err != nil {
 			w.Abort()
 			return err
 		}
+	}
+	w.stop()
+	if err := w.failed(); err != nil {
+		w.Abort()
+		return err
 	}
 	for p, f := range w.files {
 		if err := f.Close(); err != nil {
@@ -178,6 +238,7 @@ func (w *PartitionWriter) Close() error {
 // Abort removes the partition files not yet renamed into place. It is a
 // no-op after Close.
 func (w *PartitionWriter) Abort() {
+	w.stop()
 	for p, f := range w.files {
 		if f != nil {
 			f.Abort()
