@@ -138,12 +138,35 @@ func (w *FileWriter) Write(rec arrow.Record) error {
 	case FormatParquet:
 		err = w.pq.WriteBuffered(rec)
 	case FormatArrow:
-		err = w.ipc.Write(rec)
+		err = w.writeIPC(rec)
 	case FormatCSV:
 		err = w.csv.write(rec)
 	}
 	if err != nil {
 		return fmt.Errorf("data: write %s: %w", w.path, err)
+	}
+	return nil
+}
+
+// IPCBatchRows is the most rows one record batch of an Arrow IPC file
+// written by CreateFile holds. Larger records are written as several
+// batches: readers (arrow-go's included, which refuses a message body over
+// 256 MiB) then never meet a batch too large to read — a feature table of
+// 2.5 M customers is 600 MB in one batch.
+const IPCBatchRows = 1 << 16
+
+func (w *FileWriter) writeIPC(rec arrow.Record) error {
+	n := rec.NumRows()
+	if n <= IPCBatchRows {
+		return w.ipc.Write(rec)
+	}
+	for off := int64(0); off < n; off += IPCBatchRows {
+		sl := rec.NewSlice(off, min(off+IPCBatchRows, n))
+		err := w.ipc.Write(sl)
+		sl.Release()
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -355,3 +355,36 @@ func TestCreateFileEmpty(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateFileArrowSplitsLargeRecords: a record larger than IPCBatchRows
+// is written as several batches, in order, so that no batch reaches the
+// 256 MiB message limit of arrow-go's reader on wide feature tables.
+func TestCreateFileArrowSplitsLargeRecords(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	n := 2*IPCBatchRows + 123
+	evs := randomEvents(n, 7)
+	rec := buildEvents(mem, evs)
+	defer rec.Release()
+	path := filepath.Join(t.TempDir(), "big.arrow")
+	w, err := CreateFile(path, EventSchema, WriteOptions{Alloc: mem})
+	require.NoError(t, err)
+	require.NoError(t, w.Write(rec))
+	require.NoError(t, w.Close())
+
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	r, err := ipc.NewFileReader(f, ipc.WithAllocator(mem))
+	require.NoError(t, err)
+	defer r.Close()
+	require.Equal(t, 3, r.NumRecords())
+	var got []event
+	for k := 0; k < r.NumRecords(); k++ {
+		b, err := r.Record(k)
+		require.NoError(t, err)
+		assert.LessOrEqual(t, b.NumRows(), int64(IPCBatchRows))
+		got = append(got, recordEvents(b)...)
+	}
+	assert.Equal(t, evs, got)
+}
