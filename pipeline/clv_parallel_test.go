@@ -63,3 +63,56 @@ func TestCLVScoreSameInParallel(t *testing.T) {
 	}
 	assert.Greater(t, scored, 500, "most of the 900 customers get a CLV")
 }
+
+// TestChampionScoreSameInParallel: the churn columns are the same whether
+// the buyers are scored in one chunk or one per CPU.
+func TestChampionScoreSameInParallel(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs GOMAXPROCS ≥ 2 to score in parallel")
+	}
+	start, end := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "h.parquet")
+	w, err := data.CreateFile(path, data.EventSchema, data.WriteOptions{})
+	require.NoError(t, err)
+	_, err = synth.Generate(context.Background(), synth.DefaultConfig(1500, start, end, 6), memory.DefaultAllocator,
+		func(r arrow.Record) error { return w.Write(r) })
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	in := Input{Path: path, MaxReject: 0.01, Quarantine: filepath.Join(dir, "q.csv")}
+	h, err := LoadHistory(context.Background(), in, Options{})
+	require.NoError(t, err)
+	reg := filepath.Join(dir, "models")
+	// Force: the promotion rule's calibration bound is not the point here.
+	_, _, err = Train(context.Background(), h, TrainConfig{AsOf: end, Registry: reg, Seed: 1, Force: true}, Options{})
+	h.Release()
+	require.NoError(t, err)
+	ch, err := LoadChampion(reg)
+	require.NoError(t, err)
+	require.NotNil(t, ch)
+
+	feat, _, err := BuildFeatures(context.Background(), in, end, Options{})
+	require.NoError(t, err)
+	defer feat.Release()
+	fc, err := newFeatureCols(feat)
+	require.NoError(t, err)
+	old := churnChunkRows
+	defer func() { churnChunkRows = old }()
+	churnChunkRows = 1 << 30
+	one, err := ch.score(feat, fc, end)
+	require.NoError(t, err)
+	churnChunkRows = 100
+	many, err := ch.score(feat, fc, end)
+	require.NoError(t, err)
+	assert.Equal(t, one.stage, many.stage)
+	assert.Equal(t, one.reasons, many.reasons)
+	scored := 0
+	for i := range one.prob {
+		same := one.prob[i] == many.prob[i] || (math.IsNaN(one.prob[i]) && math.IsNaN(many.prob[i]))
+		assert.True(t, same, "churn probability of row %d", i)
+		if !math.IsNaN(one.prob[i]) {
+			scored++
+		}
+	}
+	assert.Greater(t, scored, 1000, "the buyers of 1,500 customers are scored")
+}

@@ -87,6 +87,14 @@ func TestTrainReasonsAndJSON(t *testing.T) {
 	}
 	assert.Equal(t, "churned", m.PredictStage(x))
 
+	// The Scorer gives Probability and Reasons at once, bit for bit.
+	sc := m.NewScorer()
+	for _, r := range [][]float64{x, {3, 12, 0.4, -1, 0.5}, {math.NaN(), 2, 0, 0, -0.5}, {45, 1, 2, 3, 0}} {
+		gp, gr := sc.Score(r, 3)
+		assert.Equal(t, m.Probability(r), gp, "%v", r)
+		assert.Equal(t, m.Reasons(r, 3), gr, "%v", r)
+	}
+
 	// Round trip through JSON (the registry stores the model so).
 	b, err := json.Marshal(m)
 	require.NoError(t, err)

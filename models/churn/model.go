@@ -118,6 +118,41 @@ func (m *Model) Reasons(x []float64, k int) []Reason {
 	} else {
 		c = m.Logit.Contributions(m.imputed(x))
 	}
+	return m.topReasons(x, c, k)
+}
+
+// Scorer scores rows with one model: Probability and Reasons at once, the
+// boosted trees walked once for both. A Scorer holds scratch space: use one
+// per goroutine.
+type Scorer struct {
+	m       *Model
+	contrib []float64
+}
+
+// NewScorer returns a Scorer of m.
+func (m *Model) NewScorer() *Scorer {
+	s := &Scorer{m: m}
+	if m.GBT != nil {
+		s.contrib = make([]float64, m.GBT.NumFeatures+1)
+	}
+	return s
+}
+
+// Score returns Probability(x) and Reasons(x, k), bit for bit.
+func (s *Scorer) Score(x []float64, k int) (float64, []Reason) {
+	m := s.m
+	if m.GBT == nil {
+		return m.Probability(x), m.Reasons(x, k)
+	}
+	p := m.GBT.PredictContributions(x, s.contrib)
+	if m.cal != nil {
+		p = m.cal.Apply(p)
+	}
+	return math.Min(1, math.Max(0, p)), m.topReasons(x, s.contrib[:len(m.Features)], k)
+}
+
+// topReasons returns up to k features of positive contribution c, largest first.
+func (m *Model) topReasons(x, c []float64, k int) []Reason {
 	idx := make([]int, 0, len(c))
 	for j, v := range c {
 		// The season is the same for every customer of a night: not a reason.

@@ -461,6 +461,44 @@ func (m *Model) Contributions(x []float64) []float64 {
 	return c
 }
 
+// PredictContributions is Predict and Contributions of a Binary model in one
+// walk of each tree: it returns Predict(x) and fills c (len NumFeatures+1)
+// with Contributions(x), both bit for bit. It panics if len(x) !=
+// NumFeatures, len(c) != NumFeatures+1 or the model is Multiclass.
+func (m *Model) PredictContributions(x, c []float64) float64 {
+	if m.Objective != Binary {
+		panic("gbt: PredictContributions on a multiclass model")
+	}
+	m.check(x)
+	p := m.NumFeatures
+	if len(c) != p+1 {
+		panic(fmt.Sprintf("gbt: PredictContributions with %d contribution slots, want %d", len(c), p+1))
+	}
+	clear(c)
+	c[p] = m.BaseScore[0]
+	f := m.BaseScore[0]
+	for ti := range m.Trees {
+		t := &m.Trees[ti]
+		c[p] += t.Nodes[0].Value
+		i := int32(0)
+		for {
+			n := &t.Nodes[i]
+			if n.Feature < 0 {
+				break
+			}
+			v := x[n.Feature]
+			next := n.Right
+			if (v != v && n.DefaultLeft) || v <= n.Threshold {
+				next = n.Left
+			}
+			c[n.Feature] += t.Nodes[next].Value - n.Value
+			i = next
+		}
+		f += t.Nodes[i].Value
+	}
+	return sigmoid(f)
+}
+
 // Importance returns the total split gain per feature, normalised to sum
 // to 1 (all zeros for a model without splits).
 func (m *Model) Importance() []float64 {

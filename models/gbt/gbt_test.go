@@ -236,6 +236,14 @@ func TestContributionsSumToMargin(t *testing.T) {
 		}
 		assert.InDelta(t, m.Margin(x)[0], s, 1e-9)
 	}
+	// PredictContributions: both in one walk, bit for bit.
+	c := make([]float64, 5)
+	for _, x := range append(rowsOf(X)[:200], []float64{math.NaN(), math.NaN(), 0, 1}) {
+		assert.Equal(t, m.Predict(x), m.PredictContributions(x, c))
+		assert.Equal(t, m.Contributions(x), c)
+	}
+	assert.Panics(t, func() { m.PredictContributions(rowsOf(X)[0], make([]float64, 4)) })
+
 	// The pure-noise feature x₃ gets little credit over a sample of rows.
 	var abs [4]float64
 	for _, r := range rowsOf(X)[:300] {
@@ -250,7 +258,8 @@ func TestContributionsSumToMargin(t *testing.T) {
 	mm, err := Fit(Xm, ym, nil, nil, Params{Objective: Multiclass, NumClass: 3, Rounds: 10})
 	require.NoError(t, err)
 	x := Xm.RawRowView(7)
-	c := mm.Contributions(x)
+	assert.Panics(t, func() { mm.PredictContributions(x, make([]float64, 5)) })
+	c = mm.Contributions(x)
 	require.Len(t, c, 3*5)
 	f := mm.Margin(x)
 	for k := range 3 {
