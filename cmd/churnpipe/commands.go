@@ -30,7 +30,7 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	force := fs.Bool("force-publish", false, "publish even if a quality gate blocks (recorded in pipeline_runs)")
 	metricsFile := fs.String("metrics-file", "", "write Prometheus metrics here (node_exporter textfile collector)")
 	push := fs.String("pushgateway", "", "push metrics to this Prometheus Pushgateway URL")
-	shard := fs.String("shard", "", "run as shard worker i/N: build the features of the customers with hash(customer_id) mod N = i into --shard-dir, publish nothing")
+	shard := fs.String("shard", "", "run as shard worker i/N: build the features of the customers with hash(customer_id) mod N = i into --shard-dir, publish nothing; a folder written by churnpipe partition is read only in part (its files j with j mod N = i)")
 	finalize := fs.Int("finalize-shards", 0, "finalize a sharded night: read the N shard feature tables from --shard-dir, then fit, score and publish once")
 	shardDir := fs.String("shard-dir", "", "folder shared by the shard workers and the finalize run")
 	if err := parseFlags(fs, args); err != nil {
@@ -65,8 +65,8 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "shard %s: %d customers (rows read %d, rejected %d, after as-of %d) → %s\n",
-			*shard, st.Customers, st.RowsRead, st.RowsRejected, st.RowsExcluded, path)
+		fmt.Fprintf(stdout, "shard %s: %d customers (files read %d, skipped %d; rows read %d, rejected %d, after as-of %d) → %s\n",
+			*shard, st.Customers, st.Files, st.FilesSkipped, st.RowsRead, st.RowsRejected, st.RowsExcluded, path)
 		return nil
 	}
 	if *finalize != 0 {

@@ -29,6 +29,7 @@ func TestPartitionCLI(t *testing.T) {
 	shards := filepath.Join(dir, "shards")
 	code, out, stderr = runCLI(t, "nightly", "--input", parts, "--as-of", "2025-12-31", "--shard", "1/2", "--shard-dir", shards)
 	require.Equal(t, jobs.ExitOK, code, out+stderr)
+	assert.Contains(t, out, "files read 2, skipped 2")
 
 	csv := filepath.Join(dir, "events.csv")
 	require.NoError(t, os.WriteFile(csv, []byte("customer_id,event_time,event_type,amount\n"+
