@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -17,7 +18,8 @@ type Model struct {
 	// BaseScore is the initial margin F₀ per output (one for Binary).
 	BaseScore []float64 `json:"base_score"`
 	// Trees are round-major: tree r·K+k is round r of output k, with K =
-	// NumOutputs().
+	// NumOutputs(). Predict, Margin and what uses them cache a compiled
+	// form of the trees at their first call: do not change Trees afterwards.
 	Trees []Tree `json:"trees"`
 	// Rounds is the number of rounds kept (the best round with early stopping).
 	Rounds int `json:"rounds"`
@@ -29,6 +31,8 @@ type Model struct {
 	// TrainLoss is the training log loss after each round fitted.
 	TrainLoss []float64 `json:"train_loss,omitempty"`
 	Params    Params    `json:"params"`
+
+	flat atomic.Pointer[compiled] // the prediction form, built on first use (compiled.go)
 }
 
 // NumOutputs is the number of raw margins: 1 for Binary, NumClass otherwise.
@@ -356,10 +360,10 @@ func (m *Model) check(x []float64) {
 func (m *Model) Margin(x []float64) []float64 {
 	m.check(x)
 	K := m.NumOutputs()
-	f := append([]float64(nil), m.BaseScore...)
-	for i := range m.Trees {
-		t := &m.Trees[i]
-		f[i%K] += t.Nodes[t.leaf(x)].Value
+	f := make([]float64, K)
+	c := m.compiled()
+	for k := range K {
+		f[k] = c.sum(m.BaseScore[k], x, k, K)
 	}
 	return f
 }
@@ -385,12 +389,7 @@ func (m *Model) Predict(x []float64) float64 {
 		panic("gbt: Predict on a multiclass model; use PredictProba")
 	}
 	m.check(x)
-	f := m.BaseScore[0]
-	for i := range m.Trees {
-		t := &m.Trees[i]
-		f += t.Nodes[t.leaf(x)].Value
-	}
-	return sigmoid(f)
+	return sigmoid(m.compiled().sum(m.BaseScore[0], x, 0, 1))
 }
 
 // PredictClass returns the most probable class of x (lowest index on ties).
