@@ -67,12 +67,15 @@ func TestCompiledWalkMatchesTreeWalk(t *testing.T) {
 	} {
 		m, err := Fit(X, y, nil, nil, p)
 		require.NoError(t, err)
-		c := m.compiled()
+		cm := m.compiled()
 		for _, x := range awkwardRows(m, rowsOf(X)[:500], 1) {
 			for ti := range m.Trees {
-				require.Equal(t, m.Trees[ti].leaf(x), c.trees[ti].leaf(x), "tree %d, x %v", ti, x)
+				require.Equal(t, m.Trees[ti].leaf(x), cm.trees[ti].leaf(x), "tree %d, x %v", ti, x)
 			}
 			require.Equal(t, math.Float64bits(naivePredict(m, x)), math.Float64bits(m.Predict(x)), "x %v", x)
+			c := make([]float64, m.NumFeatures+1)
+			require.Equal(t, math.Float64bits(naivePredict(m, x)), math.Float64bits(m.PredictContributions(x, c)), "x %v", x)
+			require.Equal(t, m.Contributions(x), c, "x %v", x)
 		}
 	}
 

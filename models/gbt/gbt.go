@@ -476,24 +476,22 @@ func (m *Model) PredictContributions(x, c []float64) float64 {
 	clear(c)
 	c[p] = m.BaseScore[0]
 	f := m.BaseScore[0]
-	for ti := range m.Trees {
-		t := &m.Trees[ti]
-		c[p] += t.Nodes[0].Value
+	// The compiled trees (compiled.go): the side is chosen without a branch;
+	// a leaf points to itself, which ends the walk.
+	trees := m.compiled().trees
+	for ti := range trees {
+		t := &trees[ti]
+		c[p] += t.value[0]
 		i := int32(0)
-		for {
-			n := &t.Nodes[i]
-			if n.Feature < 0 {
+		for range t.depth {
+			next := t.step(i, x)
+			if next == i {
 				break
 			}
-			v := x[n.Feature]
-			next := n.Right
-			if (v != v && n.DefaultLeft) || v <= n.Threshold {
-				next = n.Left
-			}
-			c[n.Feature] += t.Nodes[next].Value - n.Value
+			c[t.nodes[i].feat] += t.value[next] - t.value[i]
 			i = next
 		}
-		f += t.Nodes[i].Value
+		f += t.value[i]
 	}
 	return sigmoid(f)
 }
