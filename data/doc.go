@@ -46,6 +46,15 @@
 // CSV, through a temporary file renamed on Close, so readers never see a
 // half-written file.
 //
+// # Partitioned histories
+//
+// CreatePartitioned writes a history as n Parquet files,
+// PartitionFile(i, n) = "part-0000i-of-0000n.parquet", file i holding exactly
+// the customers with ShardOf(customer_id, n) == i (FNV-1a 64 of the id). A
+// Reader opened on such a folder with Options.Shard and Options.Shards (N
+// dividing n) opens only the files of its shard; a folder missing a
+// partition, or holding one twice, is an error wrapping ErrPartition.
+//
 // Data flows one way through churnpipe: data → features → models → pipeline →
 // jobs → cmd/churnpipe. This package imports none of those.
 package data
