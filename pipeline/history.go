@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -28,21 +27,9 @@ type History struct {
 // LoadHistory reads the whole input once, applying the reject limit.
 func LoadHistory(ctx context.Context, in Input, opt Options) (*History, error) {
 	opt = opt.withDefaults()
-	qpath := in.Quarantine
-	if qpath == "" {
-		qpath = "quarantine.csv"
-	}
-	q, err := data.CreateQuarantine(qpath)
+	src, err := openQuarantined(ctx, in, in.Read, "quarantine.csv", opt)
 	if err != nil {
 		return nil, err
-	}
-	ro := in.Read
-	ro.Alloc, ro.Quarantine = opt.Alloc, q
-	src, err := openSource(ctx, in, ro)
-	if err != nil {
-		q.Close()
-		os.Remove(qpath)
-		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
 	h := &History{}
 	minDay, maxDay := int32(1<<31-1), int32(-1<<31)
@@ -62,20 +49,8 @@ func LoadHistory(ctx context.Context, in Input, opt Options) (*History, error) {
 	if err == nil {
 		err = src.Err()
 	}
-	ds := src.Stats()
-	src.Release()
-	if cerr := q.Close(); err == nil {
-		err = cerr
-	}
-	h.Stats = IngestStats{Files: ds.Files, RowsRead: ds.RowsRead, RowsRejected: ds.RowsRejected}
-	if q.Count() > 0 {
-		h.Stats.Quarantine = qpath
-	} else {
-		os.Remove(qpath)
-	}
-	if err == nil {
-		err = data.CheckRejects(ds, in.MaxReject)
-	}
+	ds, used, err := src.close(err, in.MaxReject)
+	h.Stats = IngestStats{Files: ds.Files, RowsRead: ds.RowsRead, RowsRejected: ds.RowsRejected, Quarantine: used}
 	if err == nil && len(h.recs) == 0 {
 		err = fmt.Errorf("%w: the input has no valid event", ErrNoCustomers)
 	}

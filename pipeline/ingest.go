@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"time"
 
@@ -59,38 +58,22 @@ type IngestStats struct {
 func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (arrow.Record, IngestStats, error) {
 	var st IngestStats
 	opt = opt.withDefaults()
-	qpath := in.Quarantine
-	if qpath == "" {
-		qpath = "quarantine.csv"
-	}
-	q, err := data.CreateQuarantine(qpath)
-	if err != nil {
-		return nil, st, err
-	}
-	ro := in.Read
-	ro.Alloc = opt.Alloc
-	ro.Quarantine = q
-	if in.Shards > 1 {
-		ro.Shard, ro.Shards = in.Shard, in.Shards
-	}
-	src, err := openSource(ctx, in, ro)
-	if err != nil {
-		q.Close()
-		os.Remove(qpath)
-		return nil, st, fmt.Errorf("%w: %w", ErrInput, err)
-	}
 	var bopts []features.Option
+	ro := in.Read
 	if in.Shards > 1 {
 		bopts = append(bopts, features.WithShard(in.Shard, in.Shards))
+		ro.Shard, ro.Shards = in.Shard, in.Shards
 	}
 	b, err := features.NewBuilderErr(asOf, bopts...)
 	if err != nil {
-		src.Release()
-		q.Close()
+		return nil, st, err
+	}
+	src, err := openQuarantined(ctx, in, ro, "quarantine.csv", opt)
+	if err != nil {
 		return nil, st, err
 	}
 	expect := int64(-1)
-	if e, ok := src.(interface{ ExpectedRows() int64 }); ok {
+	if e, ok := src.Source.(interface{ ExpectedRows() int64 }); ok {
 		expect = expectedShare(e.ExpectedRows(), in.Shards, src.Stats().FilesSkipped > 0)
 	}
 	dd := newDedupe(opt.Alloc, expect, in.Shard, in.Shards)
@@ -101,31 +84,19 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 		dd.release()
 		debug.FreeOSMemory()
 	}
-	ds := src.Stats()
-	src.Release()
-	if cerr := q.Close(); err == nil {
-		err = cerr
-	}
-	st.Files, st.RowsRead, st.RowsRejected = ds.Files, ds.RowsRead, ds.RowsRejected
 	st.RowsExcluded, st.RowsUsed, st.Customers = b.Excluded(), b.Rows(), b.Customers()
 	st.RowsDuplicate = dd.dups
 	st.RowsSkipped = b.Skipped()
-	st.FilesSkipped = ds.FilesSkipped
-	if err == nil && st.FilesSkipped > 0 && st.RowsSkipped > 0 {
+	if err == nil && src.Stats().FilesSkipped > 0 && st.RowsSkipped > 0 {
 		// The reader trusted the partition file names; the events say otherwise.
 		err = fmt.Errorf("%w: %s: the partition files read for shard %d of %d hold %d events of other shards' customers: they were not written by data.CreatePartitioned (churnpipe partition) with churnpipe's customer hash",
 			data.ErrPartition, in.Path, in.Shard, in.Shards, st.RowsSkipped)
 	}
-	if q.Count() > 0 {
-		st.Quarantine = qpath
-	} else {
-		os.Remove(qpath)
-	}
+	ds, used, err := src.close(err, in.MaxReject)
+	st.Files, st.RowsRead, st.RowsRejected, st.FilesSkipped = ds.Files, ds.RowsRead, ds.RowsRejected, ds.FilesSkipped
+	st.Quarantine = used
 	if err != nil {
-		return nil, st, fmt.Errorf("%w: %w", ErrInput, err)
-	}
-	if err := data.CheckRejects(ds, in.MaxReject); err != nil {
-		return nil, st, fmt.Errorf("%w (see %s)", err, qpath)
+		return nil, st, err
 	}
 	if b.Customers() == 0 {
 		return nil, st, fmt.Errorf("%w: no customer has an event on or before %s (%d rows read, %d after the as-of day)",

@@ -2,8 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"fmt"
-	"os"
 
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/internal/progress"
@@ -28,30 +26,15 @@ type PartitionStats struct {
 func Partition(ctx context.Context, in Input, n int, out string, opt Options) (PartitionStats, error) {
 	st := PartitionStats{Partitions: n}
 	opt = opt.withDefaults()
-	qpath := in.Quarantine
-	if qpath == "" {
-		qpath = out + ".quarantine.csv"
-	}
-	q, err := data.CreateQuarantine(qpath)
-	if err != nil {
-		return st, err
-	}
-	ro := in.Read
-	ro.Alloc, ro.Quarantine = opt.Alloc, q
-	src, err := openSource(ctx, in, ro)
-	if err != nil {
-		q.Close()
-		os.Remove(qpath)
-		return st, fmt.Errorf("%w: %w", ErrInput, err)
-	}
-	defer src.Release()
 	w, err := data.CreatePartitioned(out, n, data.WriteOptions{Alloc: opt.Alloc})
 	if err != nil {
-		q.Close()
-		os.Remove(qpath)
 		return st, err
 	}
 	defer w.Abort() // no-op after Close
+	src, err := openQuarantined(ctx, in, in.Read, out+".quarantine.csv", opt)
+	if err != nil {
+		return st, err
+	}
 	bar := progress.New(opt.progressWriter(), "partitioning events", 0, progress.Options{Unit: "events"})
 	for src.Next() {
 		if err = ctx.Err(); err != nil {
@@ -68,21 +51,10 @@ func Partition(ctx context.Context, in Input, n int, out string, opt Options) (P
 	if err == nil {
 		err = src.Err()
 	}
-	ds := src.Stats()
-	st.Files, st.RowsRead, st.RowsRejected = ds.Files, ds.RowsRead, ds.RowsRejected
-	if cerr := q.Close(); err == nil {
-		err = cerr
-	}
-	if q.Count() > 0 {
-		st.Quarantine = qpath
-	} else {
-		os.Remove(qpath)
-	}
+	ds, used, err := src.close(err, in.MaxReject)
+	st.Files, st.RowsRead, st.RowsRejected, st.Quarantine = ds.Files, ds.RowsRead, ds.RowsRejected, used
 	if err != nil {
-		return st, fmt.Errorf("%w: %w", ErrInput, err)
-	}
-	if err := data.CheckRejects(ds, in.MaxReject); err != nil {
-		return st, fmt.Errorf("%w (see %s)", err, qpath)
+		return st, err
 	}
 	if err := w.Close(); err != nil {
 		return st, err
