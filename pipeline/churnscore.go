@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"runtime"
-	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -105,33 +103,23 @@ func (c *Champion) score(feat arrow.Record, fc *featureCols, asOf time.Time) (ch
 		return v, err
 	}
 	v.X, v.rows = X, rows
-	// The buyers are independent: one chunk per CPU, each writing only its
-	// own rows (the result does not depend on the split).
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(rows)/churnChunkRows))
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := w*len(rows)/workers, (w+1)*len(rows)/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sc := c.Model.NewScorer()
-			for k := lo; k < hi; k++ {
-				i, x := rows[k], X.RawRowView(k)
-				p, reasons := sc.Score(x, 3)
-				v.prob[i] = p
-				v.stage[i] = c.Model.PredictStage(x)
-				b, err := json.Marshal(reasons)
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				v.reasons[i] = string(b)
+	// The buyers are independent: one chunk of them per CPU.
+	err = inChunks(len(rows), churnChunkRows, func(lo, hi int) error {
+		sc := c.Model.NewScorer()
+		for k := lo; k < hi; k++ {
+			i, x := rows[k], X.RawRowView(k)
+			p, reasons := sc.Score(x, 3)
+			v.prob[i] = p
+			v.stage[i] = c.Model.PredictStage(x)
+			b, err := json.Marshal(reasons)
+			if err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	return v, errors.Join(errs...)
+			v.reasons[i] = string(b)
+		}
+		return nil
+	})
+	return v, err
 }
 
 // churnChunkRows is the fewest buyers worth a goroutine of their own.

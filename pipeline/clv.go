@@ -1,11 +1,9 @@
 package pipeline
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -205,21 +203,11 @@ func (m *CLVModels) score(fc *featureCols, asOfDay int32) (clvValues, error) {
 	}
 	clvOpt := btyd.CLVOptions{ModelUnit: o.Unit, Period: btyd.Month, Periods: o.CLVMonths,
 		DiscountRate: math.Pow(1+o.AnnualRate, 1.0/12) - 1}
-	// The customers are independent: score them in one chunk per CPU (each
-	// writes only its own rows, so the result does not depend on the split).
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(rows)/clvChunkRows))
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := w*len(rows)/workers, (w+1)*len(rows)/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[w] = m.scoreRows(fc, &v, d, rows, zbar, sc, np, mean, clvOpt, asOfDay, lo, hi)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	// The customers are independent: one chunk of them per CPU.
+	err := inChunks(len(rows), clvChunkRows, func(lo, hi int) error {
+		return m.scoreRows(fc, &v, d, rows, zbar, sc, np, mean, clvOpt, asOfDay, lo, hi)
+	})
+	if err != nil {
 		return v, err
 	}
 	return v, nil

@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"math"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,21 +19,62 @@ import (
 	"github.com/churnpipe/churnpipe/data/synth"
 )
 
+var (
+	parStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	parEnd   = time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
+// synthInput writes a synthetic history of n customers to a temporary
+// Parquet file and returns it as an input.
+func synthInput(t *testing.T, n int, seed uint64) Input {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "h.parquet")
+	w, err := data.CreateFile(path, data.EventSchema, data.WriteOptions{})
+	require.NoError(t, err)
+	_, err = synth.Generate(context.Background(), synth.DefaultConfig(n, parStart, parEnd, seed), memory.DefaultAllocator,
+		func(r arrow.Record) error { return w.Write(r) })
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	return Input{Path: path, MaxReject: 0.01, Quarantine: filepath.Join(dir, "q.csv")}
+}
+
+func TestInChunks(t *testing.T) {
+	for _, tc := range []struct{ n, minRows int }{{0, 10}, {5, 10}, {19, 10}, {1000, 10}, {1001, 1}, {7, 0}} {
+		seen := make([]int32, tc.n)
+		var calls atomic.Int32
+		err := inChunks(tc.n, tc.minRows, func(lo, hi int) error {
+			calls.Add(1)
+			for i := lo; i < hi; i++ {
+				seen[i]++
+			}
+			return nil
+		})
+		require.NoError(t, err)
+		for i, c := range seen {
+			require.EqualValues(t, 1, c, "n=%d: row %d covered once", tc.n, i)
+		}
+		want := min(runtime.GOMAXPROCS(0), max(1, tc.n/max(1, tc.minRows)))
+		assert.EqualValues(t, want, calls.Load(), "n=%d minRows=%d", tc.n, tc.minRows)
+	}
+	boom := errors.New("boom")
+	err := inChunks(100_000, 1, func(lo, hi int) error {
+		if lo == 0 {
+			return boom
+		}
+		return nil
+	})
+	assert.ErrorIs(t, err, boom)
+}
+
 // TestCLVScoreSameInParallel: scoring the customers in several chunks at
 // once gives the very values one chunk gives.
 func TestCLVScoreSameInParallel(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("needs GOMAXPROCS ≥ 2 to score in parallel")
 	}
-	start, end := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
-	path := filepath.Join(t.TempDir(), "h.parquet")
-	w, err := data.CreateFile(path, data.EventSchema, data.WriteOptions{})
-	require.NoError(t, err)
-	_, err = synth.Generate(context.Background(), synth.DefaultConfig(900, start, end, 5), memory.DefaultAllocator,
-		func(r arrow.Record) error { return w.Write(r) })
-	require.NoError(t, err)
-	require.NoError(t, w.Close())
-	feat, _, err := BuildFeatures(context.Background(), Input{Path: path, MaxReject: 0.01, Quarantine: filepath.Join(t.TempDir(), "q.csv")}, end, Options{})
+	end := parEnd
+	feat, _, err := BuildFeatures(context.Background(), synthInput(t, 900, 5), end, Options{})
 	require.NoError(t, err)
 	defer feat.Release()
 	m, err := FitCLV(feat, CLVOptions{})
@@ -70,19 +113,11 @@ func TestChampionScoreSameInParallel(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("needs GOMAXPROCS ≥ 2 to score in parallel")
 	}
-	start, end := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "h.parquet")
-	w, err := data.CreateFile(path, data.EventSchema, data.WriteOptions{})
-	require.NoError(t, err)
-	_, err = synth.Generate(context.Background(), synth.DefaultConfig(1500, start, end, 6), memory.DefaultAllocator,
-		func(r arrow.Record) error { return w.Write(r) })
-	require.NoError(t, err)
-	require.NoError(t, w.Close())
-	in := Input{Path: path, MaxReject: 0.01, Quarantine: filepath.Join(dir, "q.csv")}
+	end := parEnd
+	in := synthInput(t, 1500, 6)
 	h, err := LoadHistory(context.Background(), in, Options{})
 	require.NoError(t, err)
-	reg := filepath.Join(dir, "models")
+	reg := filepath.Join(t.TempDir(), "models")
 	// Force: the promotion rule's calibration bound is not the point here.
 	_, _, err = Train(context.Background(), h, TrainConfig{AsOf: end, Registry: reg, Seed: 1, Force: true}, Options{})
 	h.Release()
