@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -76,29 +77,27 @@ func BenchmarkReadParquet(b *testing.B) { benchRead(b, ".parquet") }
 
 // BenchmarkWriteParquet writes 1,000,000 events to Parquet.
 func BenchmarkWriteParquet(b *testing.B) {
-	evs := randomEvents(benchRows, 42)
-	rec := buildEvents(memory.DefaultAllocator, evs)
-	defer rec.Release()
-	dir := b.TempDir()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		w, err := CreateFile(filepath.Join(dir, "e"+strconv.Itoa(i)+".parquet"), EventSchema, WriteOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := w.Write(rec); err != nil {
-			b.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)*benchRows/b.Elapsed().Seconds(), "rows/s")
+	benchWrite(b, func(dir string, i int) (eventWriter, error) {
+		return CreateFile(filepath.Join(dir, "e"+strconv.Itoa(i)+".parquet"), EventSchema, WriteOptions{})
+	})
 }
 
 // BenchmarkWritePartitioned writes 1,000,000 events as 8 partition files,
 // the layout of a sharded night (compare with BenchmarkWriteParquet: one file).
 func BenchmarkWritePartitioned(b *testing.B) {
+	benchWrite(b, func(dir string, i int) (eventWriter, error) {
+		return CreatePartitioned(filepath.Join(dir, "p"+strconv.Itoa(i)), 8, WriteOptions{})
+	})
+}
+
+type eventWriter interface {
+	Write(arrow.Record) error
+	Close() error
+}
+
+// benchWrite times writing 1,000,000 generated events through a new
+// writer per iteration.
+func benchWrite(b *testing.B, create func(dir string, i int) (eventWriter, error)) {
 	evs := randomEvents(benchRows, 42)
 	rec := buildEvents(memory.DefaultAllocator, evs)
 	defer rec.Release()
@@ -106,7 +105,7 @@ func BenchmarkWritePartitioned(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		w, err := CreatePartitioned(filepath.Join(dir, "p"+strconv.Itoa(i)), 8, WriteOptions{})
+		w, err := create(dir, i)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,10 +1,12 @@
 package data
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -47,21 +49,8 @@ func manyCustomers(customers, perCustomer int) []event {
 
 func sortEvents(evs []event) {
 	slices.SortFunc(evs, func(a, b event) int {
-		if a.ID != b.ID {
-			return cmpString(a.ID, b.ID)
-		}
-		return int(a.TimeMS - b.TimeMS)
+		return cmp.Or(strings.Compare(a.ID, b.ID), cmp.Compare(a.TimeMS, b.TimeMS))
 	})
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func TestPartitionWriterRoutesEveryCustomerToOneFile(t *testing.T) {

@@ -89,20 +89,7 @@ func TestCompiledWalkMatchesTreeWalk(t *testing.T) {
 
 // BenchmarkPredictNaive100kx30 is BenchmarkPredict100kx30 with the plain
 // walk of the Nodes, for comparison.
-func BenchmarkPredictNaive100kx30(b *testing.B) {
-	X, y := benchData(100_000, 30)
-	m, err := Fit(X, y, nil, nil, Params{Rounds: 100, MaxDepth: 6})
-	if err != nil {
-		b.Fatal(err)
-	}
-	rows := rowsOf(X)
-	b.ResetTimer()
-	for range b.N {
-		for _, r := range rows {
-			naivePredict(m, r)
-		}
-	}
-}
+func BenchmarkPredictNaive100kx30(b *testing.B) { benchPredict(b, naivePredict) }
 
 // TestCompiledWalkEdgeCases: a hand-made tree whose thresholds are −0 and
 // +0 and whose NaN goes left at one node and right at the other.
