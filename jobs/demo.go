@@ -24,6 +24,10 @@ type SynthConfig struct {
 	// Partitions > 0 writes the history as that many Parquet files in the
 	// folder Out, partitioned by customer (data.CreatePartitioned).
 	Partitions int
+	// Tier "S", "M" or "L" writes that benchmark tier (data/synth.Tier, the
+	// history churnpipe bench runs on) instead of Customers over
+	// [Start, End]; a Seed other than 0 replaces the tier's.
+	Tier string
 }
 
 // Synth writes a synthetic interaction history (see package data/synth).
@@ -31,11 +35,23 @@ func Synth(ctx context.Context, c SynthConfig, mem memory.Allocator) (synth.Stat
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	if c.Customers <= 0 {
-		return synth.Stats{}, &UsageError{fmt.Errorf("--customers %d: must be positive", c.Customers)}
-	}
-	if !c.End.After(c.Start) {
-		return synth.Stats{}, &UsageError{fmt.Errorf("--end %s must be after --start %s", c.End.Format(time.DateOnly), c.Start.Format(time.DateOnly))}
+	var cfg synth.Config
+	if c.Tier != "" {
+		var err error
+		if cfg, err = synth.Tier(c.Tier); err != nil {
+			return synth.Stats{}, &UsageError{fmt.Errorf("--tier: %w", err)}
+		}
+		if c.Seed != 0 {
+			cfg.Seed = c.Seed
+		}
+	} else {
+		if c.Customers <= 0 {
+			return synth.Stats{}, &UsageError{fmt.Errorf("--customers %d: must be positive", c.Customers)}
+		}
+		if !c.End.After(c.Start) {
+			return synth.Stats{}, &UsageError{fmt.Errorf("--end %s must be after --start %s", c.End.Format(time.DateOnly), c.Start.Format(time.DateOnly))}
+		}
+		cfg = synth.DefaultConfig(c.Customers, c.Start, c.End, c.Seed)
 	}
 	if c.Out == "" {
 		return synth.Stats{}, &UsageError{fmt.Errorf("no --out file")}
@@ -58,7 +74,6 @@ func Synth(ctx context.Context, c SynthConfig, mem memory.Allocator) (synth.Stat
 		}
 		w = fileWriter{fw}
 	}
-	cfg := synth.DefaultConfig(c.Customers, c.Start, c.End, c.Seed)
 	st, err := synth.Generate(ctx, cfg, mem, func(rec arrow.Record) error { return w.Write(rec) })
 	if err != nil {
 		w.Abort()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -201,12 +202,13 @@ func runFeatures(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func runSynth(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, lf := newFlags("synth", "synth --customers N --start DAY --end DAY --seed S --out PATH")
+	fs, lf := newFlags("synth", "synth --customers N --start DAY --end DAY --seed S --out PATH  |  synth --tier S|M|L --out PATH [--partitions N]")
 	n := fs.Int("customers", 5000, "number of customers")
 	start := fs.String("start", "2024-01-01", "first day of the history")
 	end := fs.String("end", "2025-12-31", "last day of the history")
 	seed := fs.Uint64("seed", 1, "random seed; the same seed writes the same history")
 	out := fs.String("out", "", "output file: .parquet, .arrow or .csv (a folder with --partitions)")
+	tier := fs.String("tier", "", "write a benchmark tier instead: S (10 k customers, ~1 M events), M (1 M, ~50 M) or L (10 M, ~500 M), over 2024-01-01 … 2025-12-31, seed 1 unless --seed is given")
 	parts := fs.Int("partitions", 0, "write a folder of this many Parquet files partitioned by customer, for sharded nights (see churnpipe partition)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -214,7 +216,25 @@ func runSynth(ctx context.Context, args []string, stdout io.Writer) error {
 	if _, err := lf.setup(); err != nil {
 		return err
 	}
-	c := jobs.SynthConfig{Customers: *n, Seed: *seed, Out: *out, Partitions: *parts}
+	c := jobs.SynthConfig{Customers: *n, Seed: *seed, Out: *out, Partitions: *parts, Tier: *tier}
+	if *tier != "" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for _, name := range []string{"customers", "start", "end"} {
+			if set[name] {
+				return &jobs.UsageError{Err: fmt.Errorf("--%s cannot be combined with --tier (a tier fixes it)", name)}
+			}
+		}
+		if !set["seed"] {
+			c.Seed = 0 // the tier's
+		}
+		st, err := jobs.Synth(ctx, c, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote tier %s: %d events of %d customers to %s\n", *tier, st.Events, st.Customers, *out)
+		return nil
+	}
 	var err error
 	if c.Start, err = parseDay("start", *start); err != nil {
 		return err

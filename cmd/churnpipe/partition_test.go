@@ -51,3 +51,25 @@ func TestPartitionCLI(t *testing.T) {
 	code, _, _ = runCLI(t, "partition", "--input", csv, "--partitions", "0", "--out", filepath.Join(dir, "zero"))
 	assert.Equal(t, jobs.ExitUsage, code)
 }
+
+// TestSynthTierCLI: churnpipe synth --tier writes the benchmark tier (the
+// history churnpipe bench runs on); a tier fixes the size and the dates.
+func TestSynthTierCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("tier S is 1 M events")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "tier-S.parquet")
+	code, stdout, stderr := runCLI(t, "synth", "--tier", "S", "--out", out)
+	require.Equal(t, jobs.ExitOK, code, stdout+stderr)
+	assert.Contains(t, stdout, "of 10000 customers")
+	r, err := data.Open(out, data.Options{})
+	require.NoError(t, err)
+	defer r.Release()
+	assert.InDelta(t, 1e6, float64(r.ExpectedRows()), 1e5, "~100 events a customer")
+
+	code, _, _ = runCLI(t, "synth", "--tier", "S", "--customers", "5", "--out", filepath.Join(dir, "x.parquet"))
+	assert.Equal(t, jobs.ExitUsage, code)
+	code, _, _ = runCLI(t, "synth", "--tier", "XL", "--out", filepath.Join(dir, "y.parquet"))
+	assert.Equal(t, jobs.ExitUsage, code)
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/data/synth"
 	"github.com/churnpipe/churnpipe/features"
+	"github.com/churnpipe/churnpipe/jobs"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
 
@@ -163,7 +164,9 @@ func Run(ctx context.Context, c Config, opt pipeline.Options) (Result, error) {
 
 	if _, err := os.Stat(res.Input); err != nil {
 		t0 := time.Now()
-		st, err := generate(ctx, tcfg, res.Input, opt.Alloc)
+		// jobs.Synth writes through a temporary file renamed at the end, so a
+		// partial history never looks cached.
+		st, err := jobs.Synth(ctx, jobs.SynthConfig{Tier: c.Tier, Out: res.Input}, opt.Alloc)
 		if err != nil {
 			return res, err
 		}
@@ -314,21 +317,6 @@ func runWorkers(ctx context.Context, c Config, res *Result, in pipeline.Input, a
 			PeakRSSMiB: float64(peakRSS()) / (1 << 20), Files: st.Files, Events: st.RowsRead, Customers: st.Customers})
 	}
 	return dir, nil
-}
-
-// generate writes the history of cfg to path (atomically: data.CreateFile
-// renames a temporary file on Close, so a partial file never looks cached).
-func generate(ctx context.Context, cfg synth.Config, path string, mem memory.Allocator) (synth.Stats, error) {
-	w, err := data.CreateFile(path, data.EventSchema, data.WriteOptions{Alloc: mem})
-	if err != nil {
-		return synth.Stats{}, err
-	}
-	defer w.Abort()
-	st, err := synth.Generate(ctx, cfg, mem, func(rec arrow.RecordBatch) error { return w.Write(rec) })
-	if err != nil {
-		return st, err
-	}
-	return st, w.Close()
 }
 
 // convert copies the canonical history at src to dst (format by extension).
