@@ -8,35 +8,19 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/churnpipe/churnpipe/data"
-	"github.com/churnpipe/churnpipe/data/synth"
-)
-
-var (
-	parStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	parEnd   = time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
 )
 
 // synthInput writes a synthetic history of n customers to a temporary
 // Parquet file and returns it as an input.
 func synthInput(t *testing.T, n int, seed uint64) Input {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "h.parquet")
-	w, err := data.CreateFile(path, data.EventSchema, data.WriteOptions{})
-	require.NoError(t, err)
-	_, err = synth.Generate(context.Background(), synth.DefaultConfig(n, parStart, parEnd, seed), memory.DefaultAllocator,
-		func(r arrow.Record) error { return w.Write(r) })
-	require.NoError(t, err)
-	require.NoError(t, w.Close())
-	return Input{Path: path, MaxReject: 0.01, Quarantine: filepath.Join(dir, "q.csv")}
+	path := WriteTestSynth(t, n, seed)
+	return Input{Path: path, MaxReject: 0.01, Quarantine: filepath.Join(filepath.Dir(path), "q.csv")}
 }
 
 func TestInChunks(t *testing.T) {
@@ -73,7 +57,7 @@ func TestCLVScoreSameInParallel(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("needs GOMAXPROCS ≥ 2 to score in parallel")
 	}
-	end := parEnd
+	end := TestSynthEnd
 	feat, _, err := BuildFeatures(context.Background(), synthInput(t, 900, 5), end, Options{})
 	require.NoError(t, err)
 	defer feat.Release()
@@ -113,7 +97,7 @@ func TestChampionScoreSameInParallel(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("needs GOMAXPROCS ≥ 2 to score in parallel")
 	}
-	end := parEnd
+	end := TestSynthEnd
 	in := synthInput(t, 1500, 6)
 	h, err := LoadHistory(context.Background(), in, Options{})
 	require.NoError(t, err)

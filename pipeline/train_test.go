@@ -6,35 +6,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/churnpipe/churnpipe/data"
-	"github.com/churnpipe/churnpipe/data/synth"
 	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/models/registry"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
 
 var (
-	synthStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	synthEnd   = time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
+	synthStart = pipeline.TestSynthStart
+	synthEnd   = pipeline.TestSynthEnd
+	writeSynth = pipeline.WriteTestSynth
 )
-
-// writeSynth writes a synthetic history and returns its path.
-func writeSynth(t *testing.T, customers int, seed uint64) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "history.parquet")
-	w, err := data.CreateFile(path, data.EventSchema, data.WriteOptions{})
-	require.NoError(t, err)
-	cfg := synth.DefaultConfig(customers, synthStart, synthEnd, seed)
-	_, err = synth.Generate(context.Background(), cfg, memory.DefaultAllocator, func(r arrow.Record) error { return w.Write(r) })
-	require.NoError(t, err)
-	require.NoError(t, w.Close())
-	return path
-}
 
 func TestSnapshotsNoLeakage(t *testing.T) {
 	asOf := time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
