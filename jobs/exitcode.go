@@ -6,19 +6,22 @@ import (
 
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/data/store"
+	"github.com/churnpipe/churnpipe/models/registry"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
 
 // Process exit codes, documented in the README ("Operating churnpipe").
 const (
-	ExitOK          = 0 // published (or, for other commands, succeeded)
-	ExitInternal    = 1 // a bug or an unexpected failure
-	ExitUsage       = 2 // bad flags or configuration
-	ExitRejected    = 3 // input rejected: more bad rows than --max-reject, or unreadable input
-	ExitGateBlocked = 4 // a quality gate blocked publishing
-	ExitSink        = 5 // the prediction store is unavailable
-	ExitLocked      = 6 // another run holds the lock on the target table
-	ExitInterrupted = 130
+	ExitOK          = 0   // published (or, for other commands, succeeded)
+	ExitInternal    = 1   // a bug or an unexpected failure
+	ExitUsage       = 2   // bad flags or configuration
+	ExitRejected    = 3   // input rejected: more bad rows than --max-reject, or unreadable input
+	ExitGateBlocked = 4   // a quality gate blocked publishing
+	ExitSink        = 5   // the prediction store is unavailable
+	ExitLocked      = 6   // another run holds the lock on the target table
+	ExitModel       = 7   // the churn model registry is missing, has no champion, or is corrupt
+	ExitOutput      = 8   // a local output (quarantine file, report, features file) cannot be written: disk full, permissions
+	ExitInterrupted = 130 // SIGINT, SIGTERM or SIGHUP: the run stopped, the table is unchanged
 )
 
 // UsageError marks an error in flags or configuration.
@@ -42,6 +45,13 @@ func ExitCode(err error) int {
 		return ExitInterrupted
 	case errors.Is(err, ErrNotPromoted), errors.Is(err, pipeline.ErrGateBlocked):
 		return ExitGateBlocked
+	case errors.Is(err, pipeline.ErrRegistry), errors.Is(err, registry.ErrChecksum), errors.Is(err, registry.ErrInvalid),
+		errors.Is(err, registry.ErrSchemaMismatch):
+		return ExitModel
+	case errors.Is(err, registry.ErrNotFound):
+		return ExitUsage // models show vNOTTHERE, report --model vNOTTHERE
+	case errors.Is(err, data.ErrOutput):
+		return ExitOutput
 	case errors.Is(err, pipeline.ErrSink):
 		return ExitSink
 	case errors.Is(err, data.ErrTooManyRejects), errors.Is(err, data.ErrMissingColumn),

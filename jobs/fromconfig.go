@@ -45,7 +45,8 @@ func FromConfig(c config.Config) (NightlyConfig, error) {
 	}
 	nc.Input = pipeline.Input{Path: c.Input.Path, Table: c.Input.Table, SQL: c.Input.SQL, Read: ro,
 		Quarantine: c.Input.Quarantine, MaxReject: c.Input.MaxReject}
-	nc.DB, nc.Registry = c.DB, c.Registry
+	nc.DB = c.DB
+	nc.Registry, nc.RegistryRequired = RegistryOf(c)
 	nc.Store.Table = c.Table
 	if c.Schema != "public" {
 		nc.Store.Schema = c.Schema
@@ -75,4 +76,21 @@ func FromConfig(c config.Config) (NightlyConfig, error) {
 		PSIWarn: g.PSIWarn, PSIBlock: g.PSIBlock, ScorePSIWarn: g.ScorePSIWarn, ScorePSIBlock: g.ScorePSIBlock}
 	nc.MetricsFile, nc.Pushgateway, nc.MetricsJob = c.Metrics.Textfile, c.Metrics.Pushgateway, c.Metrics.Job
 	return nc, nil
+}
+
+// RegistryOf resolves the churn model registry of a configuration the same
+// way for every command: "" (churn scoring off) when churn_scoring is false;
+// otherwise the registry key, DefaultRegistry when empty. It is required —
+// it must exist and hold a loadable champion — when the file names it
+// (deploy/churnpipe.example.yaml does); the default alone may be missing
+// (the churn columns are then NULL, with a warning). A --registry flag
+// makes it required too (the caller sets that).
+func RegistryOf(c config.Config) (dir string, required bool) {
+	switch {
+	case !c.ChurnScoring:
+		return "", false
+	case c.Registry == "":
+		return DefaultRegistry, false
+	}
+	return c.Registry, c.Line("registry") > 0
 }

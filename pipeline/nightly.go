@@ -16,6 +16,7 @@ import (
 	"github.com/churnpipe/churnpipe/data/store"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
+	"github.com/churnpipe/churnpipe/internal/redact"
 	"github.com/churnpipe/churnpipe/internal/retry"
 	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/pipeline/gate"
@@ -24,15 +25,19 @@ import (
 // NightlyConfig describes one nightly run.
 type NightlyConfig struct {
 	Input    Input
-	AsOf     time.Time        // the UTC day to score, inclusive
-	DB       string           // sink DSN, e.g. "sqlite:predictions.db"
-	Store    store.Options    // table names…
-	RunID    string           // "" = generated
-	DryRun   bool             // do everything but publish
-	CLV      CLVOptions       // probabilistic models (BG/NBD + Gamma-Gamma by default)
-	Registry string           // churn model registry folder; "" = no churn model
-	Risk     churn.Thresholds // churn-risk bands; zero = 0.3 / 0.6
-	Gates    gate.Config      // quality gates before publishing; zero = gate.DefaultConfig()
+	AsOf     time.Time     // the UTC day to score, inclusive
+	DB       string        // sink DSN, e.g. "sqlite:predictions.db"
+	Store    store.Options // table names…
+	RunID    string        // "" = generated
+	DryRun   bool          // do everything but publish
+	CLV      CLVOptions    // probabilistic models (BG/NBD + Gamma-Gamma by default)
+	Registry string        // churn model registry folder; "" = no churn model
+	// RegistryRequired: Registry was configured (not the default), so a
+	// missing registry or one without a loadable champion fails the run
+	// (ErrRegistry) instead of leaving the churn columns NULL with a warning.
+	RegistryRequired bool
+	Risk             churn.Thresholds // churn-risk bands; zero = 0.3 / 0.6
+	Gates            gate.Config      // quality gates before publishing; zero = gate.DefaultConfig()
 	// ForcePublish publishes even when a gate blocks (recorded in the ledger).
 	ForcePublish bool
 	// FromShards, when set, is the folder of the Shards feature tables that
@@ -103,6 +108,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	res.Run = store.Run{ID: cfg.RunID, AsOf: asOf, Status: "running", Details: map[string]any{}}
 	log = log.With("run_id", cfg.RunID, "as_of", asOf.Format(time.DateOnly))
 
+	redact.Register(cfg.DB, cfg.Input.Path)
 	pol := cfg.Retry
 	pol.Retryable = store.IsTransient
 	onRetry := pol.OnRetry
@@ -129,6 +135,9 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	defer st.Close()
 	release, err := st.TryLock(ctx)
 	if err != nil {
+		if !errors.Is(err, store.ErrLocked) { // e.g. a read-only folder, a lock file that is a folder
+			err = fmt.Errorf("%w: lock: %w", ErrSink, err)
+		}
 		return res, err
 	}
 	defer release()
@@ -140,10 +149,10 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 		res.Run.FinishedAt = time.Now().UTC()
 		if errors.Is(err, ErrGateBlocked) {
 			res.Run.Status = store.StatusBlocked
-			res.Run.Error = err.Error()
+			res.Run.Error = redact.Scrub(err.Error())
 		} else if err != nil {
 			res.Run.Status = store.StatusFailed
-			res.Run.Error = err.Error()
+			res.Run.Error = redact.Scrub(err.Error()) // a driver message may quote a DSN
 		} else {
 			res.Run.Status = "succeeded"
 		}
@@ -197,15 +206,15 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	tm.lap("fit")
 	pauseAt("score")
 	models := Models{CLV: clv, Risk: cfg.Risk}
-	if cfg.Registry != "" {
-		if models.Champion, err = LoadChampion(cfg.Registry); err != nil {
-			return res, err
-		}
-		if models.Champion == nil {
-			log.Warn("no champion churn model in the registry: churn columns left null; run churnpipe train", "registry", cfg.Registry)
-		} else {
-			res.Run.Details["model_version"] = models.Champion.Version
-		}
+	if models.Champion, err = loadNightChampion(cfg, log); err != nil {
+		return res, err
+	}
+	if models.Champion != nil {
+		res.Run.Details["model_version"] = models.Champion.Version
+	} else if cfg.Registry != "" {
+		res.Run.Details["churn_model"] = "none in " + cfg.Registry
+	} else {
+		res.Run.Details["churn_model"] = "off"
 	}
 	pred, rules, chv, err := scoreNight(feat, asOf, models, opt)
 	if err != nil {
@@ -271,6 +280,7 @@ func runGates(ctx context.Context, st store.Store, cfg NightlyConfig, res *Night
 		}
 	}
 	rep := gate.Evaluate(gc, in)
+	rep = churnColumnsGate(rep, last, ok, ch, cfg.Registry)
 	if rep.Blocked() && cfg.ForcePublish {
 		rep.Forced = true
 	}
