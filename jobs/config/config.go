@@ -47,18 +47,21 @@ func (e *Error) Unwrap() error { return ErrInvalid }
 
 // Config is the whole configuration file.
 type Config struct {
-	Input     Input     `yaml:"input"`
-	DB        string    `yaml:"db"`        // sqlite:PATH, postgres://… or mysql://…; secrets via ${ENV}
-	Table     string    `yaml:"table"`     // current-night table; the history table is Table+"_history"
-	Schema    string    `yaml:"schema"`    // PostgreSQL schema
-	TimeZone  string    `yaml:"time_zone"` // IANA name deciding "yesterday"; "Local" = the machine's
-	Registry  string    `yaml:"registry"`  // model registry folder; "" = no churn model
-	Lifecycle Lifecycle `yaml:"lifecycle"`
-	CLV       CLV       `yaml:"clv"`
-	ChurnRisk ChurnRisk `yaml:"churn_risk"`
-	Gates     Gates     `yaml:"gates"`
-	Metrics   Metrics   `yaml:"metrics"`
-	Log       Log       `yaml:"log"`
+	Input    Input  `yaml:"input"`
+	DB       string `yaml:"db"`        // sqlite:PATH, postgres://… or mysql://…; secrets via ${ENV}
+	Table    string `yaml:"table"`     // current-night table; the history table is Table+"_history"
+	Schema   string `yaml:"schema"`    // PostgreSQL schema
+	TimeZone string `yaml:"time_zone"` // IANA name deciding "yesterday"; "Local" = the machine's
+	Registry string `yaml:"registry"`  // model registry folder; "" = no churn model
+	// Attributes is the customer-attribute file (CSV/Parquet keyed by
+	// customer_id) a champion trained with --attributes needs.
+	Attributes string    `yaml:"attributes"`
+	Lifecycle  Lifecycle `yaml:"lifecycle"`
+	CLV        CLV       `yaml:"clv"`
+	ChurnRisk  ChurnRisk `yaml:"churn_risk"`
+	Gates      Gates     `yaml:"gates"`
+	Metrics    Metrics   `yaml:"metrics"`
+	Log        Log       `yaml:"log"`
 
 	file  string
 	lines map[string]int // key path → line
