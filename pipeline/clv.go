@@ -72,7 +72,7 @@ type CLVModels struct {
 	// repeat spend ≤ 0); they get the population mean spend.
 	SpendExcluded []string
 	Warnings      []string
-	opt      CLVOptions
+	opt           CLVOptions
 }
 
 // SummaryData returns the BTYD summary (x, t_x, T) of the buyers of a
