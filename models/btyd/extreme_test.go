@@ -99,7 +99,9 @@ func TestHypPeakMatchesClassicModerate(t *testing.T) {
 	// classic estimate sometimes chose it farther from z = 1, where it is
 	// only good to ~1e-7: counted and logged).
 	rng := rand.New(rand.NewPCG(17, 4))
-	logU := func(lo, hi float64) float64 { return math.Exp(math.Log(lo) + rng.Float64()*(math.Log(hi)-math.Log(lo))) }
+	logU := func(lo, hi float64) float64 {
+		return math.Exp(math.Log(lo) + rng.Float64()*(math.Log(hi)-math.Log(lo)))
+	}
 	classicOff, fastOff := 0, 0
 	const n = 1000
 	for k := 0; k < n; k++ {
