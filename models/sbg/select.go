@@ -1,9 +1,6 @@
 package sbg
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // Selection is the outcome of [Select]: both models fitted on the
 // calibration data, their holdout log-likelihoods and the chosen one.
@@ -45,8 +42,7 @@ func Select(cal, hold Data, opt FitOptions) (Selection, error) {
 	s.BdW, s.Fits[1] = br, bm
 	s.AIC[1] = 6 - 2*br.LogLik
 	if err != nil {
-		s.Errors[1] = err.Error()
-		s.Holdout[1] = math.NaN()
+		s.Errors[1] = err.Error() // Holdout[1] stays 0: JSON has no NaN
 		return s, nil
 	}
 	s.Holdout[1] = LogLik(bm, hold)
