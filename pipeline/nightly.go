@@ -283,7 +283,7 @@ func scoreNight(feat arrow.Record, asOf time.Time, m Models, opt Options) (arrow
 	if err := m.Risk.Validate(); err != nil {
 		return nil, Rules{}, none, err
 	}
-	rules, err := ApplyRules(feat, opt.Rules)
+	rules, err := ApplyRulesWith(feat, opt.Rules, opt.Segments)
 	if err != nil {
 		return nil, Rules{}, none, err
 	}
