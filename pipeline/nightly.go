@@ -57,6 +57,8 @@ type NightlyResult struct {
 	Seconds map[string]float64
 	// Gates is the quality-gate report of the night.
 	Gates gate.Report
+	// Alerts counts tonight's customer_alerts rows by alert code.
+	Alerts map[string]int
 }
 
 // timer accumulates wall-clock seconds per step.
@@ -222,6 +224,11 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	}
 	defer pred.Release()
 	res.tally(rules)
+	night, alerts, err := nightChanges(ctx, st, pred, asOf, opt, &res)
+	if err != nil {
+		return res, err
+	}
+	defer night.Release()
 	tm.lap("score")
 
 	if err := gates.final(cfg, &res, models.Champion, chv); err != nil {
@@ -236,12 +243,12 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 		return res, fmt.Errorf("%w: labels: %w", ErrSink, err)
 	}
 	pauseAt("publish")
-	pub := store.Publication{RunID: cfg.RunID, AsOf: asOf, Records: []arrow.Record{pred}}
+	pub := store.Publication{RunID: cfg.RunID, AsOf: asOf, Records: []arrow.Record{night}, Alerts: alerts}
 	if err := retry.Do(ctx, pol, func(ctx context.Context) error { return st.Publish(ctx, pub) }); err != nil {
 		return res, fmt.Errorf("%w: publish: %w", ErrSink, err)
 	}
 	tm.lap("publish")
-	log.Info("published", "customers", pred.NumRows())
+	log.Info("published", "customers", pred.NumRows(), "alerts", len(alerts))
 	return res, nil
 }
 

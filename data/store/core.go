@@ -370,6 +370,7 @@ type plan struct {
 	fixed   []any // values of as_of, run_id, updated_at
 	histCol []string
 	curCols map[string]bool
+	alerts  bool // customer_alerts exists (migration 7)
 }
 
 func (s *store) Publish(ctx context.Context, p Publication) error {
@@ -392,6 +393,11 @@ func (s *store) Publish(ctx context.Context, p Publication) error {
 	pl, err := s.plan(p, cur, hist)
 	if err != nil {
 		return err
+	}
+	if ac, err := s.eng.columns(ctx, tAlerts); err != nil {
+		return fmt.Errorf("store: publish: %w", err)
+	} else if pl.alerts = len(ac) > 0; !pl.alerts && len(p.Alerts) > 0 {
+		return fmt.Errorf("%w: %s has no %s table (call Migrate)", ErrNotMigrated, s.target, tAlerts)
 	}
 	err = s.eng.publish(ctx, pl, func(ctx context.Context, q querier, staging string) error {
 		return s.swap(ctx, q, staging, pl)
@@ -592,7 +598,10 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 		testHook("swapping")
 	}
 	if s.d.pg {
-		return s.pgInsertFigures(ctx, q, asOf, figures, lap)
+		if err := s.pgInsertFigures(ctx, q, asOf, figures, lap); err != nil {
+			return err
+		}
+		return s.swapAlerts(ctx, q, pl, lap)
 	}
 
 	// stage_transitions against the previous history night.
@@ -612,6 +621,17 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 		return fmt.Errorf("metrics: %w", err)
 	}
 	lap("metrics")
+	return s.swapAlerts(ctx, q, pl, lap)
+}
+
+func (s *store) swapAlerts(ctx context.Context, q querier, pl *plan, lap func(string)) error {
+	if !pl.alerts {
+		return nil
+	}
+	if err := s.writeAlerts(ctx, q, pl.pub); err != nil {
+		return err
+	}
+	lap("alerts")
 	return nil
 }
 

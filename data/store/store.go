@@ -98,6 +98,9 @@ type Store interface {
 	TryLock(ctx context.Context) (release func() error, err error)
 	// Close releases the lock (if held) and the connections.
 	Close() error
+	// PreviousNight returns the newest history night before asOf (the
+	// night the change columns of asOf compare with).
+	PreviousNight(ctx context.Context, asOf time.Time) (PreviousNight, error)
 }
 
 // Run is one row of pipeline_runs.
@@ -122,6 +125,9 @@ type Publication struct {
 	// table's columns; as_of, run_id and updated_at are filled by the store and
 	// must not be present. Publish does not retain or release them.
 	Records []arrow.Record
+	// Alerts replace the night's rows of customer_alerts in the same
+	// transaction (none: the night has no alerts).
+	Alerts []Alert
 }
 
 // Label is one row of stage_labels or segment_labels.
