@@ -15,6 +15,7 @@ import (
 	"github.com/churnpipe/churnpipe/features/rfm"
 	"github.com/churnpipe/churnpipe/jobs"
 	"github.com/churnpipe/churnpipe/pipeline"
+	"github.com/churnpipe/churnpipe/pipeline/gate"
 )
 
 func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
@@ -92,6 +93,7 @@ func printRunSummary(w io.Writer, res pipeline.NightlyResult, runErr error) {
 	if res.Ingest.Quarantine != "" {
 		fmt.Fprintf(w, "rejected rows: %s\n", res.Ingest.Quarantine)
 	}
+	printGates(w, res.Gates)
 	if len(res.Stages) > 0 {
 		fmt.Fprint(w, "stages:")
 		for _, l := range lifecycle.Labels() {
@@ -100,6 +102,26 @@ func printRunSummary(w io.Writer, res pipeline.NightlyResult, runErr error) {
 			}
 		}
 		fmt.Fprintln(w)
+	}
+}
+
+// printGates prints the quality gates that warned or blocked, one a line.
+func printGates(w io.Writer, rep gate.Report) {
+	if rep.Status == "" {
+		return
+	}
+	warned := append(rep.Failed(gate.Block), rep.Failed(gate.Warn)...)
+	if len(warned) == 0 {
+		fmt.Fprintf(w, "gates: all %d pass\n", len(rep.Results))
+		return
+	}
+	forced := ""
+	if rep.Forced {
+		forced = " (publishing forced)"
+	}
+	fmt.Fprintf(w, "gates: %s%s\n", rep.Status, forced)
+	for _, r := range warned {
+		fmt.Fprintf(w, "  %s %s: %s\n", r.Status, r.Name, r.Message)
 	}
 }
 

@@ -184,7 +184,7 @@ func runRetrain(ctx context.Context, args []string, stdout io.Writer) error {
 	if tc.AsOf, tc.HorizonDays, err = tf.parse(); err != nil {
 		return err
 	}
-	rep, err := jobs.Train(ctx, tc, pipeline.Options{Logger: log, Rules: nc.Rules})
+	rep, err := jobs.Train(ctx, tc, pipeline.Options{Logger: log, Rules: nc.Rules, Segments: nc.Segments})
 	if err != nil {
 		return err
 	}
