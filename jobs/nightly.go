@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/churnpipe/churnpipe/features/lifecycle"
+	"github.com/churnpipe/churnpipe/features/rfm"
 	"github.com/churnpipe/churnpipe/internal/metrics"
 	"github.com/churnpipe/churnpipe/jobs/config"
 
@@ -30,6 +31,8 @@ type NightlyConfig struct {
 	TimeZone *time.Location
 	// Rules are the lifecycle thresholds; zero = the defaults.
 	Rules lifecycle.Rules
+	// Segments is the RFM segment rule table; nil = the default.
+	Segments rfm.Rules
 	// MetricsFile, if set, receives the run's metrics in the Prometheus text
 	// format (node_exporter textfile collector); Pushgateway, if set, gets
 	// them pushed under job MetricsJob.
@@ -83,6 +86,9 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt pipeline.Options) (pipe
 	}
 	if cfg.Rules != (lifecycle.Rules{}) {
 		opt.Rules = cfg.Rules
+	}
+	if cfg.Segments != nil {
+		opt.Segments = cfg.Segments
 	}
 	start := time.Now()
 	res, err := pipeline.Nightly(ctx, cfg.NightlyConfig, opt)

@@ -38,7 +38,7 @@ func loadNightChampion(cfg NightlyConfig, log *slog.Logger) (*Champion, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("%w: %s is not a folder", ErrRegistry, cfg.Registry)
 	}
-	ch, err := LoadChampion(cfg.Registry)
+	ch, err := LoadChampionWith(cfg.Registry, cfg.Attributes)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRegistry, err)
 	}
