@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/churnpipe/churnpipe/data/store"
 	"github.com/churnpipe/churnpipe/models/metrics"
 	"github.com/churnpipe/churnpipe/models/registry"
