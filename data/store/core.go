@@ -228,13 +228,18 @@ func nullString(s string) any {
 }
 
 func (s *store) LastRun(ctx context.Context, status string) (Run, bool, error) {
-	q := fmt.Sprintf(`SELECT run_id, as_of, started_at, finished_at, status, rows_read, rows_rejected, rows_excluded,
-	rows_duplicate, customers, error, details FROM %s WHERE target_table = ?`, s.d.tbl(tRuns))
-	args := []any{s.table}
+	where, args := "target_table = ?", []any{s.table}
 	if status != "" {
-		q += " AND status = ?"
+		where += " AND status = ?"
 		args = append(args, status)
 	}
+	return s.queryRun(ctx, "last run", where, args...)
+}
+
+// queryRun returns the newest run of pipeline_runs matching where.
+func (s *store) queryRun(ctx context.Context, what, where string, args ...any) (Run, bool, error) {
+	q := fmt.Sprintf(`SELECT run_id, as_of, started_at, finished_at, status, rows_read, rows_rejected, rows_excluded,
+	rows_duplicate, customers, error, details FROM %s WHERE %s`, s.d.tbl(tRuns), where)
 	q += " ORDER BY started_at DESC, run_id DESC LIMIT 1"
 	v := make([]any, 12)
 	ptrs := make([]any, len(v))
@@ -245,7 +250,7 @@ func (s *store) LastRun(ctx context.Context, status string) (Run, bool, error) {
 		if isNoRows(err) {
 			return Run{}, false, nil
 		}
-		return Run{}, false, fmt.Errorf("store: last run: %w", err)
+		return Run{}, false, fmt.Errorf("store: %s: %w", what, err)
 	}
 	var r Run
 	var err error
@@ -256,7 +261,7 @@ func (s *store) LastRun(ctx context.Context, status string) (Run, bool, error) {
 		}
 	}
 	if err != nil {
-		return Run{}, false, fmt.Errorf("store: last run: %w", err)
+		return Run{}, false, fmt.Errorf("store: %s: %w", what, err)
 	}
 	r.Status = asString(v[4])
 	r.RowsRead, r.RowsRejected, r.RowsExcluded = asInt(v[5]), asInt(v[6]), asInt(v[7])
@@ -273,10 +278,24 @@ func (s *store) LastRun(ctx context.Context, status string) (Run, bool, error) {
 			b = d.([]byte)
 		}
 		if err := json.Unmarshal(b, &r.Details); err != nil {
-			return Run{}, false, fmt.Errorf("store: last run %q: details: %w", r.ID, err)
+			return Run{}, false, fmt.Errorf("store: %s %q: details: %w", what, r.ID, err)
 		}
 	}
 	return r, true, nil
+}
+
+// PublishedRun returns the ledger row of the run whose night is in the
+// current table (its run_id column); ok is false when the table is empty.
+func (s *store) PublishedRun(ctx context.Context) (Run, bool, error) {
+	var id any
+	err := s.eng.pool().queryRow(ctx, fmt.Sprintf("SELECT %s FROM %s LIMIT 1", ident(colRunID), s.d.tbl(s.table))).Scan(&id)
+	if isNoRows(err) {
+		return Run{}, false, nil
+	}
+	if err != nil {
+		return Run{}, false, fmt.Errorf("store: published run: %w", err)
+	}
+	return s.queryRun(ctx, "published run", "target_table = ? AND run_id = ?", s.table, asString(id))
 }
 
 func (s *store) PutLabels(ctx context.Context, table string, labels []Label) error {

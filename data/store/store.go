@@ -85,6 +85,10 @@ type Store interface {
 	// LastRun returns the newest run (by started_at) of the target table with
 	// the given status ("" = any); ok is false when there is none.
 	LastRun(ctx context.Context, status string) (r Run, ok bool, err error)
+	// PublishedRun returns the ledger row of the run whose night the
+	// current table holds (the last published night); ok is false when
+	// nothing was published yet.
+	PublishedRun(ctx context.Context) (r Run, ok bool, err error)
 	// TryLock takes the target table's run lock without waiting: a
 	// PostgreSQL session advisory lock keyed by a hash of schema.table, or a
 	// flock(2) on the SQLite file's PATH+".lock", or a MySQL GET_LOCK named

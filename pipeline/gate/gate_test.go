@@ -267,7 +267,8 @@ func TestEvaluate(t *testing.T) {
 	for _, r := range report.Results {
 		names = append(names, r.Name)
 	}
-	assert.Equal(t, []string{"rows_drop", "customers_drop", "reject_rate", "feature_psi", "score_psi"}, names)
+	assert.Equal(t, []string{"rows_drop", "customers_drop", "reject_rate", "day_rows", "asof_day_rows", "time_span",
+		"event_mix", "amount_psi", "feature_psi_night", "feature_psi", "score_psi_night", "score_psi"}, names)
 
 	first := good
 	first.Last = nil
@@ -296,10 +297,10 @@ func TestEvaluate(t *testing.T) {
 	var back gate.Report
 	require.NoError(t, json.Unmarshal(report.JSON(), &back))
 	assert.Equal(t, report.Status, back.Status)
-	require.Len(t, back.Results, 5)
+	require.Len(t, back.Results, 12)
 	assert.True(t, math.IsNaN(back.Results[0].Value), "skipped drop check")
-	assert.Equal(t, 0.5, back.Results[0].Block)
-	assert.Equal(t, report.Results[3], back.Results[3])
+	assert.Equal(t, 0.1, back.Results[0].Block)
+	assert.Equal(t, report.Results[9], back.Results[9])
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal(report.JSON(), &raw))
 	first0 := raw["results"].([]any)[0].(map[string]any)
@@ -327,7 +328,7 @@ func ExampleEvaluate() {
 	fmt.Println(rep.Summary())
 	// Output:
 	// block true
-	// block: rows_drop (dropped by 0.6 > limit 0.5 (1000 → 400)); block: customers_drop (dropped by 0.6 > limit 0.5 (100 → 40))
+	// block: rows_drop (dropped by 0.6 > limit 0.1 (1000 → 400)); block: customers_drop (dropped by 0.6 > limit 0.1 (100 → 40))
 }
 
 func BenchmarkPSI(b *testing.B) {
