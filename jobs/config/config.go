@@ -152,8 +152,8 @@ type Gates struct {
 	ScorePSIBlock   float64 `yaml:"score_psi_block"`
 	// Feed gates, night over night (see pipeline/gate).
 	MaxDayDrop       float64 `yaml:"max_day_drop"`
-	AsOfDayPWarn     float64 `yaml:"asof_day_p_warn"`
-	AsOfDayPBlock    float64 `yaml:"asof_day_p_block"`
+	AsOfDayRatioWarn     float64 `yaml:"asof_day_ratio_warn"`
+	AsOfDayRatioBlock    float64 `yaml:"asof_day_ratio_block"`
 	MaxSpanShiftDays float64 `yaml:"max_span_shift_days"`
 	EventMixWarn     float64 `yaml:"event_mix_warn"`
 	EventMixBlock    float64 `yaml:"event_mix_block"`
@@ -188,7 +188,7 @@ func Default() Config {
 		ChurnRisk: ChurnRisk{Medium: 0.3, High: 0.6},
 		RFM:       RFM{Segments: DefaultRFMSegments()},
 		Gates: Gates{MaxCustomerDrop: 0.1, MaxRowDrop: 0.1, MaxReject: 0.01, PSIWarn: 0.1, PSIBlock: 0.25,
-			ScorePSIWarn: 0.1, ScorePSIBlock: 0.25, MaxDayDrop: 0.5, AsOfDayPWarn: 0.001, MaxSpanShiftDays: 7,
+			ScorePSIWarn: 0.1, ScorePSIBlock: 0.25, MaxDayDrop: 0.5, AsOfDayRatioWarn: 0.25, MaxSpanShiftDays: 7,
 			EventMixWarn: 0.03, EventMixBlock: 0.1, AmountPSIWarn: 0.1, AmountPSIBlock: 0.25},
 		Metrics: Metrics{Job: "churnpipe"},
 		Log:     Log{Format: "text", Level: "info"},
@@ -567,8 +567,8 @@ func (c Config) Validate() error {
 	v.psi("gates.psi_warn", g.PSIWarn, "gates.psi_block", g.PSIBlock)
 	v.psi("gates.score_psi_warn", g.ScorePSIWarn, "gates.score_psi_block", g.ScorePSIBlock)
 	v.fraction("gates.max_day_drop", g.MaxDayDrop)
-	v.fraction("gates.asof_day_p_warn", g.AsOfDayPWarn)
-	v.fraction("gates.asof_day_p_block", g.AsOfDayPBlock)
+	v.fraction("gates.asof_day_ratio_warn", g.AsOfDayRatioWarn)
+	v.fraction("gates.asof_day_ratio_block", g.AsOfDayRatioBlock)
 	if !(g.MaxSpanShiftDays >= 0) || math.IsInf(g.MaxSpanShiftDays, 0) {
 		v.bad("gates.max_span_shift_days", "%g: must be ≥ 0 days (0 = off)", g.MaxSpanShiftDays)
 	}
