@@ -151,14 +151,14 @@ type Gates struct {
 	ScorePSIWarn    float64 `yaml:"score_psi_warn"`
 	ScorePSIBlock   float64 `yaml:"score_psi_block"`
 	// Feed gates, night over night (see pipeline/gate).
-	MaxDayDrop       float64 `yaml:"max_day_drop"`
-	AsOfDayRatioWarn     float64 `yaml:"asof_day_ratio_warn"`
-	AsOfDayRatioBlock    float64 `yaml:"asof_day_ratio_block"`
-	MaxSpanShiftDays float64 `yaml:"max_span_shift_days"`
-	EventMixWarn     float64 `yaml:"event_mix_warn"`
-	EventMixBlock    float64 `yaml:"event_mix_block"`
-	AmountPSIWarn    float64 `yaml:"amount_psi_warn"`
-	AmountPSIBlock   float64 `yaml:"amount_psi_block"`
+	MaxDayDrop        float64 `yaml:"max_day_drop"`
+	AsOfDayRatioWarn  float64 `yaml:"asof_day_ratio_warn"`
+	AsOfDayRatioBlock float64 `yaml:"asof_day_ratio_block"`
+	MaxSpanShiftDays  float64 `yaml:"max_span_shift_days"`
+	EventMixWarn      float64 `yaml:"event_mix_warn"`
+	EventMixBlock     float64 `yaml:"event_mix_block"`
+	AmountPSIWarn     float64 `yaml:"amount_psi_warn"`
+	AmountPSIBlock    float64 `yaml:"amount_psi_block"`
 }
 
 // Metrics says where the run's metrics go.

@@ -225,11 +225,11 @@ type Config struct {
 	ScorePSIWarn, ScorePSIBlock float64 // churn score PSI levels (champion and night over night)
 	WorstFeatures               int     // features named in the message; 0 = 5
 	// Feed checks, night over night (see the package doc).
-	MaxDayDrop                    float64 // day_rows: block when a day lost more than this fraction of its rows
-	AsOfDayRatioWarn, AsOfDayRatioBlock   float64 // asof_day_rows: Poisson probability levels
-	MaxSpanShiftDays              float64 // time_span: block beyond this many days
-	EventMixWarn, EventMixBlock   float64 // event_mix: total variation distance levels
-	AmountPSIWarn, AmountPSIBlock float64 // amount_psi levels
+	MaxDayDrop                          float64 // day_rows: block when a day lost more than this fraction of its rows
+	AsOfDayRatioWarn, AsOfDayRatioBlock float64 // asof_day_rows: Poisson probability levels
+	MaxSpanShiftDays                    float64 // time_span: block beyond this many days
+	EventMixWarn, EventMixBlock         float64 // event_mix: total variation distance levels
+	AmountPSIWarn, AmountPSIBlock       float64 // amount_psi levels
 }
 
 // DefaultConfig returns the documented defaults: drops 0.1 against the
