@@ -47,7 +47,7 @@ func FromConfig(c config.Config) (NightlyConfig, error) {
 	}
 	nc.Input = pipeline.Input{Path: c.Input.Path, Table: c.Input.Table, SQL: c.Input.SQL, Read: ro,
 		Quarantine: c.Input.Quarantine, MaxReject: c.Input.MaxReject}
-	nc.DB, nc.Registry = c.DB, c.Registry
+	nc.DB, nc.Registry, nc.Attributes = c.DB, c.Registry, c.Attributes
 	nc.Store.Table = c.Table
 	if c.Schema != "public" {
 		nc.Store.Schema = c.Schema

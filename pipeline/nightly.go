@@ -23,15 +23,18 @@ import (
 // NightlyConfig describes one nightly run.
 type NightlyConfig struct {
 	Input    Input
-	AsOf     time.Time        // the UTC day to score, inclusive
-	DB       string           // sink DSN, e.g. "sqlite:predictions.db"
-	Store    store.Options    // table names…
-	RunID    string           // "" = generated
-	DryRun   bool             // do everything but publish
-	CLV      CLVOptions       // probabilistic models (BG/NBD + Gamma-Gamma by default)
-	Registry string           // churn model registry folder; "" = no churn model
-	Risk     churn.Thresholds // churn-risk bands; zero = 0.3 / 0.6
-	Gates    gate.Config      // quality gates before publishing; zero = gate.DefaultConfig()
+	AsOf     time.Time     // the UTC day to score, inclusive
+	DB       string        // sink DSN, e.g. "sqlite:predictions.db"
+	Store    store.Options // table names…
+	RunID    string        // "" = generated
+	DryRun   bool          // do everything but publish
+	CLV      CLVOptions    // probabilistic models (BG/NBD + Gamma-Gamma by default)
+	Registry string        // churn model registry folder; "" = no churn model
+	// Attributes is the customer-attribute file a champion trained with
+	// --attributes needs; "" = none.
+	Attributes string
+	Risk       churn.Thresholds // churn-risk bands; zero = 0.3 / 0.6
+	Gates      gate.Config      // quality gates before publishing; zero = gate.DefaultConfig()
 	// ForcePublish publishes even when a gate blocks (recorded in the ledger).
 	ForcePublish bool
 	// FromShards, when set, is the folder of the Shards feature tables that
@@ -209,7 +212,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	pauseAt("score")
 	models := Models{CLV: clv, Risk: cfg.Risk}
 	if cfg.Registry != "" {
-		if models.Champion, err = LoadChampion(cfg.Registry); err != nil {
+		if models.Champion, err = LoadChampionWith(cfg.Registry, cfg.Attributes); err != nil {
 			return res, err
 		}
 		if models.Champion == nil {

@@ -28,6 +28,7 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	db := fs.String("db", jobs.DefaultDB, "prediction store: sqlite:PATH or postgres://user@host/db (password via PGPASSWORD or ${ENV} in --config)")
 	table := fs.String("table", "customer_predictions", "name of the prediction table (history is TABLE_history)")
 	reg := fs.String("registry", jobs.DefaultRegistry, "churn model registry (from churnpipe train); its champion scores the night")
+	attrs := fs.String("attributes", "", "customer-attribute file (CSV or Parquet keyed by customer_id) for a champion trained with churnpipe train --attributes")
 	dry := fs.Bool("dry-run", false, "do everything but publish")
 	force := fs.Bool("force-publish", false, "publish even if a quality gate blocks (recorded in pipeline_runs)")
 	metricsFile := fs.String("metrics-file", "", "write Prometheus metrics here (node_exporter textfile collector)")
@@ -45,7 +46,7 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	for name, apply := range map[string]func(){
 		"tz": func() { c.TimeZone = *tz }, "db": func() { c.DB = *db }, "table": func() { c.Table = *table },
 		"registry": func() { c.Registry = *reg }, "metrics-file": func() { c.Metrics.Textfile = *metricsFile },
-		"pushgateway": func() { c.Metrics.Pushgateway = *push },
+		"pushgateway": func() { c.Metrics.Pushgateway = *push }, "attributes": func() { c.Attributes = *attrs },
 	} {
 		if set[name] {
 			apply()

@@ -60,6 +60,9 @@ type Config struct {
 	Gates     Gates     `yaml:"gates"`
 	Metrics   Metrics   `yaml:"metrics"`
 	Log       Log       `yaml:"log"`
+	// Attributes is the customer-attribute file (CSV/Parquet keyed by
+	// customer_id) a champion trained with --attributes needs.
+	Attributes string `yaml:"attributes"`
 
 	file  string
 	lines map[string]int // key path → line
