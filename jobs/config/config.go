@@ -165,14 +165,14 @@ type Gates struct {
 	ScorePSIWarn    float64 `yaml:"score_psi_warn"`
 	ScorePSIBlock   float64 `yaml:"score_psi_block"`
 	// Feed gates, night over night (see pipeline/gate).
-	MaxDayDrop       float64 `yaml:"max_day_drop"`
-	AsOfDayPWarn     float64 `yaml:"asof_day_p_warn"`
-	AsOfDayPBlock    float64 `yaml:"asof_day_p_block"`
-	MaxSpanShiftDays float64 `yaml:"max_span_shift_days"`
-	EventMixWarn     float64 `yaml:"event_mix_warn"`
-	EventMixBlock    float64 `yaml:"event_mix_block"`
-	AmountPSIWarn    float64 `yaml:"amount_psi_warn"`
-	AmountPSIBlock   float64 `yaml:"amount_psi_block"`
+	MaxDayDrop        float64 `yaml:"max_day_drop"`
+	AsOfDayRatioWarn  float64 `yaml:"asof_day_ratio_warn"`
+	AsOfDayRatioBlock float64 `yaml:"asof_day_ratio_block"`
+	MaxSpanShiftDays  float64 `yaml:"max_span_shift_days"`
+	EventMixWarn      float64 `yaml:"event_mix_warn"`
+	EventMixBlock     float64 `yaml:"event_mix_block"`
+	AmountPSIWarn     float64 `yaml:"amount_psi_warn"`
+	AmountPSIBlock    float64 `yaml:"amount_psi_block"`
 }
 
 // Metrics says where the run's metrics go.
@@ -203,7 +203,7 @@ func Default() Config {
 		RFM:       RFM{Segments: DefaultRFMSegments()},
 		Outcomes:  Outcomes{Enabled: true, HorizonDays: 90, MaxNights: 7, MaxAUCDrop: 0.05, MaxECERise: 0.05},
 		Gates: Gates{MaxCustomerDrop: 0.1, MaxRowDrop: 0.1, MaxReject: 0.01, PSIWarn: 0.1, PSIBlock: 0.25,
-			ScorePSIWarn: 0.1, ScorePSIBlock: 0.25, MaxDayDrop: 0.5, AsOfDayPWarn: 0.001, MaxSpanShiftDays: 7,
+			ScorePSIWarn: 0.1, ScorePSIBlock: 0.25, MaxDayDrop: 0.5, AsOfDayRatioWarn: 0.25, MaxSpanShiftDays: 7,
 			EventMixWarn: 0.03, EventMixBlock: 0.1, AmountPSIWarn: 0.1, AmountPSIBlock: 0.25},
 		Metrics: Metrics{Job: "churnpipe"},
 		Log:     Log{Format: "text", Level: "info"},
@@ -591,8 +591,8 @@ func (c Config) Validate() error {
 	v.psi("gates.psi_warn", g.PSIWarn, "gates.psi_block", g.PSIBlock)
 	v.psi("gates.score_psi_warn", g.ScorePSIWarn, "gates.score_psi_block", g.ScorePSIBlock)
 	v.fraction("gates.max_day_drop", g.MaxDayDrop)
-	v.fraction("gates.asof_day_p_warn", g.AsOfDayPWarn)
-	v.fraction("gates.asof_day_p_block", g.AsOfDayPBlock)
+	v.fraction("gates.asof_day_ratio_warn", g.AsOfDayRatioWarn)
+	v.fraction("gates.asof_day_ratio_block", g.AsOfDayRatioBlock)
 	if !(g.MaxSpanShiftDays >= 0) || math.IsInf(g.MaxSpanShiftDays, 0) {
 		v.bad("gates.max_span_shift_days", "%g: must be ≥ 0 days (0 = off)", g.MaxSpanShiftDays)
 	}
