@@ -12,16 +12,19 @@ import (
 
 // Process exit codes, documented in the README ("Operating churnpipe").
 const (
-	ExitOK          = 0   // published (or, for other commands, succeeded)
-	ExitInternal    = 1   // a bug or an unexpected failure
-	ExitUsage       = 2   // bad flags or configuration
-	ExitRejected    = 3   // input rejected: more bad rows than --max-reject, or unreadable input
-	ExitGateBlocked = 4   // a quality gate blocked publishing
-	ExitSink        = 5   // the prediction store is unavailable
-	ExitLocked      = 6   // another run holds the lock on the target table
-	ExitModel       = 7   // the churn model registry is missing, has no champion, or is corrupt
-	ExitOutput      = 8   // a local output (quarantine file, report, features file) cannot be written: disk full, permissions
-	ExitInterrupted = 130 // SIGINT, SIGTERM or SIGHUP: the run stopped, the table is unchanged
+	ExitOK          = 0 // published (or, for other commands, succeeded)
+	ExitInternal    = 1 // a bug or an unexpected failure
+	ExitUsage       = 2 // bad flags or configuration
+	ExitRejected    = 3 // input rejected: more bad rows than --max-reject, or unreadable input
+	ExitGateBlocked = 4 // a quality gate blocked publishing
+	ExitSink        = 5 // the prediction store is unavailable
+	ExitLocked      = 6 // another run holds the lock on the target table
+	ExitModel       = 7 // the churn model registry is missing, has no champion, or is corrupt
+	ExitOutput      = 8 // a local output (quarantine file, report, features file) cannot be written: disk full, permissions
+	// ExitRetrainRecommended: retrain --check found the champion's realized
+	// AUC or calibration behind its test figures (prediction_outcomes).
+	ExitRetrainRecommended = 10
+	ExitInterrupted        = 130 // SIGINT, SIGTERM or SIGHUP: the run stopped, the table is unchanged
 )
 
 // UsageError marks an error in flags or configuration.
@@ -41,6 +44,8 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.Is(err, store.ErrLocked):
 		return ExitLocked
+	case errors.Is(err, ErrRetrainRecommended):
+		return ExitRetrainRecommended
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	case errors.Is(err, ErrNotPromoted), errors.Is(err, pipeline.ErrGateBlocked):
