@@ -235,7 +235,7 @@ func TestRealDataGates(t *testing.T) {
 				TrainConfig: pipeline.TrainConfig{AsOf: h.asOf, Registry: reg, Seed: 1}}
 			if !*gateFull {
 				// A small model: the gates compare its reference, not its accuracy.
-				tc.TrainSnapshots, tc.Train = 2, churn.TrainOptions{Candidates: []string{"logit"}}
+				tc.TrainSnapshots, tc.Train = 2, churn.TrainOptions{Candidates: []string{"logit", "recency"}}
 			}
 			_, err := jobs.Train(ctx, tc, pipeline.Options{})
 			require.NoError(t, err)
