@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/churnpipe/churnpipe/features"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
 	"github.com/churnpipe/churnpipe/jobs"
@@ -190,14 +191,18 @@ func printCrosstab(w io.Writer, res pipeline.NightlyResult) {
 }
 
 func runFeatures(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, lf := newFlags("features", "features --input PATH --as-of DAY --out FILE.parquet|FILE.arrow|FILE.csv")
+	fs, lf := newFlags("features", "features --input PATH --as-of DAY --out FILE.parquet|FILE.arrow|FILE.csv | features --describe")
 	var in inputFlags
 	in.register(fs)
 	asOf := fs.String("as-of", "", "feature day, inclusive (YYYY-MM-DD); events after it are ignored")
 	out := fs.String("out", "", "output file; the format follows the extension (.parquet, .arrow, .csv)")
 	horizon := fs.String("label-horizon", "", "export the labelled training snapshots for this churn horizon (e.g. 90d) instead of one day's features")
+	describe := fs.Bool("describe", false, "print the data dictionary of the feature table (Markdown: column, type, null, meaning; docs/features.md) and exit")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *describe {
+		return features.Describe(stdout)
 	}
 	log, err := lf.setup()
 	if err != nil {
