@@ -170,7 +170,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	res.Ingest = ing
 	res.Run.RowsRead, res.Run.RowsRejected, res.Run.RowsExcluded = ing.RowsRead, ing.RowsRejected, ing.RowsExcluded
 	res.Run.Customers = int64(ing.Customers)
-	res.Run.RowsDuplicate = ing.RowsDuplicate
+	res.Run.RowsDuplicate, res.Run.RowsIdentical = ing.RowsDuplicate, ing.RowsIdentical
 	if ing.Quarantine != "" {
 		res.Run.Details["quarantine"] = ing.Quarantine
 	}
