@@ -238,6 +238,9 @@ func Open(path string, opt Options) (*Reader, error) {
 		if err := checkPartitions(path, r.files); err != nil {
 			return nil, err
 		}
+		if err := checkDistinctFiles(path, r.files); err != nil {
+			return nil, err
+		}
 		if opt.Shards >= 2 {
 			if opt.Shard < 0 || opt.Shard >= opt.Shards {
 				return nil, fmt.Errorf("data: open %s: shard %d of %d (want 0 ≤ shard < shards)", path, opt.Shard, opt.Shards)

@@ -33,6 +33,8 @@ type NightlyConfig struct {
 	Registry string           // churn model registry folder; "" = no churn model
 	Risk     churn.Thresholds // churn-risk bands; zero = 0.3 / 0.6
 	Gates    gate.Config      // quality gates before publishing; zero = gate.DefaultConfig()
+	// MoneyDecimals: see Models.MoneyDecimals (nil = cents).
+	MoneyDecimals *int
 	// ForcePublish publishes even when a gate blocks (recorded in the ledger).
 	ForcePublish bool
 	// FromShards, when set, is the folder of the Shards feature tables that
@@ -196,7 +198,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	}
 	tm.lap("fit")
 	pauseAt("score")
-	models := Models{CLV: clv, Risk: cfg.Risk}
+	models := Models{CLV: clv, Risk: cfg.Risk, MoneyDecimals: cfg.MoneyDecimals}
 	if cfg.Registry != "" {
 		if models.Champion, err = LoadChampion(cfg.Registry); err != nil {
 			return res, err
@@ -298,6 +300,11 @@ type Models struct {
 	CLV      *CLVModels
 	Champion *Champion
 	Risk     churn.Thresholds // zero = churn.DefaultThresholds()
+	// MoneyDecimals is the number of decimals the money columns
+	// (historic_value, expected_avg_spend, predicted_clv_12m and their
+	// interval bounds) are rounded to: nil = DefaultMoneyDecimals (cents);
+	// negative = unrounded.
+	MoneyDecimals *int
 }
 
 // Score turns a feature table at asOf into the prediction record (caller
@@ -338,7 +345,13 @@ func scoreNight(feat arrow.Record, asOf time.Time, m Models, opt Options) (arrow
 	cols := ruleColumns(fc, rules)
 	cols = append(cols, clvColumns(cv)...)
 	cols = append(cols, churnColumns(chv, segs, risks)...)
-	return buildRecord(opt.Alloc, int(feat.NumRows()), cols), rules, chv, nil
+	dec, err := moneyDecimals(m.MoneyDecimals)
+	if err != nil {
+		return nil, Rules{}, none, err
+	}
+	raw := buildRecord(opt.Alloc, int(feat.NumRows()), cols)
+	defer raw.Release()
+	return roundMoneyColumns(opt.Alloc, raw, dec), rules, chv, nil
 }
 
 func putLabels(ctx context.Context, st store.Store) error {
