@@ -1,11 +1,13 @@
 package jobs
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
+	"github.com/churnpipe/churnpipe/features/rfm"
 	"github.com/churnpipe/churnpipe/jobs/config"
 	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/pipeline"
@@ -45,7 +47,7 @@ func FromConfig(c config.Config) (NightlyConfig, error) {
 	}
 	nc.Input = pipeline.Input{Path: c.Input.Path, Table: c.Input.Table, SQL: c.Input.SQL, Read: ro,
 		Quarantine: c.Input.Quarantine, MaxReject: c.Input.MaxReject}
-	nc.DB, nc.Registry = c.DB, c.Registry
+	nc.DB, nc.Registry, nc.Attributes = c.DB, c.Registry, c.Attributes
 	nc.Store.Table = c.Table
 	if c.Schema != "public" {
 		nc.Store.Schema = c.Schema
@@ -63,6 +65,9 @@ func FromConfig(c config.Config) (NightlyConfig, error) {
 	if err := nc.Rules.Validate(); err != nil {
 		return nc, &UsageError{err}
 	}
+	if nc.Segments, err = SegmentRules(c); err != nil {
+		return nc, err
+	}
 	unit, err := ParseTimeUnit(c.CLV.TimeUnit)
 	if err != nil {
 		return nc, err
@@ -74,7 +79,40 @@ func FromConfig(c config.Config) (NightlyConfig, error) {
 	nc.MoneyDecimals = &dec
 	g := c.Gates
 	nc.Gates = gate.Config{MaxRowDrop: g.MaxRowDrop, MaxCustomerDrop: g.MaxCustomerDrop, MaxReject: g.MaxReject,
-		PSIWarn: g.PSIWarn, PSIBlock: g.PSIBlock, ScorePSIWarn: g.ScorePSIWarn, ScorePSIBlock: g.ScorePSIBlock}
+		PSIWarn: g.PSIWarn, PSIBlock: g.PSIBlock, ScorePSIWarn: g.ScorePSIWarn, ScorePSIBlock: g.ScorePSIBlock,
+		MaxDayDrop: g.MaxDayDrop, AsOfDayRatioWarn: g.AsOfDayRatioWarn, AsOfDayRatioBlock: g.AsOfDayRatioBlock, MaxSpanShiftDays: g.MaxSpanShiftDays,
+		EventMixWarn: g.EventMixWarn, EventMixBlock: g.EventMixBlock, AmountPSIWarn: g.AmountPSIWarn, AmountPSIBlock: g.AmountPSIBlock}
+	o := c.Outcomes
+	nc.Outcomes = pipeline.OutcomeOptions{Disabled: !o.Enabled, HorizonDays: o.HorizonDays, MaxNights: o.MaxNights,
+		MaxAUCDrop: o.MaxAUCDrop, MaxECERise: o.MaxECERise}
 	nc.MetricsFile, nc.Pushgateway, nc.MetricsJob = c.Metrics.Textfile, c.Metrics.Pushgateway, c.Metrics.Job
 	return nc, nil
+}
+
+// SegmentRules turns the rfm.segments list of a configuration into the RFM
+// rule table, checked by rfm.Rules.Validate; an error names the file, line
+// and list position.
+func SegmentRules(c config.Config) (rfm.Rules, error) {
+	var rs rfm.Rules
+	var errs []error
+	bad := func(path string, err error) {
+		errs = append(errs, &config.Error{File: c.File(), Line: c.Line(path), Path: path, Msg: err.Error()})
+	}
+	for i, s := range c.RFM.Segments {
+		r, err := rfm.ParseRule(s.Segment, s.R, s.F, s.M)
+		if err != nil {
+			bad(fmt.Sprintf("rfm.segments[%d]", i), err)
+			continue
+		}
+		rs = append(rs, r)
+	}
+	if len(errs) == 0 {
+		if err := rs.Validate(); err != nil {
+			bad("rfm.segments", err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, &UsageError{errors.Join(errs...)}
+	}
+	return rs, nil
 }

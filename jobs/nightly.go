@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/churnpipe/churnpipe/features/lifecycle"
+	"github.com/churnpipe/churnpipe/features/rfm"
 	"github.com/churnpipe/churnpipe/internal/metrics"
 
 	"github.com/churnpipe/churnpipe/pipeline"
@@ -30,6 +31,8 @@ type NightlyConfig struct {
 	TimeZone *time.Location
 	// Rules are the lifecycle thresholds; zero = the defaults.
 	Rules lifecycle.Rules
+	// Segments is the RFM segment rule table; nil = the default.
+	Segments rfm.Rules
 	// MetricsFile, if set, receives the run's metrics in the Prometheus text
 	// format (node_exporter textfile collector); Pushgateway, if set, gets
 	// them pushed under job MetricsJob.
@@ -81,6 +84,9 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt pipeline.Options) (pipe
 	if cfg.Rules != (lifecycle.Rules{}) {
 		opt.Rules = cfg.Rules
 	}
+	if cfg.Segments != nil {
+		opt.Segments = cfg.Segments
+	}
 	start := time.Now()
 	res, err := pipeline.Nightly(ctx, cfg.NightlyConfig, opt)
 	if merr := writeMetrics(ctx, cfg, res, err, start); merr != nil && opt.Logger != nil {
@@ -115,6 +121,24 @@ func writeMetrics(ctx context.Context, cfg NightlyConfig, res pipeline.NightlyRe
 	for _, k := range steps {
 		m.Steps = append(m.Steps, metrics.Step{Name: k, Duration: time.Duration(res.Seconds[k] * float64(time.Second))})
 	}
+	newest := map[string]int{} // model version → index of its newest evaluated night
+	var versions []string
+	for i, o := range res.Outcomes {
+		k, ok := newest[o.ModelVersion]
+		if !ok {
+			versions = append(versions, o.ModelVersion)
+		}
+		if !ok || o.AsOf.After(res.Outcomes[k].AsOf) {
+			newest[o.ModelVersion] = i
+		}
+	}
+	sort.Strings(versions)
+	for _, v := range versions {
+		o := res.Outcomes[newest[v]]
+		m.Outcomes = append(m.Outcomes, metrics.Outcome{ModelVersion: v, AsOf: o.AsOf, AUC: o.AUC, Brier: o.Brier,
+			ECE: o.ECE, Lift10: o.Lift10, RealizedChurnRate: o.RealChurnRate})
+	}
+	m.RetrainRecommended = res.Retrain.Recommended
 	for _, g := range res.Gates.Results {
 		m.Gates = append(m.Gates, metrics.Gate{Name: g.Name, Value: g.Value, Status: g.Status})
 	}

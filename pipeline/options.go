@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/churnpipe/churnpipe/features/lifecycle"
+	"github.com/churnpipe/churnpipe/features/rfm"
 )
 
 // Options are the knobs shared by every step of a run.
@@ -14,6 +15,8 @@ type Options struct {
 	Alloc  memory.Allocator // nil = memory.DefaultAllocator
 	Logger *slog.Logger     // nil = discard
 	Rules  lifecycle.Rules  // zero value = lifecycle.DefaultRules()
+	// Segments is the RFM segment rule table; nil = rfm.DefaultRules().
+	Segments rfm.Rules
 	// Progress receives progress bars (counts and rates); they are drawn
 	// only when it is a terminal. nil = none.
 	Progress io.Writer
@@ -40,5 +43,13 @@ func (o Options) withDefaults() Options {
 	if o.Rules == (lifecycle.Rules{}) {
 		o.Rules = lifecycle.DefaultRules()
 	}
+	if o.Segments == nil {
+		o.Segments = rfm.DefaultRules()
+	}
+	return o
+}
+
+func (o Options) withLogger(l *slog.Logger) Options {
+	o.Logger = l
 	return o
 }

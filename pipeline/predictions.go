@@ -38,8 +38,17 @@ type Rules struct {
 	Tiers    []rfm.Tier
 }
 
-// ApplyRules evaluates the stage, RFM and ABC rules on a feature table.
+// ApplyRules evaluates the stage, RFM and ABC rules on a feature table with
+// the default RFM segment table.
 func ApplyRules(feat arrow.Record, r lifecycle.Rules) (Rules, error) {
+	return ApplyRulesWith(feat, r, rfm.DefaultRules())
+}
+
+// ApplyRulesWith is ApplyRules with an RFM segment table (nil = the default).
+func ApplyRulesWith(feat arrow.Record, r lifecycle.Rules, segs rfm.Rules) (Rules, error) {
+	if segs == nil {
+		segs = rfm.DefaultRules()
+	}
 	stages, err := r.Assign(feat)
 	if err != nil {
 		return Rules{}, err
@@ -62,7 +71,7 @@ func ApplyRules(feat arrow.Record, r lifecycle.Rules) (Rules, error) {
 	}
 	out := Rules{Stages: stages, Scores: rfm.Score(in), Segments: make([]rfm.Segment, n)}
 	for i := range out.Segments {
-		out.Segments[i] = rfm.SegmentOf(out.Scores.R[i], out.Scores.F[i], out.Scores.M[i])
+		out.Segments[i] = segs.SegmentOf(out.Scores.R[i], out.Scores.F[i], out.Scores.M[i])
 	}
 	out.Tiers = rfm.Tiers(in.IDs, in.Buyer, in.Monetary)
 	return out, nil

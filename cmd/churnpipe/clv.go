@@ -19,10 +19,14 @@ func init() {
 
 const clvUsage = `Usage:
   churnpipe clv fit    --input PATH --model bgnbd|mbgnbd|paretonbd|gammagamma --calibration-end DAY [--time-unit week] [--json]
+  churnpipe clv fit    --model sbg|bdw|auto-retention --survival CSV --column COHORT --periods N [--json]
   churnpipe clv report --input PATH --calibration-end DAY --holdout-end DAY --out DIR [--model bgnbd]
 
 fit     maximum-likelihood fit on the history up to the calibration end (inclusive);
         prints parameters, log-likelihood and standard errors.
+        sbg/bdw (contractual setting): shifted-beta-geometric or beta-discrete-Weibull
+        fitted on a cohort's survivors at the start of periods 0..N; auto-retention
+        fits both and keeps the one that predicts the later rows better.
 report  fits on the calibration period, compares with the holdout period and writes PNG plots
         (cumulative repeat purchases, conditional expectations, P(alive) heat map) and report.json.
 `
@@ -48,16 +52,20 @@ func runCLVFit(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, lf := newFlags("clv fit", "clv fit --input PATH --model bgnbd|mbgnbd|paretonbd|gammagamma --calibration-end DAY [flags]")
 	var in inputFlags
 	in.register(fs)
-	model := fs.String("model", "bgnbd", "model: bgnbd, mbgnbd, paretonbd or gammagamma")
+	model := fs.String("model", "bgnbd", "model: bgnbd, mbgnbd, paretonbd or gammagamma; contractual: sbg, bdw or auto-retention")
 	calEnd := fs.String("calibration-end", "", "last day of the calibration period, inclusive (YYYY-MM-DD)")
 	unit := fs.String("time-unit", "week", "time unit of t_x, T and the rates: day, week or month (365.25/12 days)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	rf := registerRetentionFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	log, err := lf.setup()
 	if err != nil {
 		return err
+	}
+	if jobs.IsRetentionModel(*model) {
+		return runRetentionFit(ctx, *model, rf, *asJSON, stdout)
 	}
 	c := jobs.CLVFitConfig{Model: *model}
 	if c.Input, err = in.input(); err != nil {
@@ -93,6 +101,9 @@ func runCLVFit(ctx context.Context, args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "  (s.e. %.6f)", se)
 		}
 		fmt.Fprintln(stdout)
+	}
+	for _, w := range fit.Warnings {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
 	return nil
 }

@@ -1,31 +1,49 @@
 // Package rfm scores customers by recency, frequency and monetary value,
 // names their RFM segment, and places them in ABC value tiers.
 //
-// Scores are quintiles 1–5 over the buyers of one night, by rank: the buyers
-// are ordered by the value (recency reversed: the most recent buyers score 5)
-// and ties are broken by customer_id, so every night is deterministic and
-// each score holds a fifth of the buyers (pandas' rank(method="first") then
-// qcut). Recency is days since the last purchase, frequency the number of
-// purchase days, monetary the net spend.
+// # Scores
 //
-// Segments follow the 11-segment RFM scheme; the first matching rule wins:
+// Scores are quintiles 1–5 over the buyers of one night. Recency is days
+// since the last purchase (reversed: fewer days is better), frequency the
+// number of purchase days, monetary the net spend. A buyer whose value is
+// strictly better than L of the n buyers scores
 //
-//	Champions           R4-5 F4-5 M4-5
-//	Loyal Customers     R2-5 F3-5 M3-5
-//	Potential Loyalist  R3-5 F1-3 M1-3
-//	New Customers       R4-5 F1   M1
-//	Promising           R3-4 F1   M1
-//	Need Attention      R2-3 F2-3 M2-3
-//	About To Sleep      R2-3 F≤2  M≤2
-//	At Risk             R≤2  F2-5 M2-5
-//	Can't Lose Them     R1   F4-5 M4-5
-//	Hibernating         R1-2 F1-2 M1-2
-//	Lost                R≤2  F≤2  M≤2
-//	Others              anything else, and customers without a purchase
+//	score = ⌊5·L/n⌋ + 1
 //
-// With first-match order New Customers and Promising are subsets of Potential
-// Loyalist and Can't Lose Them of At Risk, so those three never match; the
-// order is kept as specified because CRMs compare counts across tools.
+// so equal values always share a score, whatever their customer_id or row
+// order (pandas: rank(method="min"), then ⌊5·(rank−1)/n⌋+1). The quantile
+// edges: a buyer scores at least k+1 exactly when at least k·20 % of the
+// buyers have a strictly worse value. With ties a score can hold more than a
+// fifth of the buyers and another none: on the CDNOW master (1998-06-29)
+// 51 % of the buyers bought on one day only, so all of them score F 1 and no
+// buyer scores F 2.
+//
+// # Segments
+//
+// Segments are a first-match rule table (Rules), data an operator can
+// replace (the rfm.segments list of the nightly configuration). The default
+// table puts the narrow boxes before the wide ones so that every named
+// segment can match (the textbook order — Champions, Loyal, Potential
+// Loyalist, New, Promising, … — lets Potential Loyalist swallow New Customers
+// and Promising, At Risk swallow Can't Lose Them, and Hibernating Lost):
+//
+//	Champions           R4-5 F4-5 M4-5   bought recently, often, much
+//	Can't Lose Them     R1-2 F4-5 M4-5   frequent big spenders, long gone
+//	Loyal Customers     R3-5 F3-5 M3-5   repeat buyers, active
+//	At Risk             R1-2 F3-5 M1-5   repeat buyers, not seen for long
+//	New Customers       R5   F1   M1-5   one purchase day, very recent
+//	Promising           R4   F1   M1-5   one purchase day, recent
+//	Potential Loyalist  R3-5 F2-5 M1-5   recent repeat buyers, lower spend
+//	Need Attention      R3   F1   M3-5   one purchase day, fading, spent well
+//	About To Sleep      R3   F1   M1-2   one purchase day, fading, spent little
+//	Lost                R1   F1-2 M1-5   the least recent, few purchases
+//	Hibernating         R2   F1-2 M1-5   long ago, few purchases
+//	Others              no rule matched, and customers without a purchase
+//
+// With the default table every buyer matches a rule; Others holds the
+// prospects. Rules.Validate rejects a table whose rule can never match.
+//
+// # Value tiers
 //
 // ABC tiers rank buyers by a value (net spend; predicted CLV once the models
 // run): the top 20 % are A, the next 30 % B, the rest and non-buyers C.

@@ -62,38 +62,6 @@ func Valid(s Segment) bool {
 	return false
 }
 
-type span struct{ lo, hi int }
-
-func (s span) has(v int) bool { return s.lo <= v && v <= s.hi }
-
-var rules = []struct {
-	seg     Segment
-	r, f, m span
-}{
-	{Champions, span{4, 5}, span{4, 5}, span{4, 5}},
-	{LoyalCustomers, span{2, 5}, span{3, 5}, span{3, 5}},
-	{PotentialLoyalist, span{3, 5}, span{1, 3}, span{1, 3}},
-	{NewCustomers, span{4, 5}, span{1, 1}, span{1, 1}},
-	{Promising, span{3, 4}, span{1, 1}, span{1, 1}},
-	{NeedAttention, span{2, 3}, span{2, 3}, span{2, 3}},
-	{AboutToSleep, span{2, 3}, span{1, 2}, span{1, 2}},
-	{AtRisk, span{1, 2}, span{2, 5}, span{2, 5}},
-	{CantLoseThem, span{1, 1}, span{4, 5}, span{4, 5}},
-	{Hibernating, span{1, 2}, span{1, 2}, span{1, 2}},
-	{Lost, span{1, 2}, span{1, 2}, span{1, 2}},
-}
-
-// SegmentOf returns the segment of scores r, f, m (each 1–5; 0 means no
-// purchase and gives Others).
-func SegmentOf(r, f, m int) Segment {
-	for _, ru := range rules {
-		if ru.r.has(r) && ru.f.has(f) && ru.m.has(m) {
-			return ru.seg
-		}
-	}
-	return Others
-}
-
 // Code formats scores as the three-digit rfm_score, e.g. "545".
 // It panics if a score is outside 1–5.
 func Code(r, f, m int) string {
@@ -118,8 +86,9 @@ type Input struct {
 // Scores are the quintile scores, 1–5, or 0 for non-buyers.
 type Scores struct{ R, F, M []int }
 
-// Score computes the quintile scores. It panics if the slices of in differ
-// in length.
+// Score computes the quintile scores over the buyers: equal values share a
+// score (see quintiles), so the result does not depend on customer_id or on
+// the order of the rows. It panics if the slices of in differ in length.
 func Score(in Input) Scores {
 	n := len(in.IDs)
 	if len(in.Buyer) != n || len(in.Recency) != n || len(in.Frequency) != n || len(in.Monetary) != n {
@@ -133,9 +102,9 @@ func Score(in Input) Scores {
 	}
 	s := Scores{R: make([]int, n), F: make([]int, n), M: make([]int, n)}
 	// Recency reversed: more days since the last purchase ranks lower.
-	quintiles(buyers, in.IDs, func(i, j int) int { return cmpNum(in.Recency[j], in.Recency[i]) }, s.R)
-	quintiles(buyers, in.IDs, func(i, j int) int { return cmpNum(in.Frequency[i], in.Frequency[j]) }, s.F)
-	quintiles(buyers, in.IDs, func(i, j int) int { return cmpNum(in.Monetary[i], in.Monetary[j]) }, s.M)
+	quintiles(buyers, func(i, j int) int { return cmpNum(in.Recency[j], in.Recency[i]) }, s.R)
+	quintiles(buyers, func(i, j int) int { return cmpNum(in.Frequency[i], in.Frequency[j]) }, s.F)
+	quintiles(buyers, func(i, j int) int { return cmpNum(in.Monetary[i], in.Monetary[j]) }, s.M)
 	return s
 }
 
@@ -149,19 +118,24 @@ func cmpNum[T int32 | float64](a, b T) int {
 	return 0
 }
 
-// quintiles orders idx ascending by cmp (ties by id) and writes score
-// ⌊5·rank/n⌋+1 for each.
-func quintiles(idx []int, ids []string, cmp func(i, j int) int, out []int) {
+// quintiles scores idx by cmp (ascending = worse to better): a customer
+// whose value is better than L of the n customers (strictly; equal values
+// count for neither) scores ⌊5·L/n⌋+1. Equal values therefore share a score,
+// and score k+1 needs a value better than at least k·20 % of the buyers.
+func quintiles(idx []int, cmp func(i, j int) int, out []int) {
 	order := slices.Clone(idx)
-	slices.SortFunc(order, func(i, j int) int {
-		if c := cmp(i, j); c != 0 {
-			return c
-		}
-		return strings.Compare(ids[i], ids[j])
-	})
+	slices.SortStableFunc(order, cmp)
 	n := len(order)
-	for rank, i := range order {
-		out[i] = rank*5/n + 1
+	for start := 0; start < n; {
+		end := start + 1
+		for end < n && cmp(order[start], order[end]) == 0 {
+			end++
+		}
+		score := start*5/n + 1
+		for _, i := range order[start:end] {
+			out[i] = score
+		}
+		start = end
 	}
 }
 

@@ -56,10 +56,15 @@ type Config struct {
 	Lifecycle Lifecycle `yaml:"lifecycle"`
 	CLV       CLV       `yaml:"clv"`
 	ChurnRisk ChurnRisk `yaml:"churn_risk"`
+	RFM       RFM       `yaml:"rfm"`
+	Outcomes  Outcomes  `yaml:"outcomes"`
 	Gates     Gates     `yaml:"gates"`
 	Publish   Publish   `yaml:"publish"`
 	Metrics   Metrics   `yaml:"metrics"`
 	Log       Log       `yaml:"log"`
+	// Attributes is the customer-attribute file (CSV/Parquet keyed by
+	// customer_id) a champion trained with --attributes needs.
+	Attributes string `yaml:"attributes"`
 
 	file  string
 	lines map[string]int // key path → line
@@ -107,6 +112,50 @@ type ChurnRisk struct {
 	High   float64 `yaml:"high"`
 }
 
+// RFM holds the RFM segment rule table: a customer gets the segment of the
+// first rule whose three score ranges hold its R, F and M scores (Others
+// when none does). Package jobs checks the table (features/rfm.Rules.Validate:
+// known segment names, ranges within 1–5, no rule shadowed by earlier ones).
+type RFM struct {
+	Segments []RFMSegment `yaml:"segments"`
+}
+
+// RFMSegment is one rule: a segment name and score ranges like "4-5" or "1".
+type RFMSegment struct {
+	Segment string `yaml:"segment"`
+	R       string `yaml:"r"`
+	F       string `yaml:"f"`
+	M       string `yaml:"m"`
+}
+
+// DefaultRFMSegments is the default rule table (the same as
+// features/rfm.DefaultRules, which a test checks).
+func DefaultRFMSegments() []RFMSegment {
+	return []RFMSegment{
+		{"Champions", "4-5", "4-5", "4-5"},
+		{"Can't Lose Them", "1-2", "4-5", "4-5"},
+		{"Loyal Customers", "3-5", "3-5", "3-5"},
+		{"At Risk", "1-2", "3-5", "1-5"},
+		{"New Customers", "5", "1", "1-5"},
+		{"Promising", "4", "1", "1-5"},
+		{"Potential Loyalist", "3-5", "2-5", "1-5"},
+		{"Need Attention", "3", "1", "3-5"},
+		{"About To Sleep", "3", "1", "1-2"},
+		{"Lost", "1", "1-2", "1-5"},
+		{"Hibernating", "2", "1-2", "1-5"},
+	}
+}
+
+// Outcomes configures prediction_outcomes: checking each published night,
+// once it is a horizon old, against what the customers did.
+type Outcomes struct {
+	Enabled     bool    `yaml:"enabled"`
+	HorizonDays int     `yaml:"horizon_days"` // the churn label's horizon
+	MaxNights   int     `yaml:"max_nights"`   // nights evaluated per run, newest first
+	MaxAUCDrop  float64 `yaml:"max_auc_drop"` // retrain recommended below the champion's test AUC − this
+	MaxECERise  float64 `yaml:"max_ece_rise"` // … or above its test ECE + this
+}
+
 // Gates holds the quality-gate thresholds (0 switches a level off).
 type Gates struct {
 	MaxCustomerDrop float64 `yaml:"max_customer_drop"`
@@ -116,6 +165,15 @@ type Gates struct {
 	PSIBlock        float64 `yaml:"psi_block"`
 	ScorePSIWarn    float64 `yaml:"score_psi_warn"`
 	ScorePSIBlock   float64 `yaml:"score_psi_block"`
+	// Feed gates, night over night (see pipeline/gate).
+	MaxDayDrop        float64 `yaml:"max_day_drop"`
+	AsOfDayRatioWarn  float64 `yaml:"asof_day_ratio_warn"`
+	AsOfDayRatioBlock float64 `yaml:"asof_day_ratio_block"`
+	MaxSpanShiftDays  float64 `yaml:"max_span_shift_days"`
+	EventMixWarn      float64 `yaml:"event_mix_warn"`
+	EventMixBlock     float64 `yaml:"event_mix_block"`
+	AmountPSIWarn     float64 `yaml:"amount_psi_warn"`
+	AmountPSIBlock    float64 `yaml:"amount_psi_block"`
 }
 
 // Metrics says where the run's metrics go.
@@ -143,8 +201,11 @@ func Default() Config {
 			DeclineRatio: 0.8, MinDeclineTenureMonths: 6, MatureTenureDays: 365, MaturePurchaseDays365: 4},
 		CLV:       CLV{Model: "bgnbd", TimeUnit: "week", HorizonDays: 90, CLVMonths: 12, AnnualDiscountRate: 0.10},
 		ChurnRisk: ChurnRisk{Medium: 0.3, High: 0.6},
-		Gates: Gates{MaxCustomerDrop: 0.5, MaxRowDrop: 0.5, MaxReject: 0.01, PSIWarn: 0.1, PSIBlock: 0.25,
-			ScorePSIWarn: 0.1, ScorePSIBlock: 0.25},
+		RFM:       RFM{Segments: DefaultRFMSegments()},
+		Outcomes:  Outcomes{Enabled: true, HorizonDays: 90, MaxNights: 7, MaxAUCDrop: 0.05, MaxECERise: 0.05},
+		Gates: Gates{MaxCustomerDrop: 0.1, MaxRowDrop: 0.1, MaxReject: 0.01, PSIWarn: 0.1, PSIBlock: 0.25,
+			ScorePSIWarn: 0.1, ScorePSIBlock: 0.25, MaxDayDrop: 0.5, AsOfDayRatioWarn: 0.25, MaxSpanShiftDays: 7,
+			EventMixWarn: 0.03, EventMixBlock: 0.1, AmountPSIWarn: 0.1, AmountPSIBlock: 0.25},
 		Publish: Publish{MoneyDecimals: 2},
 		Metrics: Metrics{Job: "churnpipe"},
 		Log:     Log{Format: "text", Level: "info"},
@@ -294,6 +355,19 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 			k, v := n.Content[i], n.Content[i+1]
 			p := join(path, k.Value)
 			w.lines[p] = k.Line
+			w.walk(v, t.Elem(), p)
+		}
+	case reflect.Slice:
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			w.errf(n.Line, displayPath(path), "want a list, got %s", kindName(n))
+			return
+		}
+		for i, v := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			w.lines[p] = v.Line
 			w.walk(v, t.Elem(), p)
 		}
 	default:
@@ -504,12 +578,39 @@ func (c Config) Validate() error {
 		v.bad("churn_risk.high", "%g: must be > churn_risk.medium (%g) and < 1", r.High, r.Medium)
 	}
 
+	if len(c.RFM.Segments) == 0 {
+		v.bad("rfm.segments", "must not be empty (leave the key out for the default table)")
+	}
+	for i, r := range c.RFM.Segments {
+		p := fmt.Sprintf("rfm.segments[%d]", i)
+		if r.Segment == "" || r.R == "" || r.F == "" || r.M == "" {
+			v.bad(p, "want segment, r, f and m (e.g. {segment: Champions, r: \"4-5\", f: \"4-5\", m: \"4-5\"})")
+		}
+	}
+
+	if o := c.Outcomes; o.HorizonDays < 7 || o.HorizonDays > 730 {
+		v.bad("outcomes.horizon_days", "%d: must be between 7 and 730", o.HorizonDays)
+	}
+	if c.Outcomes.MaxNights < 1 {
+		v.bad("outcomes.max_nights", "%d: must be ≥ 1", c.Outcomes.MaxNights)
+	}
+	v.fraction("outcomes.max_auc_drop", c.Outcomes.MaxAUCDrop)
+	v.fraction("outcomes.max_ece_rise", c.Outcomes.MaxECERise)
+
 	g := c.Gates
 	v.fraction("gates.max_customer_drop", g.MaxCustomerDrop)
 	v.fraction("gates.max_row_drop", g.MaxRowDrop)
 	v.fraction("gates.max_reject", g.MaxReject)
 	v.psi("gates.psi_warn", g.PSIWarn, "gates.psi_block", g.PSIBlock)
 	v.psi("gates.score_psi_warn", g.ScorePSIWarn, "gates.score_psi_block", g.ScorePSIBlock)
+	v.fraction("gates.max_day_drop", g.MaxDayDrop)
+	v.fraction("gates.asof_day_ratio_warn", g.AsOfDayRatioWarn)
+	v.fraction("gates.asof_day_ratio_block", g.AsOfDayRatioBlock)
+	if !(g.MaxSpanShiftDays >= 0) || math.IsInf(g.MaxSpanShiftDays, 0) {
+		v.bad("gates.max_span_shift_days", "%g: must be ≥ 0 days (0 = off)", g.MaxSpanShiftDays)
+	}
+	v.psi("gates.event_mix_warn", g.EventMixWarn, "gates.event_mix_block", g.EventMixBlock)
+	v.psi("gates.amount_psi_warn", g.AmountPSIWarn, "gates.amount_psi_block", g.AmountPSIBlock)
 
 	if p := c.Metrics.Pushgateway; p != "" {
 		u, err := url.Parse(p)

@@ -48,6 +48,8 @@ func TestExampleIsTheDefaults(t *testing.T) {
 	assert.Equal(t, want.Lifecycle, got.Lifecycle)
 	assert.Equal(t, want.CLV, got.CLV)
 	assert.Equal(t, want.ChurnRisk, got.ChurnRisk)
+	assert.Equal(t, want.RFM, got.RFM)
+	assert.Equal(t, want.Outcomes, got.Outcomes)
 	assert.Equal(t, want.Gates, got.Gates)
 	assert.Equal(t, want.Metrics, got.Metrics)
 	assert.Equal(t, want.Log, got.Log)
@@ -167,7 +169,7 @@ func TestErrors(t *testing.T) {
 		{"default block below warn", "gates:\n  psi_warn: 0.3\n",
 			[]string{"c.yaml: gates.psi_block: must be > gates.psi_warn (0.25 ≤ 0.3)"}},
 		{"unknown key", "gates:\n  psi_blok: 0.3\n",
-			[]string{"c.yaml:2: gates.psi_blok: unknown key (known: max_customer_drop, max_reject, max_row_drop, psi_block, psi_warn, score_psi_block, score_psi_warn)"}},
+			[]string{"c.yaml:2: gates.psi_blok: unknown key (known: amount_psi_block, amount_psi_warn, asof_day_ratio_block, asof_day_ratio_warn, event_mix_block, event_mix_warn, max_customer_drop, max_day_drop, max_reject, max_row_drop, max_span_shift_days, psi_block, psi_warn, score_psi_block, score_psi_warn)"}},
 		{"unknown section", "alerts:\n  x: 1\n", []string{"c.yaml:1: alerts: unknown key"}},
 		{"unset variable", "\ndb: postgres://u:${PGPASSWORD}@h/db\n",
 			[]string{"c.yaml:2: db: environment variable not set: ${PGPASSWORD} (export it, or write ${PGPASSWORD:-default})"}},
@@ -232,4 +234,25 @@ gates:
 	fmt.Println(err)
 	// Output:
 	// churnpipe.yaml:4: gates.psi_block: must be > gates.psi_warn (0.15 ≤ 0.2)
+}
+
+// An operator's own RFM table replaces the default; a malformed rule names
+// its list position and line.
+func TestRFMSegments(t *testing.T) {
+	src := `rfm:
+  segments:
+    - {segment: Champions, r: "5", f: 5, m: "4-5"}
+    - {segment: Lost, r: "1"}
+`
+	_, err := config.Parse("r.yaml", []byte(src), env())
+	require.ErrorIs(t, err, config.ErrInvalid)
+	assert.Contains(t, err.Error(), "r.yaml:4: rfm.segments[1]: want segment, r, f and m")
+
+	c, err := config.Parse("r.yaml", []byte("rfm:\n  segments:\n    - {segment: Champions, r: \"5\", f: 5, m: \"4-5\"}\n"), env())
+	require.NoError(t, err)
+	assert.Equal(t, []config.RFMSegment{{Segment: "Champions", R: "5", F: "5", M: "4-5"}}, c.RFM.Segments)
+
+	_, err = config.Parse("r.yaml", []byte("rfm:\n  segments: Champions\n"), env())
+	require.ErrorIs(t, err, config.ErrInvalid)
+	assert.Contains(t, err.Error(), "r.yaml:2: rfm.segments: want a list")
 }

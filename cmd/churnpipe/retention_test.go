@@ -1,0 +1,69 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/churnpipe/churnpipe/internal/testenv"
+	"github.com/churnpipe/churnpipe/jobs"
+)
+
+// TestCLVFitSBGMatchesPublished runs the issue's exact command on both
+// cohorts of Fader & Hardie (2007) and compares with
+// ../shared/data/sbg/README.md: α, β and log-likelihood within 0.1 %,
+// projected survivors of years 8..12 within 1.
+func TestCLVFitSBGMatchesPublished(t *testing.T) {
+	path := testenv.SharedData(t, "sbg/sbg_survival.csv")
+	cases := []struct {
+		column      string
+		alpha, beta float64
+		loglik      float64
+		proj        []float64
+	}{
+		{"regular", 0.704, 1.182, -1680.27, []float64{220, 204, 191, 180, 170}},
+		{"high_end", 0.668, 3.806, -1611.16, []float64{460, 436, 414, 395, 378}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.column, func(t *testing.T) {
+			code, out, stderr := runCLI(t, "clv", "fit", "--model", "sbg", "--survival", path,
+				"--column", tc.column, "--periods", "7", "--json")
+			require.Equal(t, 0, code, stderr)
+			var got struct {
+				Model     string             `json:"model"`
+				Params    map[string]float64 `json:"params"`
+				LogLik    float64            `json:"loglik"`
+				Converged bool               `json:"converged"`
+				Projected []float64          `json:"projected"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+			assert.Equal(t, "sbg", got.Model)
+			assert.True(t, got.Converged)
+			assert.Len(t, got.Params, 2)
+			assert.InEpsilon(t, tc.alpha, got.Params["alpha"], 1e-3)
+			assert.InEpsilon(t, tc.beta, got.Params["beta"], 1e-3)
+			assert.InEpsilon(t, tc.loglik, got.LogLik, 1e-3)
+			require.Len(t, got.Projected, 13)
+			for k, want := range tc.proj {
+				assert.InDelta(t, want, got.Projected[8+k], 1, "year %d", 8+k)
+			}
+		})
+	}
+}
+
+func TestCLVFitSBGBadInput(t *testing.T) {
+	path := testenv.SharedData(t, "sbg/sbg_survival.csv")
+	code, _, stderr := runCLI(t, "clv", "fit", "--model", "sbg", "--survival", path, "--column", "nope", "--periods", "7")
+	assert.Equal(t, jobs.ExitUsage, code)
+	assert.Contains(t, stderr, `"nope"`)
+	code, _, _ = runCLI(t, "clv", "fit", "--model", "sbg", "--survival", path, "--column", "regular", "--periods", "13")
+	assert.Equal(t, jobs.ExitUsage, code)
+	bad := t.TempDir() + "/s.csv"
+	require.NoError(t, os.WriteFile(bad, []byte("year,c\n0,100\n1,80\n2,x\n"), 0o644))
+	code, _, stderr = runCLI(t, "clv", "fit", "--model", "sbg", "--survival", bad, "--column", "c", "--periods", "2")
+	assert.Equal(t, jobs.ExitRejected, code)
+	assert.Contains(t, stderr, "line 4 column c")
+}
