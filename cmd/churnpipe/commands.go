@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -95,6 +96,7 @@ func printRunSummary(w io.Writer, res pipeline.NightlyResult, runErr error) {
 		fmt.Fprintf(w, "rejected rows: %s\n", res.Ingest.Quarantine)
 	}
 	printGates(w, res.Gates)
+	printChanges(w, res)
 	if len(res.Stages) > 0 {
 		fmt.Fprint(w, "stages:")
 		for _, l := range lifecycle.Labels() {
@@ -332,4 +334,28 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "\npredictions: %s (table customer_predictions)\n", res.DB)
 	fmt.Fprintf(stdout, "try: sqlite3 %s \"SELECT lifecycle_stage, count(*) FROM customer_predictions GROUP BY 1\"\n", res.DB)
 	return nil
+}
+
+// printChanges prints tonight's alerts and the outcomes this run evaluated.
+func printChanges(w io.Writer, res pipeline.NightlyResult) {
+	if len(res.Alerts) > 0 {
+		var as []string
+		for _, l := range pipeline.AlertLabels() {
+			if n := res.Alerts[l.Code]; n > 0 {
+				as = append(as, fmt.Sprintf("%s %d", l.Code, n))
+			}
+		}
+		fmt.Fprintf(w, "alerts: %s\n", strings.Join(as, " · "))
+	}
+	for _, o := range res.Outcomes {
+		if math.IsNaN(o.AUC) {
+			fmt.Fprintf(w, "outcome of %s (%s): realized churn %.3f\n", o.AsOf.Format(time.DateOnly), o.ModelVersion, o.RealChurnRate)
+			continue
+		}
+		fmt.Fprintf(w, "outcome of %s (%s): AUC %.4f · ECE %.4f · lift@10%% %.2f · churn predicted %.3f, realized %.3f\n",
+			o.AsOf.Format(time.DateOnly), o.ModelVersion, o.AUC, o.ECE, o.Lift10, o.PredChurnRate, o.RealChurnRate)
+	}
+	if res.Retrain.Recommended {
+		fmt.Fprintf(w, "retrain recommended: %s\n", res.Retrain.Reason)
+	}
 }
