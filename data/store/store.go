@@ -109,6 +109,8 @@ type Store interface {
 	NightRows(ctx context.Context, asOf time.Time) ([]NightRow, error)
 	PutOutcomes(ctx context.Context, asOf time.Time, rows []Outcome) error
 	Outcomes(ctx context.Context, allDeciles bool) ([]Outcome, error)
+	// Alerts reads the customer_alerts rows of a night.
+	Alerts(ctx context.Context, asOf time.Time) ([]Alert, error)
 }
 
 // Run is one row of pipeline_runs.
