@@ -54,27 +54,29 @@ func (e *Error) Unwrap() error { return ErrInvalid }
 
 // Config is the whole configuration file.
 type Config struct {
-	Input    Input  `yaml:"input"`
-	DB       string `yaml:"db"`        // sqlite:PATH, postgres://… or mysql://…; secrets via ${ENV}
-	Table    string `yaml:"table"`     // current-night table; the history table is Table+"_history"
-	Schema   string `yaml:"schema"`    // PostgreSQL schema
-	TimeZone string `yaml:"time_zone"` // IANA name deciding "yesterday"; "Local" = the machine's
-	Registry string `yaml:"registry"`  // model registry folder; "" = DefaultRegistry (shared by nightly and retrain)
-	// ChurnScoring false switches the churn model off: the churn columns
-	// stay NULL and no registry is read. true (the default) scores with the
-	// registry's champion.
-	ChurnScoring bool      `yaml:"churn_scoring"`
-	Lifecycle    Lifecycle `yaml:"lifecycle"`
-	CLV          CLV       `yaml:"clv"`
-	ChurnRisk    ChurnRisk `yaml:"churn_risk"`
-	RFM          RFM       `yaml:"rfm"`
-	Outcomes     Outcomes  `yaml:"outcomes"`
-	Gates        Gates     `yaml:"gates"`
-	Metrics      Metrics   `yaml:"metrics"`
-	Log          Log       `yaml:"log"`
+	Input     Input     `yaml:"input"`
+	DB        string    `yaml:"db"`        // sqlite:PATH, postgres://… or mysql://…; secrets via ${ENV}
+	Table     string    `yaml:"table"`     // current-night table; the history table is Table+"_history"
+	Schema    string    `yaml:"schema"`    // PostgreSQL schema
+	TimeZone  string    `yaml:"time_zone"` // IANA name deciding "yesterday"; "Local" = the machine's
+	Registry  string    `yaml:"registry"`  // model registry folder; "" = DefaultRegistry (shared by nightly and retrain)
+	Lifecycle Lifecycle `yaml:"lifecycle"`
+	CLV       CLV       `yaml:"clv"`
+	ChurnRisk ChurnRisk `yaml:"churn_risk"`
+	RFM       RFM       `yaml:"rfm"`
+	Outcomes  Outcomes  `yaml:"outcomes"`
+	Gates     Gates     `yaml:"gates"`
+	Publish   Publish   `yaml:"publish"`
+	Metrics   Metrics   `yaml:"metrics"`
+	Log       Log       `yaml:"log"`
 	// Attributes is the customer-attribute file (CSV/Parquet keyed by
 	// customer_id) a champion trained with --attributes needs.
 	Attributes string `yaml:"attributes"`
+
+	// ChurnScoring false switches the churn model off: the churn columns
+	// stay NULL and no registry is read. true (the default) scores with the
+	// registry's champion.
+	ChurnScoring bool `yaml:"churn_scoring"`
 
 	file  string
 	lines map[string]int // key path → line
@@ -218,9 +220,18 @@ func Default() Config {
 		Gates: Gates{MaxCustomerDrop: 0.1, MaxRowDrop: 0.1, MaxReject: 0.01, PSIWarn: 0.1, PSIBlock: 0.25,
 			ScorePSIWarn: 0.1, ScorePSIBlock: 0.25, MaxDayDrop: 0.5, AsOfDayRatioWarn: 0.25, MaxSpanShiftDays: 7,
 			EventMixWarn: 0.03, EventMixBlock: 0.1, AmountPSIWarn: 0.1, AmountPSIBlock: 0.25},
+		Publish: Publish{MoneyDecimals: 2},
 		Metrics: Metrics{Job: "churnpipe"},
 		Log:     Log{Format: "text", Level: "info"},
 	}
+}
+
+// Publish is how the prediction table is written.
+type Publish struct {
+	// MoneyDecimals: historic_value, expected_avg_spend, predicted_clv_12m
+	// (and their interval bounds) are rounded to this many decimals of the
+	// input's currency (2 = cents, 0 for yen; -1 = unrounded).
+	MoneyDecimals int `yaml:"money_decimals"`
 }
 
 // Load reads, substitutes and validates the file at path with the process
@@ -502,6 +513,9 @@ func (c Config) Line(path string) int { return c.lines[path] }
 // file) and key path.
 func (c Config) Validate() error {
 	v := validator{c: c}
+	if d := c.Publish.MoneyDecimals; d < -1 || d > 6 {
+		v.bad("publish.money_decimals", "%d: want 0 … 6 decimals, or -1 for unrounded", d)
+	}
 	in := c.Input
 	v.oneOf("input.format", in.Format, "", "csv", "parquet", "arrow")
 	if in.Delimiter != "tab" && in.Delimiter != "whitespace" && in.Delimiter != `\t` && len([]rune(in.Delimiter)) != 1 {
