@@ -93,7 +93,7 @@ type event struct {
 	layout          string
 }
 
-func readEvents(t *testing.T, path string) []event {
+func readGateEvents(t *testing.T, path string) []event {
 	t.Helper()
 	f, err := os.Open(path)
 	require.NoError(t, err)
@@ -279,7 +279,7 @@ func TestRealDataGates(t *testing.T) {
 			}
 
 			// (c) faults: a published night the day before, then the faulty night.
-			evs := readEvents(t, h.path)
+			evs := readGateEvents(t, h.path)
 			prev := h.asOf.AddDate(0, 0, -1)
 			base := filepath.Join(dir, "base.db")
 			require.Equal(t, jobs.ExitOK, night(base, h.path, prev, false).code)
