@@ -145,7 +145,7 @@ GROUP BY pr.cur`)
 	assert.Equal(t, 32*2357, checked)
 
 	// 3. prediction_outcomes = a recomputation from history and the raw events.
-	ev := readEvents(t, csvPath)
+	ev := replayReadEvents(t, csvPath)
 	assert.Equal(t, 31, count(t, db, `SELECT count(DISTINCT as_of) FROM prediction_outcomes`), "every January night evaluated")
 	assert.Zero(t, count(t, db, `SELECT count(*) FROM prediction_outcomes WHERE as_of > '1998-01-31'`), "nights younger than a horizon wait")
 	for _, n := range nights {
@@ -157,10 +157,10 @@ GROUP BY pr.cur`)
 	t.Logf("retrain advice: %+v", lastRes.Retrain)
 }
 
-// events is the CSV's purchases: per customer, the amounts by day.
-type events map[string]map[string]float64
+// replayEvents is the CSV's purchases: per customer, the amounts by day.
+type replayEvents map[string]map[string]float64
 
-func readEvents(t *testing.T, path string) events {
+func replayReadEvents(t *testing.T, path string) replayEvents {
 	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
@@ -168,7 +168,7 @@ func readEvents(t *testing.T, path string) events {
 	head, err := r.Read()
 	require.NoError(t, err)
 	require.Equal(t, []string{"customer_id", "event_time", "event_type", "amount"}, head)
-	out := events{}
+	out := replayEvents{}
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -187,7 +187,7 @@ func readEvents(t *testing.T, path string) events {
 }
 
 // window returns purchase days and spend in (from, to].
-func (e events) window(id string, from, to time.Time) (days int, spend float64) {
+func (e replayEvents) window(id string, from, to time.Time) (days int, spend float64) {
 	a, b := from.Format(time.DateOnly), to.Format(time.DateOnly)
 	for d, amt := range e[id] {
 		if d > a && d <= b {
@@ -198,7 +198,7 @@ func (e events) window(id string, from, to time.Time) (days int, spend float64) 
 	return days, spend
 }
 
-func checkOutcome(t *testing.T, db *sql.DB, ev events, night time.Time) {
+func checkOutcome(t *testing.T, db *sql.DB, ev replayEvents, night time.Time) {
 	t.Helper()
 	n := night.Format(time.DateOnly)
 	end := night.AddDate(0, 0, 90)

@@ -5,12 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/churnpipe/churnpipe/features"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
 	"github.com/churnpipe/churnpipe/jobs"
@@ -33,6 +35,7 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	force := fs.Bool("force-publish", false, "publish even if a quality gate blocks (recorded in pipeline_runs)")
 	metricsFile := fs.String("metrics-file", "", "write Prometheus metrics here (node_exporter textfile collector)")
 	push := fs.String("pushgateway", "", "push metrics to this Prometheus Pushgateway URL")
+	money := fs.Int("money-decimals", 2, "round historic_value, expected_avg_spend and predicted_clv_12m to this many decimals of the input's currency (0 for yen, -1 unrounded)")
 	shard := fs.String("shard", "", "run as shard worker i/N: build the features of the customers with hash(customer_id) mod N = i into --shard-dir, publish nothing; a folder written by churnpipe partition is read only in part (its files j with j mod N = i)")
 	finalize := fs.Int("finalize-shards", 0, "finalize a sharded night: read the N shard feature tables from --shard-dir, then fit, score and publish once")
 	shardDir := fs.String("shard-dir", "", "folder shared by the shard workers and the finalize run")
@@ -47,6 +50,7 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 		"tz": func() { c.TimeZone = *tz }, "db": func() { c.DB = *db }, "table": func() { c.Table = *table },
 		"registry": func() { c.Registry = *reg }, "metrics-file": func() { c.Metrics.Textfile = *metricsFile },
 		"pushgateway": func() { c.Metrics.Pushgateway = *push }, "attributes": func() { c.Attributes = *attrs },
+		"money-decimals": func() { c.Publish.MoneyDecimals = *money },
 	} {
 		if set[name] {
 			apply()
@@ -94,6 +98,7 @@ func printRunSummary(w io.Writer, res pipeline.NightlyResult, runErr error) {
 		fmt.Fprintf(w, "rejected rows: %s\n", res.Ingest.Quarantine)
 	}
 	printGates(w, res.Gates)
+	printChanges(w, res)
 	if len(res.Stages) > 0 {
 		fmt.Fprint(w, "stages:")
 		for _, l := range lifecycle.Labels() {
@@ -186,14 +191,18 @@ func printCrosstab(w io.Writer, res pipeline.NightlyResult) {
 }
 
 func runFeatures(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, lf := newFlags("features", "features --input PATH --as-of DAY --out FILE.parquet|FILE.arrow|FILE.csv")
+	fs, lf := newFlags("features", "features --input PATH --as-of DAY --out FILE.parquet|FILE.arrow|FILE.csv | features --describe")
 	var in inputFlags
 	in.register(fs)
 	asOf := fs.String("as-of", "", "feature day, inclusive (YYYY-MM-DD); events after it are ignored")
 	out := fs.String("out", "", "output file; the format follows the extension (.parquet, .arrow, .csv)")
 	horizon := fs.String("label-horizon", "", "export the labelled training snapshots for this churn horizon (e.g. 90d) instead of one day's features")
+	describe := fs.Bool("describe", false, "print the data dictionary of the feature table (Markdown: column, type, null, meaning; docs/features.md) and exit")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *describe {
+		return features.Describe(stdout)
 	}
 	log, err := lf.setup()
 	if err != nil {
@@ -327,4 +336,28 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "\npredictions: %s (table customer_predictions)\n", res.DB)
 	fmt.Fprintf(stdout, "try: sqlite3 %s \"SELECT lifecycle_stage, count(*) FROM customer_predictions GROUP BY 1\"\n", res.DB)
 	return nil
+}
+
+// printChanges prints tonight's alerts and the outcomes this run evaluated.
+func printChanges(w io.Writer, res pipeline.NightlyResult) {
+	if len(res.Alerts) > 0 {
+		var as []string
+		for _, l := range pipeline.AlertLabels() {
+			if n := res.Alerts[l.Code]; n > 0 {
+				as = append(as, fmt.Sprintf("%s %d", l.Code, n))
+			}
+		}
+		fmt.Fprintf(w, "alerts: %s\n", strings.Join(as, " · "))
+	}
+	for _, o := range res.Outcomes {
+		if math.IsNaN(o.AUC) {
+			fmt.Fprintf(w, "outcome of %s (%s): realized churn %.3f\n", o.AsOf.Format(time.DateOnly), o.ModelVersion, o.RealChurnRate)
+			continue
+		}
+		fmt.Fprintf(w, "outcome of %s (%s): AUC %.4f · ECE %.4f · lift@10%% %.2f · churn predicted %.3f, realized %.3f\n",
+			o.AsOf.Format(time.DateOnly), o.ModelVersion, o.AUC, o.ECE, o.Lift10, o.PredChurnRate, o.RealChurnRate)
+	}
+	if res.Retrain.Recommended {
+		fmt.Fprintf(w, "retrain recommended: %s\n", res.Retrain.Reason)
+	}
 }

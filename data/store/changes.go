@@ -181,3 +181,32 @@ func (s *store) writeAlerts(ctx context.Context, q querier, p Publication) error
 	}
 	return nil
 }
+
+// Alerts reads the customer_alerts rows of night asOf, ordered by customer
+// and alert code.
+func (s *store) Alerts(ctx context.Context, asOf time.Time) ([]Alert, error) {
+	q := fmt.Sprintf(`SELECT customer_id, alert, label_en, label_zh, lifecycle_stage, previous_stage, stage_since,
+	churn_risk, previous_churn_risk, churn_probability, value_tier, segment, action, top_reasons
+	FROM %s WHERE target_table = ? AND as_of = %s ORDER BY customer_id, alert`, s.d.tbl(tAlerts), s.d.dateP())
+	v := make([]any, 14)
+	dest := make([]any, len(v))
+	for i := range v {
+		dest[i] = &v[i]
+	}
+	var out []Alert
+	err := s.queryEach(ctx, q, []any{s.table, s.d.dateArg(asOf)}, dest, func() error {
+		since, err := asTime(v[6])
+		if err != nil {
+			return err
+		}
+		out = append(out, Alert{CustomerID: asString(v[0]), Alert: asString(v[1]), LabelEN: asString(v[2]), LabelZH: asString(v[3]),
+			Stage: asString(v[4]), PrevStage: asString(v[5]), StageSince: since, ChurnRisk: asString(v[7]), PrevRisk: asString(v[8]),
+			ChurnProbability: asReal(v[9]), ValueTier: asString(v[10]), Segment: asString(v[11]), Action: asString(v[12]),
+			TopReasons: asString(v[13])})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: alerts %s: %w", asOf.Format(time.DateOnly), err)
+	}
+	return out, nil
+}

@@ -13,9 +13,14 @@
 //	stage_transitions  per night, how many customers moved from one lifecycle stage to another
 //	lifecycle_metrics  per night and stage: size, share, realized 90-day churn, averages
 //	stage_labels, segment_labels   human labels for the codes (PutLabels)
+//	customer_alerts    per night, the customers who entered a warning state (Publication.Alerts,
+//	                   written in the publish transaction; Alerts reads them)
+//	prediction_outcomes per predicted night, model version and CLV decile: how the predictions
+//	                   turned out one horizon later (PutOutcomes, Outcomes)
 //	schema_migrations  applied migrations (target_table, version, applied_at, description)
 //
-// pipeline_runs, stage_transitions, lifecycle_metrics and schema_migrations carry
+// pipeline_runs, stage_transitions, lifecycle_metrics, customer_alerts,
+// prediction_outcomes and schema_migrations carry
 // a target_table column so several target tables can share one database.
 // docs/crm-contract.md describes every column for the CRM.
 //

@@ -109,6 +109,8 @@ type Store interface {
 	NightRows(ctx context.Context, asOf time.Time) ([]NightRow, error)
 	PutOutcomes(ctx context.Context, asOf time.Time, rows []Outcome) error
 	Outcomes(ctx context.Context, allDeciles bool) ([]Outcome, error)
+	// Alerts reads the customer_alerts rows of a night.
+	Alerts(ctx context.Context, asOf time.Time) ([]Alert, error)
 }
 
 // Run is one row of pipeline_runs.
@@ -120,6 +122,11 @@ type Run struct {
 	Status     string
 
 	RowsRead, RowsRejected, RowsExcluded, RowsDuplicate, Customers int64
+	// RowsIdentical counts rows identical in customer_id, event_time,
+	// event_type and amount to an earlier row: kept (lines of one order),
+	// counted so that a feed delivered twice shows. RowsDuplicate counts the
+	// re-delivered events dropped (same customer_id and event_id).
+	RowsIdentical int64
 
 	Error   string
 	Details map[string]any // stored as JSON (gates, model version, forced publish…)
