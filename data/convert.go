@@ -32,6 +32,19 @@ func checkID(s string) (string, error) {
 	return s, nil
 }
 
+// checkEventID trims an event_id; "" means none (a null event_id). An id
+// with NUL or invalid UTF-8 is a bad row.
+func checkEventID(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", newReasonQ(ErrBadID, "event_id contains NUL:", s)
+	}
+	if !utf8.ValidString(s) {
+		return "", newReasonQ(ErrBadID, "event_id is not valid UTF-8:", s)
+	}
+	return s, nil
+}
+
 // checkTimeMS validates that ms lies in the years 1900..2200.
 func checkTimeMS(ms int64, raw string) error {
 	if ms < minEventMS || ms >= maxEventMS {

@@ -61,8 +61,9 @@ func ParsePartitionFile(path string) (i, n int, ok bool) {
 // ErrPartition is wrapped by the errors of partitioned histories.
 var ErrPartition = errors.New("data: partitioned history")
 
-// PartitionWriter writes a canonical event history (EventSchema) as n Parquet
-// files in one folder, PartitionFile(i, n), where file i holds exactly the
+// PartitionWriter writes a canonical event history (EventSchema, or
+// EventSchemaWithID: the files keep the schema of the first record) as n
+// Parquet files in one folder, PartitionFile(i, n), where file i holds exactly the
 // events of the customers with ShardOf(customer_id, n) == i. A worker of
 // shard s of N (with N dividing n) then reads only the files i ≡ s (mod N):
 // ShardOf(id, N) == ShardOf(id, n) mod N because the hash is the same.
@@ -71,11 +72,13 @@ var ErrPartition = errors.New("data: partitioned history")
 // goroutine of its own, so the caller's reading overlaps the writing. A
 // PartitionWriter is not safe for concurrent use.
 type PartitionWriter struct {
-	dir   string
-	alloc memory.Allocator
-	files []*FileWriter
-	bufs  []*array.RecordBuilder
-	rows  []int
+	dir    string
+	alloc  memory.Allocator
+	n      int
+	schema *arrow.Schema // of the files; nil until the first Write
+	files  []*FileWriter
+	bufs   []*array.RecordBuilder
+	rows   []int
 
 	queue  []chan arrow.Record // one per partition, to its writing goroutine
 	wg     sync.WaitGroup
@@ -110,21 +113,26 @@ func CreatePartitioned(dir string, n int, opt WriteOptions) (*PartitionWriter, e
 	if alloc == nil {
 		alloc = memory.DefaultAllocator
 	}
-	w := &PartitionWriter{dir: dir, alloc: alloc, rows: make([]int, n)}
-	for i := 0; i < n; i++ {
-		f, err := CreateFile(filepath.Join(dir, PartitionFile(i, n)), EventSchema, WriteOptions{Alloc: alloc})
+	return &PartitionWriter{dir: dir, alloc: alloc, n: n, rows: make([]int, n)}, nil
+}
+
+// start creates the partition files with the schema of the first record
+// (EventSchema, or EventSchemaWithID to keep event_id) and their goroutines.
+func (w *PartitionWriter) start(schema *arrow.Schema) error {
+	w.schema = schema
+	for i := 0; i < w.n; i++ {
+		f, err := CreateFile(filepath.Join(w.dir, PartitionFile(i, w.n)), schema, WriteOptions{Alloc: w.alloc})
 		if err != nil {
-			w.Abort()
-			return nil, err
+			return err
 		}
 		w.files = append(w.files, f)
-		w.bufs = append(w.bufs, array.NewRecordBuilder(alloc, EventSchema))
+		w.bufs = append(w.bufs, array.NewRecordBuilder(w.alloc, schema))
 		q := make(chan arrow.Record, 1)
 		w.queue = append(w.queue, q)
 		w.wg.Add(1)
 		go w.drain(f, q)
 	}
-	return w, nil
+	return nil
 }
 
 // drain writes the batches queued for one partition file. After an error
@@ -164,15 +172,30 @@ func (w *PartitionWriter) stop() {
 	w.wg.Wait()
 }
 
-// Write routes the rows of rec (EventSchema) to their partitions.
+// Write routes the rows of rec (EventSchema or EventSchemaWithID, the same
+// for every record) to their partitions.
 func (w *PartitionWriter) Write(rec arrow.Record) error {
-	if !rec.Schema().Equal(EventSchema) {
+	if w.closed {
+		return fmt.Errorf("%w: %s: Write after Close or Abort", ErrPartition, w.dir)
+	}
+	if !IsEventSchema(rec.Schema()) {
 		return fmt.Errorf("%w: record is not in the canonical event layout: %s", ErrPartition, rec.Schema())
+	}
+	if w.schema == nil {
+		if err := w.start(rec.Schema()); err != nil {
+			return err
+		}
+	} else if !rec.Schema().Equal(w.schema) {
+		return fmt.Errorf("%w: record schema %s differs from the first record's %s", ErrPartition, rec.Schema(), w.schema)
 	}
 	ids := rec.Column(0).(*array.String)
 	ts := rec.Column(1).(*array.Timestamp)
 	types := rec.Column(2).(*array.String)
 	amt := rec.Column(3).(*array.Float64)
+	var eids *array.String
+	if HasEventID(rec.Schema()) {
+		eids = rec.Column(4).(*array.String)
+	}
 	n := len(w.files)
 	for i := 0; i < int(rec.NumRows()); i++ {
 		p := ShardOf(ids.Value(i), n)
@@ -184,6 +207,13 @@ func (w *PartitionWriter) Write(rec arrow.Record) error {
 			b.Field(3).(*array.Float64Builder).Append(amt.Value(i))
 		} else {
 			b.Field(3).(*array.Float64Builder).AppendNull()
+		}
+		if eids != nil {
+			if eids.IsValid(i) {
+				b.Field(4).(*array.StringBuilder).Append(eids.Value(i))
+			} else {
+				b.Field(4).(*array.StringBuilder).AppendNull()
+			}
 		}
 		if w.rows[p]++; w.rows[p] == partitionFlushRows {
 			if err := w.flush(p); err != nil {
@@ -212,6 +242,12 @@ func (w *PartitionWriter) flush(p int) error {
 func (w *PartitionWriter) Close() error {
 	if w.closed {
 		return fmt.Errorf("%w: %s: Close after Close or Abort", ErrPartition, w.dir)
+	}
+	if w.schema == nil { // no record: n empty files
+		if err := w.start(EventSchema); err != nil {
+			w.Abort()
+			return err
+		}
 	}
 	for p := range w.files {
 		if err := w.flush(p); err != nil {

@@ -58,8 +58,12 @@ type Options struct {
 	Quarantine *Quarantine
 }
 
-// canonicalCols lists the canonical columns in schema order.
-var canonicalCols = [4]string{ColCustomerID, ColEventTime, ColEventType, ColAmount}
+// nCanon is the number of canonical columns, event_id included.
+const nCanon = 5
+
+// canonicalCols lists the canonical columns in schema order (event_id is
+// the optional fifth).
+var canonicalCols = [nCanon]string{ColCustomerID, ColEventTime, ColEventType, ColAmount, ColEventID}
 
 // isCanonical reports whether name is a canonical column name.
 func isCanonical(name string) bool {
@@ -123,7 +127,8 @@ type source interface {
 }
 
 // Reader streams the canonical interaction history of one file or a folder
-// of files as arrow.Record batches with the schema EventSchema. It holds one
+// of files as arrow.Record batches with the schema EventSchema (or
+// EventSchemaWithID when a file has an event_id column). It holds one
 // batch and the read buffers of one file in memory. A Reader is not safe for
 // concurrent use.
 type Reader struct {
@@ -141,7 +146,12 @@ type Reader struct {
 	tmB  *array.TimestampBuilder
 	tyB  *array.StringBuilder
 	amB  *array.Float64Builder
-	rows int // rows in the builders
+	evB  *array.StringBuilder // event_id; nil when no file has one
+	rows int                  // rows in the builders
+
+	// hasID: some file of the input has an event_id column, so the records
+	// have the schema EventSchemaWithID.
+	hasID bool
 
 	rec      arrow.Record
 	err      error
@@ -228,6 +238,9 @@ func Open(path string, opt Options) (*Reader, error) {
 		if err := checkPartitions(path, r.files); err != nil {
 			return nil, err
 		}
+		if err := checkDistinctFiles(path, r.files); err != nil {
+			return nil, err
+		}
 		if opt.Shards >= 2 {
 			if opt.Shard < 0 || opt.Shard >= opt.Shards {
 				return nil, fmt.Errorf("data: open %s: shard %d of %d (want 0 ≤ shard < shards)", path, opt.Shard, opt.Shards)
@@ -262,11 +275,14 @@ func Open(path string, opt Options) (*Reader, error) {
 		}
 	}
 
-	r.b = array.NewRecordBuilder(r.alloc, EventSchema)
+	r.b = array.NewRecordBuilder(r.alloc, r.Schema())
 	r.idB = r.b.Field(0).(*array.StringBuilder)
 	r.tmB = r.b.Field(1).(*array.TimestampBuilder)
 	r.tyB = r.b.Field(2).(*array.StringBuilder)
 	r.amB = r.b.Field(3).(*array.Float64Builder)
+	if r.hasID {
+		r.evB = r.b.Field(4).(*array.StringBuilder)
+	}
 	return r, nil
 }
 
@@ -289,8 +305,8 @@ func (r *Reader) sourceName(canonical string) (name string, mapped bool) {
 
 // resolveColumns finds the source column index of every canonical column
 // among names. Optional columns that are absent get -1.
-func (r *Reader) resolveColumns(path string, names []string) ([4]int, error) {
-	var idx [4]int
+func (r *Reader) resolveColumns(path string, names []string) ([nCanon]int, error) {
+	var idx [nCanon]int
 	for c, canon := range canonicalCols {
 		want, mapped := r.sourceName(canon)
 		idx[c] = -1
@@ -319,6 +335,9 @@ func (r *Reader) resolveColumns(path string, names []string) ([4]int, error) {
 			return idx, missingColumn(path, canon, want, mapped, names)
 		}
 	}
+	if idx[4] >= 0 {
+		r.hasID = true
+	}
 	return idx, nil
 }
 
@@ -334,8 +353,14 @@ func missingColumn(path, canon, want string, mapped bool, names []string) error 
 	return fmt.Errorf("%w: %s: column %q (%s) not found; columns present: %s", ErrMissingColumn, path, canon, how, strings.Join(q, ", "))
 }
 
-// Schema returns EventSchema.
-func (r *Reader) Schema() *arrow.Schema { return EventSchema }
+// Schema returns EventSchemaWithID when some file of the input has an
+// event_id column, else EventSchema.
+func (r *Reader) Schema() *arrow.Schema {
+	if r.hasID {
+		return EventSchemaWithID
+	}
+	return EventSchema
+}
 
 // Next advances to the next batch. It returns false at the end of the input
 // or on error; check Err.
@@ -395,6 +420,9 @@ func (r *Reader) reserve() {
 	r.tmB.Reserve(n)
 	r.tyB.Reserve(n)
 	r.amB.Reserve(n)
+	if r.evB != nil {
+		r.evB.Reserve(n)
+	}
 }
 
 // ExpectedRows returns the number of data rows the input holds according
@@ -434,8 +462,8 @@ func (r *Reader) Release() {
 	}
 }
 
-// appendRow appends one good row.
-func (r *Reader) appendRow(id string, ms int64, typ string, amount float64, amountValid bool) {
+// appendRow appends one good row; eventID "" is a null event_id.
+func (r *Reader) appendRow(id string, ms int64, typ string, amount float64, amountValid bool, eventID string) {
 	r.idB.Append(id)
 	r.tmB.Append(arrow.Timestamp(ms))
 	r.tyB.Append(typ)
@@ -443,6 +471,13 @@ func (r *Reader) appendRow(id string, ms int64, typ string, amount float64, amou
 		r.amB.Append(amount)
 	} else {
 		r.amB.AppendNull()
+	}
+	if r.evB != nil {
+		if eventID == "" {
+			r.evB.AppendNull()
+		} else {
+			r.evB.Append(eventID)
+		}
 	}
 }
 

@@ -29,10 +29,10 @@ type arrowSource struct {
 	ir *ipc.FileReader      // Arrow IPC
 	ni int                  // Arrow IPC: next record index
 
-	names [4]string // source column names; "" when absent
+	names [nCanon]string // source column names; "" when absent
 
 	cur     arrow.Record // current record, retained
-	cols    [4]arrow.Array
+	cols    [nCanon]arrow.Array
 	off     int   // next row of cur
 	rowBase int64 // 0-based row number in the file of cur's row 0
 	scratch []byte
@@ -123,11 +123,12 @@ func (s *arrowSource) resolve(schema *arrow.Schema) error {
 	return nil
 }
 
-var wantTypes = [4]string{
+var wantTypes = [nCanon]string{
 	"utf8 or an integer type",
 	"timestamp, date32, date64 or utf8",
 	"utf8",
 	"a numeric type or utf8",
+	"utf8 or an integer type",
 }
 
 func typeOK(c int, t arrow.DataType) bool {
@@ -135,7 +136,7 @@ func typeOK(c int, t arrow.DataType) bool {
 	case arrow.STRING, arrow.LARGE_STRING:
 		return true
 	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64:
-		return c == 0 || c == 3
+		return c == 0 || c == 3 || c == 4
 	case arrow.TIMESTAMP, arrow.DATE32, arrow.DATE64:
 		return c == 1
 	case arrow.FLOAT16, arrow.FLOAT32, arrow.FLOAT64, arrow.DECIMAL128, arrow.DECIMAL256:
@@ -244,7 +245,13 @@ func (s *arrowSource) row(i int) (int, error) {
 			return 3, err
 		}
 	}
-	s.r.appendRow(id, ms, typ, amount, valid)
+	var eid string
+	if a := s.cols[4]; a != nil && a.IsValid(i) {
+		if eid, err = s.eventID(a, i); err != nil {
+			return 4, err
+		}
+	}
+	s.r.appendRow(id, ms, typ, amount, valid, eid)
 	return 0, nil
 }
 
@@ -268,11 +275,29 @@ func bytesString(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
+// eventID returns the event_id of row i (valid) of a, integers in decimal.
+// The result is a view valid until the next call.
+func (s *arrowSource) eventID(a arrow.Array, i int) (string, error) {
+	if v, ok := s.intString(a, i); ok {
+		return v, nil
+	}
+	return checkEventID(stringAt(a, i))
+}
+
 func (s *arrowSource) id(i int) (string, error) {
 	a := s.cols[0]
 	if a.IsNull(i) {
 		return "", ErrEmptyID
 	}
+	if v, ok := s.intString(a, i); ok {
+		return v, nil
+	}
+	return checkID(stringAt(a, i))
+}
+
+// intString formats row i of an integer array in decimal (a view of
+// s.scratch, valid until the next call); ok is false for other types.
+func (s *arrowSource) intString(a arrow.Array, i int) (v string, ok bool) {
 	switch a := a.(type) {
 	case *array.Int8:
 		s.scratch = strconv.AppendInt(s.scratch[:0], int64(a.Value(i)), 10)
@@ -291,9 +316,9 @@ func (s *arrowSource) id(i int) (string, error) {
 	case *array.Uint64:
 		s.scratch = strconv.AppendUint(s.scratch[:0], a.Value(i), 10)
 	default:
-		return checkID(stringAt(a, i))
+		return "", false
 	}
-	return bytesString(s.scratch), nil
+	return bytesString(s.scratch), true
 }
 
 func (s *arrowSource) time(i int) (int64, error) {
@@ -373,6 +398,9 @@ func (s *arrowSource) amount(a arrow.Array, i int) (float64, bool, error) {
 func (s *arrowSource) raw(i int) string {
 	var b strings.Builder
 	for c, a := range s.cols {
+		if c == 4 && a == nil {
+			break // no event_id column
+		}
 		if c > 0 {
 			b.WriteByte(',')
 		}

@@ -21,7 +21,7 @@ type csvSource struct {
 	cr     *csv.Reader // nil in whitespace mode
 	ws     *wsReader   // nil in CSV mode
 	delim  rune
-	col    [4]int
+	col    [nCanon]int
 	nf     int    // expected fields per row
 	layout string // Options.TimeLayout
 }
@@ -203,7 +203,13 @@ func (s *csvSource) row(rec []string) (int, error) {
 			return 3, err
 		}
 	}
-	s.r.appendRow(id, ms, typ, amount, valid)
+	var eid string
+	if s.col[4] >= 0 {
+		if eid, err = checkEventID(rec[s.col[4]]); err != nil {
+			return 4, err
+		}
+	}
+	s.r.appendRow(id, ms, typ, amount, valid, eid)
 	return 0, nil
 }
 

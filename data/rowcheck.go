@@ -37,6 +37,10 @@ func NormType(s string) (string, error) { return normType(s) }
 // |x| > MaxAmount give a reason wrapping ErrBadAmount.
 func ParseAmount(s string) (v float64, valid bool, err error) { return parseAmount(s) }
 
+// CheckEventID trims an event_id like the file readers do; "" means none.
+// An id with NUL or invalid UTF-8 is an error wrapping ErrBadID.
+func CheckEventID(s string) (string, error) { return checkEventID(s) }
+
 // CheckAmount returns a reason wrapping ErrBadAmount, quoting raw, when v is
 // NaN, ±Inf or |v| > MaxAmount; otherwise nil.
 func CheckAmount(v float64, raw string) error { return checkAmount(v, raw) }
@@ -47,21 +51,21 @@ func CheckAmount(v float64, raw string) error { return checkAmount(v, raw) }
 func NewReason(sentinel error, msg string) error { return newReason(sentinel, msg) }
 
 // CanonicalColumns returns the canonical column names in schema order:
-// customer_id, event_time, event_type, amount.
-func CanonicalColumns() [4]string { return canonicalCols }
+// customer_id, event_time, event_type, amount, event_id.
+func CanonicalColumns() [5]string { return canonicalCols }
 
 // ResolveColumns finds the index in names of every canonical column (in
 // the order of CanonicalColumns) with the file readers' rules: a column is
 // looked up by m[canonical] when mapped, else by its own name; an exact
 // match first, then a unique case-insensitive one. Optional columns
-// (event_type, amount) that are absent and not mapped get -1. A missing
+// (event_type, amount, event_id) that are absent and not mapped get -1. A missing
 // required or mapped column is an error wrapping ErrMissingColumn that names
 // source, the canonical column, the name looked up and the columns present;
 // a key of m that is not a canonical column is an error too.
-func ResolveColumns(source string, names []string, m map[string]string) ([4]int, error) {
+func ResolveColumns(source string, names []string, m map[string]string) ([5]int, error) {
 	for k := range m {
 		if !isCanonical(k) {
-			return [4]int{-1, -1, -1, -1}, fmt.Errorf("data: %s: Map has unknown canonical column %q (want one of %s)", source, k, strings.Join(canonicalCols[:], ", "))
+			return [5]int{-1, -1, -1, -1, -1}, fmt.Errorf("data: %s: Map has unknown canonical column %q (want one of %s)", source, k, strings.Join(canonicalCols[:], ", "))
 		}
 	}
 	r := &Reader{opt: Options{Map: m}}

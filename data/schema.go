@@ -10,6 +10,11 @@ const (
 	ColEventTime  = "event_time"
 	ColEventType  = "event_type"
 	ColAmount     = "amount"
+	// ColEventID is the optional source-system id of an event (an order
+	// line id, a ticket number). When the input has it, duplicates are
+	// defined by (customer_id, event_id): a re-delivered event is dropped
+	// and counted. Without it no row is ever dropped as a duplicate.
+	ColEventID = "event_id"
 )
 
 // Well-known event types. Any other string is kept as-is.
@@ -32,6 +37,23 @@ var EventSchema = arrow.NewSchema([]arrow.Field{
 	{Name: ColEventType, Type: arrow.BinaryTypes.String},
 	{Name: ColAmount, Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 }, nil)
+
+// EventSchemaWithID is EventSchema with the optional fifth column
+// event_id (nullable string). A Reader emits it when at least one of its
+// files has an event_id column; rows of files without one have a null id.
+var EventSchemaWithID = arrow.NewSchema(append(EventSchema.Fields(),
+	arrow.Field{Name: ColEventID, Type: arrow.BinaryTypes.String, Nullable: true}), nil)
+
+// IsEventSchema reports whether s is EventSchema or EventSchemaWithID, the
+// two schemas of a canonical event stream. The first four columns are the
+// same in both, so consumers that do not need event_id read them by
+// position.
+func IsEventSchema(s *arrow.Schema) bool {
+	return s.Equal(EventSchema) || s.Equal(EventSchemaWithID)
+}
+
+// HasEventID reports whether s carries the event_id column.
+func HasEventID(s *arrow.Schema) bool { return s.NumFields() == 5 && s.Field(4).Name == ColEventID }
 
 // MillisPerDay is the number of event_time units in one UTC day.
 const MillisPerDay = 86_400_000

@@ -252,7 +252,7 @@ func (b *Builder) Add(rec arrow.Record) error {
 	if b.finished {
 		panic("features: Builder.Add after Finish")
 	}
-	if !rec.Schema().Equal(data.EventSchema) {
+	if !data.IsEventSchema(rec.Schema()) {
 		return fmt.Errorf("%w: got %s", ErrSchema, rec.Schema())
 	}
 	b.wait()

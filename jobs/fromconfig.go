@@ -75,6 +75,8 @@ func FromConfig(c config.Config) (NightlyConfig, error) {
 	nc.CLV = pipeline.CLVOptions{Model: c.CLV.Model, Unit: unit, HorizonDays: c.CLV.HorizonDays,
 		CLVMonths: c.CLV.CLVMonths, AnnualRate: c.CLV.AnnualDiscountRate}
 	nc.Risk = churn.Thresholds{Medium: c.ChurnRisk.Medium, High: c.ChurnRisk.High}
+	dec := c.Publish.MoneyDecimals
+	nc.MoneyDecimals = &dec
 	g := c.Gates
 	nc.Gates = gate.Config{MaxRowDrop: g.MaxRowDrop, MaxCustomerDrop: g.MaxCustomerDrop, MaxReject: g.MaxReject,
 		PSIWarn: g.PSIWarn, PSIBlock: g.PSIBlock, ScorePSIWarn: g.ScorePSIWarn, ScorePSIBlock: g.ScorePSIBlock,

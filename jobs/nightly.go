@@ -104,7 +104,7 @@ func writeMetrics(ctx context.Context, cfg NightlyConfig, res pipeline.NightlyRe
 	r := res.Run
 	m := metrics.Run{Command: "nightly", RunID: r.ID, AsOf: r.AsOf, Status: r.Status, ExitCode: ExitCode(runErr),
 		Start: start, End: time.Now(), RowsRead: r.RowsRead, RowsRejected: r.RowsRejected, RowsExcluded: r.RowsExcluded,
-		RowsDuplicate: r.RowsDuplicate, Customers: r.Customers}
+		RowsDuplicate: r.RowsDuplicate, RowsIdentical: r.RowsIdentical, Customers: r.Customers}
 	if runErr == nil {
 		m.Status, m.LastSuccess, m.Published = "succeeded", m.End, r.Customers
 		if cfg.DryRun {

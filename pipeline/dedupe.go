@@ -11,30 +11,38 @@ import (
 	"github.com/churnpipe/churnpipe/features"
 )
 
-// dedupe drops exact duplicate events — same customer_id, event_time,
-// event_type and amount — keeping the first, and counts them. Events whose
-// time is exactly midnight UTC are kept as they are: that is a date-only
-// input, where two identical purchases on one day are two purchases (CDNOW
-// has 21 such pairs), not a duplicate delivery. It remembers a
-// 64-bit FNV-1a fingerprint per distinct timestamped event in an
-// open-addressing set (u64set: 10 bytes an event at the 0.8 target load); a
-// false match needs a 64-bit collision. The set is created at the first
-// timestamped event, sized for the number of rows the input's metadata
-// announces (divided by the number of shards), so that it never grows — a
-// growing set holds its old and new tables at once — and a date-only input
-// costs nothing.
+// dedupe applies the duplicate rule of the canonical history:
+//
+//   - An input with event_id (data.EventSchemaWithID): an event whose
+//     (customer_id, event_id) was seen before is a re-delivery; it is
+//     dropped and counted (dups, the ledger's rows_duplicate).
+//   - Every other row — an input without event_id, or a row whose event_id
+//     is null — is never dropped: several lines of one order share customer,
+//     time and often amount, and a date-only input has two identical
+//     purchases on one day. Rows identical in all four canonical columns to
+//     an earlier one are only counted (identical, the ledger's
+//     rows_identical), so that an operator can see a feed delivered twice.
+//
+// It remembers a 64-bit FNV-1a fingerprint per distinct key in an
+// open-addressing set (u64set: 10 bytes a row at the 0.8 target load); the
+// two kinds of key hash from different offsets, and a false match needs a
+// 64-bit collision. The set is created at the first row, sized for the
+// number of rows the input's metadata announces (divided by the number of
+// shards), so that it never grows — a growing set holds its old and new
+// tables at once.
 type dedupe struct {
 	// shard, shards: in a sharded run only this shard's customers are
 	// remembered (the builder skips the others anyway).
 	shard, shards int
 	// expect is the number of rows expected in the input (≤ 0: unknown).
-	expect int64
-	seen   *u64set
-	dups   int64
-	mem    memory.Allocator
-	keep   []bool
-	hs     []uint64 // fingerprints of the record's candidate rows
-	rows   []int32  // their row numbers
+	expect    int64
+	seen      *u64set
+	dups      int64 // re-delivered events dropped (same customer_id and event_id)
+	identical int64 // rows identical to an earlier row, kept
+	mem       memory.Allocator
+	keep      []bool
+	hs        []uint64 // fingerprints of the record's candidate rows
+	rows      []int32  // their row numbers
 }
 
 // newDedupe returns a filter for an input of about expect rows (≤ 0 when
@@ -99,13 +107,21 @@ func fnvUint64(h, v uint64) uint64 {
 	return h
 }
 
-// filter returns rec without the events seen before (rec itself, retained,
+// idOffset is the FNV offset of (customer_id, event_id) keys, distinct
+// from fnvOffset so that the two kinds of key do not collide by design.
+const idOffset = fnvOffset ^ 0x9e3779b97f4a7c15
+
+// filter returns rec without the re-delivered events (rec itself, retained,
 // when there is none). The caller releases the result.
 func (d *dedupe) filter(rec arrow.Record) arrow.Record {
 	ids := rec.Column(0).(*array.String)
 	ts := rec.Column(1).(*array.Timestamp)
 	types := rec.Column(2).(*array.String)
 	amt := rec.Column(3).(*array.Float64)
+	var eids *array.String
+	if data.HasEventID(rec.Schema()) {
+		eids = rec.Column(4).(*array.String)
+	}
 	n := int(rec.NumRows())
 	if cap(d.keep) < n {
 		d.keep = make([]bool, n)
@@ -121,27 +137,36 @@ func (d *dedupe) filter(rec arrow.Record) arrow.Record {
 		if d.shards > 1 && features.ShardOf(ids.Value(i), d.shards) != d.shard {
 			continue // another shard's customer: the builder skips it
 		}
-		if ts.Value(i)%data.MillisPerDay == 0 {
-			continue // date-only precision: cannot tell a duplicate from a second purchase
-		}
-		h := fnvString(fnvOffset, ids.Value(i))
-		h = fnvUint64(h^0xff, uint64(ts.Value(i)))
-		h = fnvString(h, types.Value(i))
-		if amt.IsValid(i) {
-			h = fnvUint64(h, math.Float64bits(amt.Value(i)))
+		var h uint64
+		if eids != nil && eids.IsValid(i) {
+			h = fnvString(idOffset, ids.Value(i))
+			h = fnvString(h^0xff, eids.Value(i))
+			d.rows = append(d.rows, int32(i))
 		} else {
-			h = fnvUint64(h, 0x7ff8dead)
+			h = fnvString(fnvOffset, ids.Value(i))
+			h = fnvUint64(h^0xff, uint64(ts.Value(i)))
+			h = fnvString(h, types.Value(i))
+			if amt.IsValid(i) {
+				h = fnvUint64(h, math.Float64bits(amt.Value(i)))
+			} else {
+				h = fnvUint64(h, 0x7ff8dead)
+			}
+			d.rows = append(d.rows, ^int32(i)) // kept whatever the set says
 		}
 		d.hs = append(d.hs, h)
-		d.rows = append(d.rows, int32(i))
 	}
 	dropped := 0
 	if len(d.hs) > 0 {
 		seen := d.set()
 		for k, h := range d.hs {
-			if !seen.add(h) {
-				keep[d.rows[k]] = false
+			if seen.add(h) {
+				continue
+			}
+			if r := d.rows[k]; r >= 0 {
+				keep[r] = false
 				dropped++
+			} else {
+				d.identical++
 			}
 		}
 	}
@@ -150,13 +175,14 @@ func (d *dedupe) filter(rec arrow.Record) arrow.Record {
 		return rec
 	}
 	d.dups += int64(dropped)
-	b := array.NewRecordBuilder(d.mem, data.EventSchema)
+	b := array.NewRecordBuilder(d.mem, rec.Schema())
 	defer b.Release()
 	b.Reserve(n - dropped)
 	idb := b.Field(0).(*array.StringBuilder)
 	tsb := b.Field(1).(*array.TimestampBuilder)
 	tyb := b.Field(2).(*array.StringBuilder)
 	amb := b.Field(3).(*array.Float64Builder)
+	evb := b.Field(4).(*array.StringBuilder) // eids != nil: only ids drop rows
 	for i := 0; i < n; i++ {
 		if !keep[i] {
 			continue
@@ -169,6 +195,11 @@ func (d *dedupe) filter(rec arrow.Record) arrow.Record {
 		} else {
 			amb.AppendNull()
 		}
+		if eids.IsValid(i) {
+			evb.Append(eids.Value(i))
+		} else {
+			evb.AppendNull()
+		}
 	}
-	return b.NewRecord()
+	return b.NewRecordBatch()
 }

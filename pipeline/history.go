@@ -24,7 +24,10 @@ type History struct {
 	Last  time.Time // day of the latest event
 }
 
-// LoadHistory reads the whole input once, applying the reject limit.
+// LoadHistory reads the whole input once, applying the reject limit and
+// the duplicate rule of the nightly run (re-delivered events with the same
+// customer_id and event_id are dropped; nothing else is), so that training
+// sees the events a night sees.
 func LoadHistory(ctx context.Context, in Input, opt Options) (*History, error) {
 	opt = opt.withDefaults()
 	src, err := openQuarantined(ctx, in, in.Read, "quarantine.csv", opt)
@@ -32,13 +35,13 @@ func LoadHistory(ctx context.Context, in Input, opt Options) (*History, error) {
 		return nil, err
 	}
 	h := &History{}
+	dd := newDedupe(opt.Alloc, -1, 0, 1)
 	minDay, maxDay := int32(1<<31-1), int32(-1<<31)
 	for src.Next() {
 		if err = ctx.Err(); err != nil {
 			break
 		}
-		rec := src.Record()
-		rec.Retain()
+		rec := dd.filter(src.Record())
 		h.recs = append(h.recs, rec)
 		ts := rec.Column(1).(interface{ Value(int) arrow.Timestamp })
 		for i := 0; i < int(rec.NumRows()); i++ {
@@ -50,7 +53,8 @@ func LoadHistory(ctx context.Context, in Input, opt Options) (*History, error) {
 		err = src.Err()
 	}
 	ds, used, err := src.close(err, in.MaxReject)
-	h.Stats = IngestStats{Files: ds.Files, RowsRead: ds.RowsRead, RowsRejected: ds.RowsRejected, Quarantine: used}
+	h.Stats = IngestStats{Files: ds.Files, RowsRead: ds.RowsRead, RowsRejected: ds.RowsRejected, Quarantine: used,
+		RowsDuplicate: dd.dups, RowsIdentical: dd.identical}
 	if err == nil && len(h.recs) == 0 {
 		err = fmt.Errorf("%w: the input has no valid event", ErrNoCustomers)
 	}

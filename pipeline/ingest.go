@@ -44,7 +44,8 @@ type IngestStats struct {
 	RowsRejected  int64 // quarantined
 	RowsExcluded  int64 // after the as-of day
 	RowsUsed      int64
-	RowsDuplicate int64 // exact duplicate events dropped (same id, time, type and amount)
+	RowsDuplicate int64 // re-delivered events dropped (same customer_id and event_id)
+	RowsIdentical int64 // rows identical to an earlier row in all four canonical columns: kept, counted
 	RowsSkipped   int64 // events of customers of other shards (sharded runs)
 	// FilesSkipped counts the partition files a sharded run left unread
 	// (they hold other shards' customers; see data.CreatePartitioned).
@@ -90,7 +91,7 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 		debug.FreeOSMemory()
 	}
 	st.RowsExcluded, st.RowsUsed, st.Customers = b.Excluded(), b.Rows(), b.Customers()
-	st.RowsDuplicate = dd.dups
+	st.RowsDuplicate, st.RowsIdentical = dd.dups, dd.identical
 	st.RowsSkipped = b.Skipped()
 	if err == nil && src.Stats().FilesSkipped > 0 && st.RowsSkipped > 0 {
 		// The reader trusted the partition file names; the events say otherwise.
@@ -108,7 +109,7 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 			ErrNoCustomers, asOf.Format(time.DateOnly), st.RowsRead, st.RowsExcluded)
 	}
 	opt.Logger.Info("features built", "customers", st.Customers, "rows_used", st.RowsUsed,
-		"rows_rejected", st.RowsRejected, "rows_excluded", st.RowsExcluded, "rows_duplicate", st.RowsDuplicate)
+		"rows_rejected", st.RowsRejected, "rows_excluded", st.RowsExcluded, "rows_duplicate", st.RowsDuplicate, "rows_identical", st.RowsIdentical)
 	return b.Finish(opt.Alloc), st, nil
 }
 

@@ -35,6 +35,8 @@ type NightlyConfig struct {
 	Attributes string
 	Risk       churn.Thresholds // churn-risk bands; zero = 0.3 / 0.6
 	Gates      gate.Config      // quality gates before publishing; zero = gate.DefaultConfig()
+	// MoneyDecimals: see Models.MoneyDecimals (nil = cents).
+	MoneyDecimals *int
 	// ForcePublish publishes even when a gate blocks (recorded in the ledger).
 	ForcePublish bool
 	// FromShards, when set, is the folder of the Shards feature tables that
@@ -180,7 +182,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	res.Ingest = ing
 	res.Run.RowsRead, res.Run.RowsRejected, res.Run.RowsExcluded = ing.RowsRead, ing.RowsRejected, ing.RowsExcluded
 	res.Run.Customers = int64(ing.Customers)
-	res.Run.RowsDuplicate = ing.RowsDuplicate
+	res.Run.RowsDuplicate, res.Run.RowsIdentical = ing.RowsDuplicate, ing.RowsIdentical
 	if ing.Quarantine != "" {
 		res.Run.Details["quarantine"] = ing.Quarantine
 	}
@@ -216,7 +218,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	}
 	tm.lap("fit")
 	pauseAt("score")
-	models := Models{CLV: clv, Risk: cfg.Risk}
+	models := Models{CLV: clv, Risk: cfg.Risk, MoneyDecimals: cfg.MoneyDecimals}
 	if cfg.Registry != "" {
 		if models.Champion, err = LoadChampionWith(cfg.Registry, cfg.Attributes); err != nil {
 			return res, err
@@ -282,6 +284,11 @@ type Models struct {
 	CLV      *CLVModels
 	Champion *Champion
 	Risk     churn.Thresholds // zero = churn.DefaultThresholds()
+	// MoneyDecimals is the number of decimals the money columns
+	// (historic_value, expected_avg_spend, predicted_clv_12m and their
+	// interval bounds) are rounded to: nil = DefaultMoneyDecimals (cents);
+	// negative = unrounded.
+	MoneyDecimals *int
 }
 
 // Score turns a feature table at asOf into the prediction record (caller
@@ -322,7 +329,13 @@ func scoreNight(feat arrow.Record, asOf time.Time, m Models, opt Options) (arrow
 	cols := ruleColumns(fc, rules)
 	cols = append(cols, clvColumns(cv)...)
 	cols = append(cols, churnColumns(chv, segs, risks)...)
-	return buildRecord(opt.Alloc, int(feat.NumRows()), cols), rules, chv, nil
+	dec, err := moneyDecimals(m.MoneyDecimals)
+	if err != nil {
+		return nil, Rules{}, none, err
+	}
+	raw := buildRecord(opt.Alloc, int(feat.NumRows()), cols)
+	defer raw.Release()
+	return roundMoneyColumns(opt.Alloc, raw, dec), rules, chv, nil
 }
 
 func putLabels(ctx context.Context, st store.Store) error {

@@ -142,6 +142,7 @@ func readShards(dir string, asOf time.Time, n int, opt Options) (arrow.Record, I
 		total.RowsExcluded += st.RowsExcluded
 		total.RowsUsed += st.RowsUsed
 		total.RowsDuplicate += st.RowsDuplicate
+		total.RowsIdentical += st.RowsIdentical
 		total.Customers += st.Customers
 	}
 	total.RowsRead += maxRejects

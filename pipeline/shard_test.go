@@ -99,16 +99,15 @@ func TestShardsReadOnlyTheirPartitions(t *testing.T) {
 // TestShardRefusesMisnamedPartitions: files named like partitions that do
 // not hold the hash's customers stop the worker instead of losing customers.
 func TestShardRefusesMisnamedPartitions(t *testing.T) {
-	hist := writeSynth(t, 200, 12)
 	parts := filepath.Join(t.TempDir(), "parts")
 	require.NoError(t, os.MkdirAll(parts, 0o755))
-	b, err := os.ReadFile(hist)
-	require.NoError(t, err)
-	for i := 0; i < 2; i++ { // the whole history, twice, under partition names
+	for i := 0; i < 2; i++ { // two whole histories under partition names
+		b, err := os.ReadFile(writeSynth(t, 200, uint64(12+i)))
+		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(parts, data.PartitionFile(i, 2)), b, 0o644))
 	}
 	in := pipeline.Input{Path: parts, MaxReject: 0.01, Shard: 1, Shards: 2, Quarantine: filepath.Join(t.TempDir(), "q.csv")}
-	_, _, err = pipeline.WriteShard(context.Background(), in, synthEnd, t.TempDir(), pipeline.Options{})
+	_, _, err := pipeline.WriteShard(context.Background(), in, synthEnd, t.TempDir(), pipeline.Options{})
 	require.ErrorIs(t, err, data.ErrPartition)
 	assert.ErrorContains(t, err, "other shards' customers")
 }

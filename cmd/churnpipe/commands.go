@@ -35,6 +35,7 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	force := fs.Bool("force-publish", false, "publish even if a quality gate blocks (recorded in pipeline_runs)")
 	metricsFile := fs.String("metrics-file", "", "write Prometheus metrics here (node_exporter textfile collector)")
 	push := fs.String("pushgateway", "", "push metrics to this Prometheus Pushgateway URL")
+	money := fs.Int("money-decimals", 2, "round historic_value, expected_avg_spend and predicted_clv_12m to this many decimals of the input's currency (0 for yen, -1 unrounded)")
 	shard := fs.String("shard", "", "run as shard worker i/N: build the features of the customers with hash(customer_id) mod N = i into --shard-dir, publish nothing; a folder written by churnpipe partition is read only in part (its files j with j mod N = i)")
 	finalize := fs.Int("finalize-shards", 0, "finalize a sharded night: read the N shard feature tables from --shard-dir, then fit, score and publish once")
 	shardDir := fs.String("shard-dir", "", "folder shared by the shard workers and the finalize run")
@@ -49,6 +50,7 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 		"tz": func() { c.TimeZone = *tz }, "db": func() { c.DB = *db }, "table": func() { c.Table = *table },
 		"registry": func() { c.Registry = *reg }, "metrics-file": func() { c.Metrics.Textfile = *metricsFile },
 		"pushgateway": func() { c.Metrics.Pushgateway = *push }, "attributes": func() { c.Attributes = *attrs },
+		"money-decimals": func() { c.Publish.MoneyDecimals = *money },
 	} {
 		if set[name] {
 			apply()

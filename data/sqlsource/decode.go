@@ -74,22 +74,23 @@ func accepts(c, cl int) bool {
 	case classText:
 		return true
 	case classInt, classNumeric:
-		return c == 0 || c == 3
+		return c == 0 || c == 3 || c == 4
 	case classFloat:
 		return c == 3
 	case classTime:
 		return c == 1
 	case classUUID:
-		return c == 0
+		return c == 0 || c == 4
 	}
 	return false
 }
 
-var wantTypes = [4]string{
+var wantTypes = [5]string{
 	"text, varchar, char, an integer type, numeric or uuid",
 	"timestamptz, timestamp, date or text",
 	"text, varchar or char",
 	"double precision, real, an integer type, numeric or text",
+	"text, varchar, char, an integer type, numeric or uuid",
 }
 
 // kindOf chooses the decoder of a result column from its type and the

@@ -59,9 +59,9 @@ type Reader struct {
 	rows   pgx.Rows
 	cancel context.CancelFunc
 
-	col   [4]int // result column of each canonical column; -1 when absent
-	kinds [4]kind
-	oids  [4]uint32
+	col   [5]int // result column of each canonical column; -1 when absent
+	kinds [5]kind
+	oids  [5]uint32
 	line  int64 // 1-based number of the last row read
 
 	b   *array.RecordBuilder
@@ -69,6 +69,7 @@ type Reader struct {
 	tmB *array.TimestampBuilder
 	tyB *array.StringBuilder
 	amB *array.Float64Builder
+	evB *array.StringBuilder // event_id; nil when the result has none
 
 	idBuf []byte // text of a non-text customer_id
 	amBuf []byte // text of a numeric amount
@@ -137,11 +138,14 @@ func Open(ctx context.Context, dsn string, opt Options) (*Reader, error) {
 		return nil, fmt.Errorf("sqlsource: open %s (%s): %w", r.label, red, err)
 	}
 
-	r.b = array.NewRecordBuilder(r.alloc, data.EventSchema)
+	r.b = array.NewRecordBuilder(r.alloc, r.Schema())
 	r.idB = r.b.Field(0).(*array.StringBuilder)
 	r.tmB = r.b.Field(1).(*array.TimestampBuilder)
 	r.tyB = r.b.Field(2).(*array.StringBuilder)
 	r.amB = r.b.Field(3).(*array.Float64Builder)
+	if r.col[4] >= 0 {
+		r.evB = r.b.Field(4).(*array.StringBuilder)
+	}
 	r.stats.Files = 1
 	return r, nil
 }
@@ -234,8 +238,14 @@ func typeName(m *pgtype.Map, oid uint32) string {
 	return "oid " + strconv.FormatUint(uint64(oid), 10)
 }
 
-// Schema returns data.EventSchema.
-func (r *Reader) Schema() *arrow.Schema { return data.EventSchema }
+// Schema returns data.EventSchemaWithID when the result has an event_id
+// column, else data.EventSchema.
+func (r *Reader) Schema() *arrow.Schema {
+	if r.col[4] >= 0 {
+		return data.EventSchemaWithID
+	}
+	return data.EventSchema
+}
 
 // Next advances to the next batch of at most BatchSize good rows. It
 // returns false at the end of the result or on error; check Err.
@@ -330,6 +340,9 @@ func (r *Reader) reserve() {
 	r.tmB.Reserve(n)
 	r.tyB.Reserve(n)
 	r.amB.Reserve(n)
+	if r.evB != nil {
+		r.evB.Reserve(n)
+	}
 }
 
 // value returns the raw bytes of canonical column c (nil when NULL or
@@ -365,6 +378,12 @@ func (r *Reader) row(vals [][]byte) (int, error) {
 			return 3, err
 		}
 	}
+	var eid string
+	if v := r.value(vals, 4); v != nil {
+		if eid, err = r.textID(4, v); err != nil {
+			return 4, err
+		}
+	}
 	r.idB.Append(id)
 	r.tmB.Append(arrow.Timestamp(ms))
 	r.tyB.Append(typ)
@@ -373,6 +392,13 @@ func (r *Reader) row(vals [][]byte) (int, error) {
 	} else {
 		r.amB.AppendNull()
 	}
+	if r.evB != nil {
+		if eid == "" {
+			r.evB.AppendNull()
+		} else {
+			r.evB.Append(eid)
+		}
+	}
 	return 0, nil
 }
 
@@ -380,29 +406,41 @@ func (r *Reader) id(raw []byte) (string, error) {
 	if raw == nil {
 		return "", data.ErrEmptyID
 	}
-	switch k := r.kinds[0]; k {
+	return r.textID(0, raw)
+}
+
+// textID decodes the non-null customer_id (c = 0) or event_id (c = 4) to
+// text; integers, numerics and UUIDs in their canonical text form. The
+// result is a view of r.idBuf or raw, valid until the next call.
+func (r *Reader) textID(c int, raw []byte) (string, error) {
+	name := data.CanonicalColumns()[c]
+	check := data.CheckID
+	if c == 4 {
+		check = data.CheckEventID
+	}
+	switch k := r.kinds[c]; k {
 	case kText:
-		return data.CheckID(bytesString(raw))
+		return check(bytesString(raw))
 	case kInt2, kInt4, kInt8:
 		v, err := intValue(k, raw)
 		if err != nil {
-			return "", data.NewReason(data.ErrBadID, "customer_id: "+err.Error())
+			return "", data.NewReason(data.ErrBadID, name+": "+err.Error())
 		}
 		r.idBuf = strconv.AppendInt(r.idBuf[:0], v, 10)
 	case kNumeric:
 		b, err := appendNumeric(r.idBuf[:0], raw)
 		r.idBuf = b
 		if err != nil {
-			return "", data.NewReason(data.ErrBadID, "customer_id: "+err.Error())
+			return "", data.NewReason(data.ErrBadID, name+": "+err.Error())
 		}
-		return data.CheckID(bytesString(r.idBuf))
+		return check(bytesString(r.idBuf))
 	case kUUID:
 		if len(raw) != 16 {
-			return "", data.NewReason(data.ErrBadID, "customer_id: "+errShort.Error())
+			return "", data.NewReason(data.ErrBadID, name+": "+errShort.Error())
 		}
 		r.idBuf = appendUUID(r.idBuf[:0], raw)
 	default:
-		return "", data.NewReason(data.ErrBadID, "customer_id: undecodable value")
+		return "", data.NewReason(data.ErrBadID, name+": undecodable value")
 	}
 	return bytesString(r.idBuf), nil
 }
@@ -473,7 +511,10 @@ func (r *Reader) amount(raw []byte) (float64, bool, error) {
 // joined with ',', empty for NULL or absent.
 func (r *Reader) raw(vals [][]byte) string {
 	var b []byte
-	for c := range 4 {
+	for c := range 5 {
+		if c == 4 && r.col[4] < 0 {
+			break
+		}
 		if c > 0 {
 			b = append(b, ',')
 		}

@@ -107,9 +107,15 @@ func (s *store) migrateTo(ctx context.Context, version int) error {
 			if n > 0 {
 				return nil
 			}
-			for _, stmt := range m.stmts(s.d, s.table) {
-				if _, err := q.exec(ctx, stmt); err != nil {
-					return fmt.Errorf("%s: %w", firstLine(stmt), err)
+			if m.apply != nil {
+				if err := m.apply(ctx, q, s.d, s.table); err != nil {
+					return err
+				}
+			} else {
+				for _, stmt := range m.stmts(s.d, s.table) {
+					if _, err := q.exec(ctx, stmt); err != nil {
+						return fmt.Errorf("%s: %w", firstLine(stmt), err)
+					}
 				}
 			}
 			applied = true
@@ -171,10 +177,10 @@ func (s *store) StartRun(ctx context.Context, r *Run) error {
 		asOf = s.d.dateArg(r.AsOf)
 	}
 	_, err = s.eng.pool().exec(ctx, fmt.Sprintf(`INSERT INTO %s (run_id, target_table, as_of, started_at, finished_at, status,
-	rows_read, rows_rejected, rows_excluded, rows_duplicate, customers, error, details)
-	VALUES (?, ?, %s, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.d.tbl(tRuns), s.d.dateP()),
+	rows_read, rows_rejected, rows_excluded, rows_duplicate, rows_identical, customers, error, details)
+	VALUES (?, ?, %s, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.d.tbl(tRuns), s.d.dateP()),
 		r.ID, s.table, asOf, s.d.tsArg(r.StartedAt), s.d.tsArg(r.FinishedAt), r.Status,
-		r.RowsRead, r.RowsRejected, r.RowsExcluded, r.RowsDuplicate, r.Customers, nullString(r.Error), details)
+		r.RowsRead, r.RowsRejected, r.RowsExcluded, r.RowsDuplicate, r.RowsIdentical, r.Customers, nullString(r.Error), details)
 	if err != nil {
 		return fmt.Errorf("store: start run %q: %w", r.ID, err)
 	}
@@ -196,8 +202,8 @@ func (s *store) FinishRun(ctx context.Context, r *Run) error {
 		return err
 	}
 	n, err := s.eng.pool().exec(ctx, fmt.Sprintf(`UPDATE %s SET finished_at = ?, status = ?, rows_read = ?, rows_rejected = ?,
-	rows_excluded = ?, rows_duplicate = ?, customers = ?, error = ?, details = ? WHERE run_id = ?`, s.d.tbl(tRuns)),
-		s.d.tsArg(r.FinishedAt), r.Status, r.RowsRead, r.RowsRejected, r.RowsExcluded, r.RowsDuplicate, r.Customers,
+	rows_excluded = ?, rows_duplicate = ?, rows_identical = ?, customers = ?, error = ?, details = ? WHERE run_id = ?`, s.d.tbl(tRuns)),
+		s.d.tsArg(r.FinishedAt), r.Status, r.RowsRead, r.RowsRejected, r.RowsExcluded, r.RowsDuplicate, r.RowsIdentical, r.Customers,
 		nullString(r.Error), details, r.ID)
 	if err != nil {
 		return fmt.Errorf("store: finish run %q: %w", r.ID, err)
@@ -239,9 +245,9 @@ func (s *store) LastRun(ctx context.Context, status string) (Run, bool, error) {
 // queryRun returns the newest run of pipeline_runs matching where.
 func (s *store) queryRun(ctx context.Context, what, where string, args ...any) (Run, bool, error) {
 	q := fmt.Sprintf(`SELECT run_id, as_of, started_at, finished_at, status, rows_read, rows_rejected, rows_excluded,
-	rows_duplicate, customers, error, details FROM %s WHERE %s`, s.d.tbl(tRuns), where)
+	rows_duplicate, customers, error, details, rows_identical FROM %s WHERE %s`, s.d.tbl(tRuns), where)
 	q += " ORDER BY started_at DESC, run_id DESC LIMIT 1"
-	v := make([]any, 12)
+	v := make([]any, 13)
 	ptrs := make([]any, len(v))
 	for i := range v {
 		ptrs[i] = &v[i]
@@ -265,7 +271,7 @@ func (s *store) queryRun(ctx context.Context, what, where string, args ...any) (
 	}
 	r.Status = asString(v[4])
 	r.RowsRead, r.RowsRejected, r.RowsExcluded = asInt(v[5]), asInt(v[6]), asInt(v[7])
-	r.RowsDuplicate, r.Customers = asInt(v[8]), asInt(v[9])
+	r.RowsDuplicate, r.Customers, r.RowsIdentical = asInt(v[8]), asInt(v[9]), asInt(v[12])
 	r.Error = asString(v[10])
 	switch d := v[11].(type) {
 	case map[string]any:

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -244,17 +245,21 @@ type migration struct {
 	version     int
 	description string
 	stmts       func(d dialect, table string) []string
+	// apply, when set, runs instead of stmts: for steps that must look at
+	// the database first (a column of a table shared by every target table
+	// is added once, by the first target table's migration).
+	apply func(ctx context.Context, q querier, d dialect, table string) error
 }
 
 // migrations are applied in order, each in its own transaction. Never edit
 // a released migration: add a new one.
 var migrations = []migration{
-	{1, "spine: current and history prediction tables, runs, labels, transitions, metrics", migrateV1},
-	{2, "CLV columns", func(d dialect, table string) []string { return addColumns(d, table, 2) }},
+	{1, "spine: current and history prediction tables, runs, labels, transitions, metrics", migrateV1, nil},
+	{2, "CLV columns", func(d dialect, table string) []string { return addColumns(d, table, 2) }, nil},
 	{3, "churn model columns and segment index", func(d dialect, table string) []string {
 		return append(addColumns(d, table, 3),
 			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (segment)", ident(table+"_segment_idx"), d.tbl(table)))
-	}},
+	}, nil},
 	// value_tier has three values (A 20 %, B 30 %, C 50 % of the rows): a
 	// planner never prefers this index to a sequential scan for a tier, while
 	// every publication paid for a million index insertions (about 0.5 s on
@@ -264,8 +269,34 @@ var migrations = []migration{
 			return []string{"DROP INDEX IF EXISTS " + ident(table+"_value_tier_idx") + " ON " + d.tbl(table)}
 		}
 		return []string{"DROP INDEX IF EXISTS " + d.tbl(table+"_value_tier_idx")}
+	}, nil},
+	{version: 5, description: "pipeline_runs.rows_identical", apply: func(ctx context.Context, q querier, d dialect, _ string) error {
+		return addRunsColumn(ctx, q, d, "rows_identical", d.bigint())
 	}},
-	{7, "CRM changes: previous stage and risk, stage_since, percentiles; customer_alerts, prediction_outcomes", migrateV7},
+	{7, "CRM changes: previous stage and risk, stage_since, percentiles; customer_alerts, prediction_outcomes", migrateV7, nil},
+}
+
+// addRunsColumn adds a column to pipeline_runs unless it is there already
+// (the table is shared by every target table of the database, each of which
+// runs the migration).
+func addRunsColumn(ctx context.Context, q querier, d dialect, name, typ string) error {
+	var n int64
+	var err error
+	switch {
+	case d.pg:
+		err = q.queryRow(ctx, `SELECT count(*) FROM information_schema.columns WHERE table_schema = ? AND table_name = ? AND column_name = ?`,
+			d.schema, tRuns, name).Scan(&n)
+	case d.my:
+		err = q.queryRow(ctx, `SELECT count(*) FROM information_schema.columns WHERE table_schema = ? AND table_name = ? AND column_name = ?`,
+			d.schema, tRuns, name).Scan(&n)
+	default:
+		err = q.queryRow(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, tRuns, name).Scan(&n)
+	}
+	if err != nil || n > 0 {
+		return err
+	}
+	_, err = q.exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", d.tbl(tRuns), ident(name), typ))
+	return err
 }
 
 // latestVersion is the version Migrate brings a database to.

@@ -122,6 +122,11 @@ type Run struct {
 	Status     string
 
 	RowsRead, RowsRejected, RowsExcluded, RowsDuplicate, Customers int64
+	// RowsIdentical counts rows identical in customer_id, event_time,
+	// event_type and amount to an earlier row: kept (lines of one order),
+	// counted so that a feed delivered twice shows. RowsDuplicate counts the
+	// re-delivered events dropped (same customer_id and event_id).
+	RowsIdentical int64
 
 	Error   string
 	Details map[string]any // stored as JSON (gates, model version, forced publish…)

@@ -214,6 +214,13 @@ func TestMigrations(t *testing.T) {
 
 		require.NoError(t, s.Migrate(ctx))
 		require.NoError(t, s.Migrate(ctx), "idempotent")
+		rc, err := s.(*store).eng.columns(ctx, tRuns)
+		require.NoError(t, err)
+		var runCols []string
+		for _, c := range rc {
+			runCols = append(runCols, c.name)
+		}
+		assert.Contains(t, runCols, "rows_identical", "v5 adds pipeline_runs.rows_identical")
 		c := cols()
 		assert.Len(t, c, len(predictionColumns), "v1 16 + v2 6 + v3 6 columns + later migrations")
 		for _, n := range []string{"p_alive", "predicted_clv_12m", "churn_probability", "top_reasons", "model_version"} {
@@ -579,5 +586,28 @@ func TestPostgresOneConnectionPool(t *testing.T) {
 		assert.Equal(t, int64(15), one(t, s, "SELECT CAST(sum(customers) AS "+intCast(s)+") FROM "+tbl(s, tTransitions)+
 			" WHERE as_of = ? AND to_stage <> 'gone'", dateArg(s, date(2024, 1, 2))))
 		require.NoError(t, ctx.Err())
+	})
+}
+
+// Two target tables in one database share pipeline_runs: the migration that
+// adds a ledger column runs once per target table and must add it once.
+func TestMigrationsTwoTablesShareTheLedger(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s1, dsn, opt := openFresh(t, b, "crm_a")
+		opt.Table = "crm_b"
+		s2, err := Open(ctx, dsn, opt)
+		require.NoError(t, err)
+		defer s2.Close()
+		require.NoError(t, s2.Migrate(ctx), "the second table's migrations find rows_identical there")
+		for _, s := range []Store{s1, s2} {
+			require.NoError(t, s.StartRun(ctx, &Run{ID: "r-" + s.(*store).table, StartedAt: time.Now(), Status: StatusRunning}))
+			r := &Run{ID: "r-" + s.(*store).table, Status: StatusSucceeded, RowsIdentical: 7}
+			require.NoError(t, s.FinishRun(ctx, r))
+			last, ok, err := s.LastRun(ctx, StatusSucceeded)
+			require.NoError(t, err)
+			require.True(t, ok)
+			assert.Equal(t, int64(7), last.RowsIdentical)
+		}
 	})
 }

@@ -15,7 +15,7 @@
 //	churnpipe_run_as_of_timestamp_seconds{command}         the scored day, Unix seconds
 //	churnpipe_run_duration_seconds{command}                whole run
 //	churnpipe_run_step_duration_seconds{command,step}      per step (read, features, fit, score, publish…)
-//	churnpipe_run_rows_read / _rows_rejected / _rows_excluded / _rows_duplicate{command}
+//	churnpipe_run_rows_read / _rows_rejected / _rows_excluded / _rows_duplicate / _rows_identical{command}
 //	churnpipe_run_customers{command}
 //	churnpipe_run_published_rows{command}
 //	churnpipe_run_success{command}                         1 published, 0 otherwise

@@ -130,9 +130,9 @@ type Run struct {
 	LastSuccess time.Time // end of the last successful run (this one if it succeeded); zero = not written
 	Steps       []Step
 
-	RowsRead, RowsRejected, RowsExcluded, RowsDuplicate int64
-	Customers, Published                                int64
-	Gates                                               []Gate
+	RowsRead, RowsRejected, RowsExcluded, RowsDuplicate, RowsIdentical int64
+	Customers, Published                                               int64
+	Gates                                                              []Gate
 	// Outcomes are the realized figures of the newest evaluated night per
 	// model version (prediction_outcomes); RetrainRecommended is set when
 	// the champion's fell behind its test figures.
@@ -189,7 +189,8 @@ func (r Run) Families() []Family {
 		one("rows_read", "Input rows read by the last run, rejected ones included.", float64(r.RowsRead)),
 		one("rows_rejected", "Input rows quarantined by the last run.", float64(r.RowsRejected)),
 		one("rows_excluded", "Input rows after the as-of day, excluded by the last run.", float64(r.RowsExcluded)),
-		one("rows_duplicate", "Exact duplicate input rows dropped by the last run.", float64(r.RowsDuplicate)),
+		one("rows_duplicate", "Re-delivered events (same customer_id and event_id) dropped by the last run.", float64(r.RowsDuplicate)),
+		one("rows_identical", "Input rows identical to an earlier row, kept and counted by the last run.", float64(r.RowsIdentical)),
 		one("customers", "Customers scored by the last run.", float64(r.Customers)),
 		one("published_rows", "Rows published to the prediction table by the last run (0 if nothing was published).", float64(r.Published)),
 		one("success", "1 if the last run published (or succeeded), 0 otherwise.", b2f(r.Status == "succeeded")),

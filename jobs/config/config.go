@@ -59,6 +59,7 @@ type Config struct {
 	RFM       RFM       `yaml:"rfm"`
 	Outcomes  Outcomes  `yaml:"outcomes"`
 	Gates     Gates     `yaml:"gates"`
+	Publish   Publish   `yaml:"publish"`
 	Metrics   Metrics   `yaml:"metrics"`
 	Log       Log       `yaml:"log"`
 	// Attributes is the customer-attribute file (CSV/Parquet keyed by
@@ -205,9 +206,18 @@ func Default() Config {
 		Gates: Gates{MaxCustomerDrop: 0.1, MaxRowDrop: 0.1, MaxReject: 0.01, PSIWarn: 0.1, PSIBlock: 0.25,
 			ScorePSIWarn: 0.1, ScorePSIBlock: 0.25, MaxDayDrop: 0.5, AsOfDayRatioWarn: 0.25, MaxSpanShiftDays: 7,
 			EventMixWarn: 0.03, EventMixBlock: 0.1, AmountPSIWarn: 0.1, AmountPSIBlock: 0.25},
+		Publish: Publish{MoneyDecimals: 2},
 		Metrics: Metrics{Job: "churnpipe"},
 		Log:     Log{Format: "text", Level: "info"},
 	}
+}
+
+// Publish is how the prediction table is written.
+type Publish struct {
+	// MoneyDecimals: historic_value, expected_avg_spend, predicted_clv_12m
+	// (and their interval bounds) are rounded to this many decimals of the
+	// input's currency (2 = cents, 0 for yen; -1 = unrounded).
+	MoneyDecimals int `yaml:"money_decimals"`
 }
 
 // Load reads, substitutes and validates the file at path with the process
@@ -488,6 +498,9 @@ func (c Config) Line(path string) int { return c.lines[path] }
 // file) and key path.
 func (c Config) Validate() error {
 	v := validator{c: c}
+	if d := c.Publish.MoneyDecimals; d < -1 || d > 6 {
+		v.bad("publish.money_decimals", "%d: want 0 … 6 decimals, or -1 for unrounded", d)
+	}
 	in := c.Input
 	v.oneOf("input.format", in.Format, "", "csv", "parquet", "arrow")
 	if in.Delimiter != "tab" && in.Delimiter != "whitespace" && in.Delimiter != `\t` && len([]rune(in.Delimiter)) != 1 {
