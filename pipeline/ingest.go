@@ -82,7 +82,11 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 	}
 	dd := newDedupe(opt.Alloc, expect, in.Shard, in.Shards)
 	fsrc := withFeed(src, asOf)
-	err = consume(ctx, fsrc, b, dd, opt)
+	// Reading (decode, validation, feed counts) on one goroutine, duplicate
+	// filter and builder on this one (see prefetched).
+	pf := prefetch(fsrc)
+	err = consume(ctx, pf, b, dd, opt)
+	pf.stop()
 	st.Feed = feedOf(fsrc)
 	if dd.bytes() > 256<<20 {
 		// Hand a large fingerprint set back to the OS before Finish

@@ -1,9 +1,13 @@
 // Package metrics writes the metrics of a churnpipe run in the Prometheus
-// text exposition format (version 0.0.4): to a file for the node_exporter
-// textfile collector, written to a temporary file in the same folder and
-// renamed so that the collector never reads half a file, and optionally
-// pushed to a Pushgateway with an HTTP PUT to URL/metrics/job/<job>, which
-// replaces every metric of that job.
+// text exposition format (version 0.0.4) with github.com/prometheus/client_golang:
+// to a file for the node_exporter textfile collector
+// (prometheus.WriteToTextfile: a temporary file in the same folder, renamed
+// so that the collector never reads half a file), and optionally pushed to
+// a Pushgateway (client_golang's push package, HTTP PUT to
+// URL/metrics/job/<job>, which replaces every metric of that job). The
+// package only describes a run as metric families (Run.Families) and hands
+// them to a client_golang registry as constant metrics; the registry checks
+// and encodes them.
 //
 // Every metric is a gauge named churnpipe_run_*, labelled with the command
 // (nightly, retrain…) so that several commands can share a textfile folder:

@@ -1,23 +1,21 @@
 package metrics
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/push"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // ContentType is the media type of the text exposition format.
@@ -32,78 +30,104 @@ type Sample struct {
 	Value  float64
 }
 
-// Family is a metric family: # HELP, # TYPE and its samples.
+// Family is a metric family: # HELP, # TYPE and its samples. Every sample
+// of a family carries the same label names.
 type Family struct {
 	Name, Help, Type string // Type "gauge", "counter" or "untyped"; "" = gauge
 	Samples          []Sample
 }
 
-var (
-	metricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
-	labelName  = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
-)
+// ErrInvalid is wrapped by Encode, WriteFile and Push for an invalid metric
+// or label name, samples of a family with different label names, or the
+// same series twice (client_golang's registry checks them).
+var ErrInvalid = errors.New("metrics: invalid metrics")
 
-// ErrInvalid is wrapped by Encode for an invalid metric or label name.
-var ErrInvalid = errors.New("metrics: invalid name")
+// collector hands fams to a prometheus.Registry as constant metrics. It
+// describes nothing (an unchecked collector): the registry checks names,
+// label consistency and duplicates when it gathers.
+type collector []Family
 
-// Encode writes families in the text exposition format. Label values are
-// escaped (\\, \", \n), values written with the shortest exact decimal form,
-// NaN and ±Inf as NaN, +Inf, -Inf. Families are written in the given order.
-func Encode(w io.Writer, fams []Family) error {
-	bw := bufio.NewWriter(w)
-	for _, f := range fams {
-		if !metricName.MatchString(f.Name) {
-			return fmt.Errorf("%w: metric %q", ErrInvalid, f.Name)
+func (collector) Describe(chan<- *prometheus.Desc) {}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	for _, f := range c {
+		vt := prometheus.GaugeValue
+		switch f.Type {
+		case "counter":
+			vt = prometheus.CounterValue
+		case "untyped":
+			vt = prometheus.UntypedValue
 		}
-		typ := f.Type
-		if typ == "" {
-			typ = "gauge"
-		}
-		if f.Help != "" {
-			fmt.Fprintf(bw, "# HELP %s %s\n", f.Name, escapeHelp(f.Help))
-		}
-		fmt.Fprintf(bw, "# TYPE %s %s\n", f.Name, typ)
+		descs := map[string]*prometheus.Desc{}
 		for _, s := range f.Samples {
-			bw.WriteString(f.Name)
-			if len(s.Labels) > 0 {
-				bw.WriteByte('{')
-				for i, l := range s.Labels {
-					if !labelName.MatchString(l.Name) || strings.HasPrefix(l.Name, "__") {
-						return fmt.Errorf("%w: label %q of %s", ErrInvalid, l.Name, f.Name)
-					}
-					if i > 0 {
-						bw.WriteByte(',')
-					}
-					fmt.Fprintf(bw, "%s=\"%s\"", l.Name, escapeLabel(l.Value))
-				}
-				bw.WriteByte('}')
+			names := make([]string, len(s.Labels))
+			values := make([]string, len(s.Labels))
+			for i, l := range s.Labels {
+				names[i], values[i] = l.Name, l.Value
 			}
-			bw.WriteByte(' ')
-			bw.WriteString(formatValue(s.Value))
-			bw.WriteByte('\n')
+			key := strings.Join(names, ",")
+			d, ok := descs[key]
+			if !ok {
+				d = prometheus.NewDesc(f.Name, f.Help, names, nil)
+				descs[key] = d
+			}
+			m, err := prometheus.NewConstMetric(d, vt, s.Value, values...)
+			if err != nil {
+				m = prometheus.NewInvalidMetric(d, err)
+			}
+			ch <- m
 		}
 	}
-	return bw.Flush()
 }
 
-var (
-	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
-	labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
-)
-
-func escapeHelp(s string) string  { return helpEscaper.Replace(s) }
-func escapeLabel(s string) string { return labelEscaper.Replace(s) }
-
-func formatValue(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case math.IsInf(v, 1):
-		return "+Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
+// gatherer returns a registry holding fams. Names must be legacy
+// (pre-UTF-8) Prometheus names, which the 0.0.4 text format read by the
+// node_exporter textfile collector and older Pushgateways requires;
+// client_golang itself accepts any UTF-8 name.
+func gatherer(fams []Family) (prometheus.Gatherer, error) {
+	for _, f := range fams {
+		if !model.LegacyValidation.IsValidMetricName(f.Name) {
+			return nil, fmt.Errorf("%w: metric name %q", ErrInvalid, f.Name)
+		}
+		for _, s := range f.Samples {
+			for _, l := range s.Labels {
+				if !model.LegacyValidation.IsValidLabelName(l.Name) {
+					return nil, fmt.Errorf("%w: label %q of %s", ErrInvalid, l.Name, f.Name)
+				}
+			}
+		}
 	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(collector(fams)); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	// Gather once here so that invalid families fail with ErrInvalid
+	// before a file is replaced or anything is pushed.
+	if _, err := reg.Gather(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return reg, nil
+}
+
+// Encode writes families in the text exposition format through
+// client_golang's registry and prometheus/common/expfmt: families sorted by
+// name and series by label values, label values escaped, NaN and ±Inf as
+// NaN, +Inf, -Inf.
+func Encode(w io.Writer, fams []Family) error {
+	g, err := gatherer(fams)
+	if err != nil {
+		return err
+	}
+	mfs, err := g.Gather()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 // Step is the duration of one step of a run.
@@ -290,88 +314,49 @@ func (r Run) Text() ([]byte, error) {
 }
 
 // WriteFile writes the run's metrics to path (e.g.
-// /var/lib/node_exporter/textfile/churnpipe_nightly.prom) atomically: a
-// temporary file in the same folder, synced, made world-readable and
-// renamed over path.
+// /var/lib/node_exporter/textfile/churnpipe_nightly.prom) with
+// prometheus.WriteToTextfile: a temporary file in the same folder (named
+// path + random digits, which the textfile collector ignores), made
+// world-readable and renamed over path.
 func WriteFile(path string, r Run) error {
-	text, err := r.Text()
+	g, err := gatherer(r.Families())
 	if err != nil {
 		return err
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(text)
-	if err == nil {
-		err = f.Sync()
-	}
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := prometheus.WriteToTextfile(path, g); err != nil {
 		return fmt.Errorf("metrics: write %s: %w", path, err)
 	}
 	return nil
 }
 
-// PushURL returns the Pushgateway URL of job's group: base + "/metrics/job/"
-// + job, the job name path-escaped, or base64url-encoded
-// ("/metrics/job@base64/…") when it contains a '/'.
-func PushURL(base, job string) string {
-	base = strings.TrimRight(base, "/")
-	if strings.Contains(job, "/") || job == "" {
-		return base + "/metrics/job@base64/" + base64.RawURLEncoding.EncodeToString([]byte(job))
-	}
-	return base + "/metrics/job/" + url.PathEscape(job)
-}
-
 // Push PUTs the run's metrics to the Pushgateway at base (e.g.
-// http://pushgateway:9091), replacing the metrics of group job. client nil
-// means a client with a 10 s timeout. A status other than 2xx is an error
-// that quotes the start of the response body.
+// http://pushgateway:9091) with client_golang's push package, in the text
+// format, replacing the metrics of group job (the job path-escaped, or
+// base64url-encoded when it contains a '/'). User and password in base are
+// sent as basic auth and left out of error messages. client nil means a
+// client with a 10 s timeout. A status other than 200/202 is an error that
+// quotes the response body.
 func Push(ctx context.Context, client *http.Client, base, job string, r Run) error {
-	text, err := r.Text()
+	g, err := gatherer(r.Families())
 	if err != nil {
 		return err
 	}
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
-	u := PushURL(base, job)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(text))
+	u, err := url.Parse(base)
 	if err != nil {
-		return fmt.Errorf("metrics: push: %w", err)
+		return fmt.Errorf("metrics: push: pushgateway URL: %w", err)
 	}
-	req.Header.Set("Content-Type", ContentType)
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("metrics: push to %s: %w", redact(u), err)
+	user := u.User
+	u.User = nil
+	p := push.New(u.String(), job).Gatherer(g).Client(client).Format(expfmt.NewFormat(expfmt.TypeTextPlain))
+	if user != nil {
+		pw, _ := user.Password()
+		p = p.BasicAuth(user.Username(), pw)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("metrics: push to %s: %s: %s", redact(u), resp.Status, strings.TrimSpace(string(body)))
+	if err := p.PushContext(ctx); err != nil {
+		return fmt.Errorf("metrics: push to %s: %w", u.Redacted(), err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
 	return nil
-}
-
-func redact(u string) string {
-	if p, err := url.Parse(u); err == nil {
-		return p.Redacted()
-	}
-	return u
 }

@@ -1,7 +1,6 @@
 package metrics_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -11,128 +10,57 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/churnpipe/churnpipe/internal/metrics"
 )
 
-// github.com/prometheus/common/expfmt is not in the module cache, so the
-// test validates the output with this small parser of the text exposition
-// format 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/):
-// "# HELP name text", "# TYPE name type" before the family's samples,
-// samples "name{label="value",…} value", label values escaped with \\ \" \n,
-// no series twice.
-type series struct {
-	name   string
-	labels map[string]string
-	value  float64
-}
-
-func (s series) key() string {
-	var ks []string
-	for k, v := range s.labels {
-		ks = append(ks, k+"="+v)
-	}
-	sort.Strings(ks)
-	return s.name + "{" + strings.Join(ks, ",") + "}"
-}
-
-func parseText(t *testing.T, r io.Reader) (types map[string]string, out map[string]series) {
+// parseText reads the text exposition format back with
+// prometheus/common/expfmt's parser (a different code path from the
+// encoder): it fails on malformed lines, a second HELP or TYPE, and samples
+// before their TYPE. Series are keyed name{label=value,…}, labels sorted.
+func parseText(t *testing.T, r io.Reader) (types map[string]string, out map[string]float64) {
 	t.Helper()
-	types, out = map[string]string{}, map[string]series{}
-	help := map[string]bool{}
-	sc := bufio.NewScanner(r)
-	line := 0
-	for sc.Scan() {
-		line++
-		l := sc.Text()
-		require.NotEmpty(t, l, "line %d: empty line", line)
-		if strings.HasPrefix(l, "# HELP ") {
-			f := strings.SplitN(l[7:], " ", 2)
-			require.Len(t, f, 2, "line %d", line)
-			require.False(t, help[f[0]], "line %d: second HELP for %s", line, f[0])
-			help[f[0]] = true
-			continue
-		}
-		if strings.HasPrefix(l, "# TYPE ") {
-			f := strings.Fields(l[7:])
-			require.Len(t, f, 2, "line %d", line)
-			require.Contains(t, []string{"gauge", "counter", "untyped", "summary", "histogram"}, f[1])
-			_, dup := types[f[0]]
-			require.False(t, dup, "line %d: second TYPE for %s", line, f[0])
-			types[f[0]] = f[1]
-			continue
-		}
-		require.False(t, strings.HasPrefix(l, "#"), "line %d: unknown comment", line)
-		s := series{labels: map[string]string{}}
-		i := strings.IndexAny(l, "{ ")
-		require.Positive(t, i, "line %d", line)
-		s.name = l[:i]
-		rest := l[i:]
-		if rest[0] == '{' {
-			rest = rest[1:]
-			for rest[0] != '}' {
-				eq := strings.Index(rest, `="`)
-				require.Positive(t, eq, "line %d: label", line)
-				name := rest[:eq]
-				rest = rest[eq+2:]
-				var val strings.Builder
-				for {
-					require.NotEmpty(t, rest, "line %d: unterminated label value", line)
-					c := rest[0]
-					rest = rest[1:]
-					if c == '"' {
-						break
-					}
-					if c == '\\' {
-						switch rest[0] {
-						case '\\', '"':
-							val.WriteByte(rest[0])
-						case 'n':
-							val.WriteByte('\n')
-						default:
-							t.Fatalf("line %d: bad escape \\%c", line, rest[0])
-						}
-						rest = rest[1:]
-						continue
-					}
-					require.NotEqual(t, byte('\n'), c)
-					val.WriteByte(c)
-				}
-				_, dup := s.labels[name]
-				require.False(t, dup, "line %d: label %s twice", line, name)
-				s.labels[name] = val.String()
-				if rest[0] == ',' {
-					rest = rest[1:]
-				}
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	mfs, err := p.TextToMetricFamilies(r)
+	require.NoError(t, err)
+	types, out = map[string]string{}, map[string]float64{}
+	for name, mf := range mfs {
+		types[name] = strings.ToLower(mf.GetType().String())
+		for _, m := range mf.GetMetric() {
+			var ks []string
+			for _, l := range m.GetLabel() {
+				ks = append(ks, l.GetName()+"="+l.GetValue())
 			}
-			rest = rest[1:]
+			sort.Strings(ks)
+			key := name + "{" + strings.Join(ks, ",") + "}"
+			_, dup := out[key]
+			require.False(t, dup, "series %s twice", key)
+			switch {
+			case m.Gauge != nil:
+				out[key] = m.GetGauge().GetValue()
+			case m.Counter != nil:
+				out[key] = m.GetCounter().GetValue()
+			default:
+				out[key] = m.GetUntyped().GetValue()
+			}
 		}
-		require.True(t, strings.HasPrefix(rest, " "), "line %d: no value", line)
-		v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
-		require.NoError(t, err, "line %d", line)
-		s.value = v
-		_, typed := types[s.name]
-		require.True(t, typed, "line %d: sample of %s before its TYPE", line, s.name)
-		_, dup := out[s.key()]
-		require.False(t, dup, "line %d: series %s twice", line, s.key())
-		out[s.key()] = s
 	}
-	require.NoError(t, sc.Err())
 	return types, out
 }
 
-func value(t *testing.T, m map[string]series, key string) float64 {
+func value(t *testing.T, m map[string]float64, key string) float64 {
 	t.Helper()
-	s, ok := m[key]
+	v, ok := m[key]
 	require.True(t, ok, "series %s missing", key)
-	return s.value
+	return v
 }
 
 var (
@@ -194,14 +122,22 @@ func TestEncodeEscapingAndValues(t *testing.T) {
 		},
 	}})
 	require.NoError(t, err)
+	// Escaping of the text format 0.0.4; series sorted by label values
+	// (client_golang's order, the unlabelled one first).
 	want := "# HELP x_total back\\\\slash and\\nnewline\n# TYPE x_total counter\n" +
-		"x_total{path=\"C:\\\\tmp \\\"q\\\"\\nz\"} +Inf\nx_total{path=\"b\"} 1e-300\nx_total -Inf\n"
+		"x_total -Inf\nx_total{path=\"C:\\\\tmp \\\"q\\\"\\nz\"} +Inf\nx_total{path=\"b\"} 1e-300\n"
 	assert.Equal(t, want, b.String())
 	_, m := parseText(t, strings.NewReader(b.String()))
 	assert.Equal(t, math.Inf(1), value(t, m, "x_total{path=C:\\tmp \"q\"\nz}"))
 
-	assert.ErrorIs(t, metrics.Encode(io.Discard, []metrics.Family{{Name: "bad-name"}}), metrics.ErrInvalid)
-	assert.ErrorIs(t, metrics.Encode(io.Discard, []metrics.Family{{Name: "ok", Samples: []metrics.Sample{{[]metrics.Label{{"__x", "v"}}, 1}}}}), metrics.ErrInvalid)
+	for _, bad := range [][]metrics.Family{
+		{{Name: "bad-name", Samples: []metrics.Sample{{nil, 1}}}},
+		{{Name: "ok", Samples: []metrics.Sample{{[]metrics.Label{{"__x", "v"}}, 1}}}},
+		{{Name: "ok", Samples: []metrics.Sample{{[]metrics.Label{{"a", "v"}}, 1}, {[]metrics.Label{{"a", "v"}}, 2}}}},
+		{{Name: "ok", Samples: []metrics.Sample{{[]metrics.Label{{"a-b", "v"}}, 1}}}},
+	} {
+		assert.ErrorIs(t, metrics.Encode(io.Discard, bad), metrics.ErrInvalid, "%+v", bad)
+	}
 }
 
 func TestWriteFileAtomic(t *testing.T) {
@@ -226,11 +162,12 @@ func TestWriteFileAtomic(t *testing.T) {
 }
 
 func TestPush(t *testing.T) {
-	var gotMethod, gotPath, gotType, gotBody string
+	var gotMethod, gotPath, gotType, gotBody, gotAuth string
 	status := http.StatusOK
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		gotMethod, gotPath, gotType, gotBody = r.Method, r.URL.EscapedPath(), r.Header.Get("Content-Type"), string(b)
+		gotAuth = r.Header.Get("Authorization")
 		w.WriteHeader(status)
 		fmt.Fprint(w, "pushgateway says no")
 	}))
@@ -238,17 +175,28 @@ func TestPush(t *testing.T) {
 	require.True(t, strings.HasPrefix(srv.URL, "http://127.0.0.1:"), srv.URL)
 
 	require.NoError(t, metrics.Push(context.Background(), srv.Client(), srv.URL+"/", "churnpipe nightly", run))
+	assert.Empty(t, gotAuth)
 	assert.Equal(t, http.MethodPut, gotMethod)
-	assert.Equal(t, "/metrics/job/churnpipe%20nightly", gotPath)
+	assert.Equal(t, "/metrics/job/churnpipe+nightly", gotPath, "client_golang query-escapes the job")
 	assert.Equal(t, metrics.ContentType, gotType)
 	want, _ := run.Text()
 	assert.Equal(t, string(want), gotBody)
 
-	require.NoError(t, metrics.Push(context.Background(), srv.Client(), srv.URL, "a/b", run))
+	err := metrics.Push(context.Background(), srv.Client(), srv.URL, "a/b", run)
+	require.NoError(t, err)
 	assert.Equal(t, "/metrics/job@base64/YS9i", gotPath, "base64url of a/b")
 
+	// Credentials in the URL go as basic auth and stay out of errors.
+	withUser := strings.Replace(srv.URL, "http://", "http://ops:s3cret@", 1)
+	require.NoError(t, metrics.Push(context.Background(), srv.Client(), withUser, "churnpipe", run))
+	assert.Equal(t, "Basic b3BzOnMzY3JldA==", gotAuth, "base64 of ops:s3cret")
+
 	status = http.StatusBadRequest
-	err := metrics.Push(context.Background(), srv.Client(), srv.URL, "churnpipe", run)
+	err = metrics.Push(context.Background(), srv.Client(), withUser, "churnpipe", run)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "s3cret")
+
+	err = metrics.Push(context.Background(), srv.Client(), srv.URL, "churnpipe", run)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "400")
 	assert.Contains(t, err.Error(), "pushgateway says no")
