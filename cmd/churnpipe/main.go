@@ -184,7 +184,7 @@ func (lf *logFlags) setup() (*slog.Logger, error) {
 type inputFlags struct {
 	path, format, delimiter, mapping, timeLayout, quarantine string
 	table, sql                                               string
-	noHeader, whitespace                                     bool
+	noHeader                                                 bool
 	maxReject                                                float64
 }
 
