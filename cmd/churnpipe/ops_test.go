@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"database/sql"
 	"errors"
 	"os"
@@ -8,7 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -185,4 +188,65 @@ func TestOpsSecretsNeverPrinted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOpsLedgerTellsTheTruthAfterCommit is item 5: the process is killed
+// (SIGKILL) after the publishing transaction committed and before the final
+// ledger update. On main the live night was then marked failed
+// ("abandoned") by the next run; now success is recorded inside the
+// publishing transaction, so the newest succeeded run is the night in the
+// table.
+func TestOpsLedgerTellsTheTruthAfterCommit(t *testing.T) {
+	bin := opsBinary(t)
+	dir := t.TempDir()
+	hist := filepath.Join(dir, "history.parquet")
+	code, out := exe(t, dir, "synth", "--customers", "300", "--start", "2024-01-01", "--end", "2024-12-31", "--seed", "3", "--out", hist)
+	require.Equal(t, 0, code, out)
+	dbPath := filepath.Join(dir, "p.db")
+	nightly := func(day string) []string {
+		return []string{"nightly", "--input", hist, "--as-of", day, "--db", "sqlite:" + dbPath}
+	}
+	code, out = exe(t, dir, nightly("2024-12-20")...)
+	require.Equal(t, 0, code, out)
+	db, err := sql.Open("sqlite", dbPath)
+	require.NoError(t, err)
+	defer db.Close()
+	before := runIDs(t, db)
+
+	cmd := exec.Command(bin, nightly("2024-12-21")...)
+	cmd.Env = append(os.Environ(), "CHURNPIPE_TEST_PAUSE_AT=published")
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	paused := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if sc.Text() == "PAUSED published" {
+				close(paused)
+				break
+			}
+		}
+		for sc.Scan() {
+		}
+	}()
+	select {
+	case <-paused:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatal(`no "PAUSED published" on stderr within 30 s`)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	_ = cmd.Wait()
+
+	killed := newRun(t, db, before)
+	now := current(t, db)
+	require.Equal(t, "2024-12-21", now.asOf, "the commit happened: the new night is live")
+	assert.Equal(t, killed, now.runID)
+	assert.Equal(t, "succeeded", status(t, db, killed), "the ledger says so, although the process died before its final update")
+
+	code, out = exe(t, dir, nightly("2024-12-22")...)
+	require.Equal(t, 0, code, out)
+	assert.Equal(t, "succeeded", status(t, db, killed), "the next run does not mark a published night abandoned")
 }

@@ -201,18 +201,35 @@ func (s *store) FinishRun(ctx context.Context, r *Run) error {
 	if err != nil {
 		return err
 	}
-	n, err := s.eng.pool().exec(ctx, fmt.Sprintf(`UPDATE %s SET finished_at = ?, status = ?, rows_read = ?, rows_rejected = ?,
-	rows_excluded = ?, rows_duplicate = ?, rows_identical = ?, customers = ?, error = ?, details = ? WHERE run_id = ?`, s.d.tbl(tRuns)),
-		s.d.tsArg(r.FinishedAt), r.Status, r.RowsRead, r.RowsRejected, r.RowsExcluded, r.RowsDuplicate, r.RowsIdentical, r.Customers,
-		nullString(r.Error), details, r.ID)
+	n, err := finishRunSQL(ctx, s.eng.pool(), s.d, r, details)
 	if err != nil {
 		return fmt.Errorf("store: finish run %q: %w", r.ID, err)
 	}
 	if n == 0 {
+		if r.Status != StatusSucceeded {
+			// The publishing transaction already recorded success (Publication.Run):
+			// the night is live, a later failure (an interruption after the commit)
+			// does not turn it into "failed".
+			s.log.Warn("store: run already recorded succeeded with its publication; status kept", "run_id", r.ID, "not", r.Status)
+			return nil
+		}
 		return fmt.Errorf("store: finish run %q: no such run", r.ID)
 	}
 	s.log.Info("store: run finished", "table", s.target, "run_id", r.ID, "status", r.Status)
 	return nil
+}
+
+// finishRunSQL updates the ledger row of r; a status other than succeeded
+// never overwrites succeeded.
+func finishRunSQL(ctx context.Context, q querier, d dialect, r *Run, details any) (int64, error) {
+	guard := ""
+	if r.Status != StatusSucceeded {
+		guard = " AND status <> '" + StatusSucceeded + "'"
+	}
+	return q.exec(ctx, fmt.Sprintf(`UPDATE %s SET finished_at = ?, status = ?, rows_read = ?, rows_rejected = ?,
+	rows_excluded = ?, rows_duplicate = ?, rows_identical = ?, customers = ?, error = ?, details = ? WHERE run_id = ?%s`, d.tbl(tRuns), guard),
+		d.tsArg(r.FinishedAt), r.Status, r.RowsRead, r.RowsRejected, r.RowsExcluded, r.RowsDuplicate, r.RowsIdentical, r.Customers,
+		nullString(r.Error), details, r.ID)
 }
 
 func detailsJSON(m map[string]any) (any, error) {
@@ -405,8 +422,31 @@ func (s *store) Publish(ctx context.Context, p Publication) error {
 	} else if pl.alerts = len(ac) > 0; !pl.alerts && len(p.Alerts) > 0 {
 		return fmt.Errorf("%w: %s has no %s table (call Migrate)", ErrNotMigrated, s.target, tAlerts)
 	}
+	var details any
+	if r := p.Run; r != nil {
+		if r.FinishedAt.IsZero() {
+			r.FinishedAt = time.Now().UTC()
+		}
+		if details, err = detailsJSON(r.Details); err != nil {
+			return err
+		}
+	}
 	err = s.eng.publish(ctx, pl, func(ctx context.Context, q querier, staging string) error {
-		return s.swap(ctx, q, staging, pl)
+		if err := s.swap(ctx, q, staging, pl); err != nil {
+			return err
+		}
+		if r := p.Run; r != nil {
+			// The ledger says succeeded exactly when the night is live.
+			r.Status = StatusSucceeded
+			n, err := finishRunSQL(ctx, q, s.d, r, details)
+			if err != nil {
+				return fmt.Errorf("ledger: %w", err)
+			}
+			if n == 0 {
+				return fmt.Errorf("ledger: no run %q to record as succeeded", r.ID)
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		if isUniqueViolation(err) {

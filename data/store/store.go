@@ -143,6 +143,12 @@ type Publication struct {
 	// Alerts replace the night's rows of customer_alerts in the same
 	// transaction (none: the night has no alerts).
 	Alerts []Alert
+	// Run, if set, is the run publishing the night (started with
+	// StartRun): its ledger row is recorded succeeded — with Run's counts,
+	// details and finished_at — inside the publishing transaction, so that
+	// the newest succeeded run is always the night in the table, whatever
+	// interrupts the process around the commit.
+	Run *Run
 }
 
 // Label is one row of stage_labels or segment_labels.
