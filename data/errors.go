@@ -30,6 +30,10 @@ var (
 	ErrColumnType = fmt.Errorf("%w: unsupported column type", ErrMissingColumn)
 	// ErrDuplicateColumn: a header or schema names a column twice.
 	ErrDuplicateColumn = fmt.Errorf("%w: duplicated column name", ErrMissingColumn)
+	// ErrOutput: a file churnpipe writes (the quarantine CSV) cannot be
+	// created or written: missing folder, permissions, disk full. It is not
+	// a problem of the input (exit code 8, not 3).
+	ErrOutput = errors.New("data: cannot write output")
 	// ErrTooManyRejects is wrapped by CheckRejects.
 	ErrTooManyRejects = errors.New("data: too many rejected rows")
 )

@@ -3,6 +3,7 @@ package data
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -37,7 +38,9 @@ func TestExpectedRows(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Dir(pq), 0o755))
 	n := copyAs(t, src, pq)
 	require.EqualValues(t, 3, n)
-	copyAs(t, src, filepath.Join(dir, "pq", "b.parquet"))
+	other := filepath.Join(dir, "other.csv") // another day's file: the same file twice would be refused
+	require.NoError(t, os.WriteFile(other, []byte(strings.Replace(csv, ",5\n", ",6\n", 1)), 0o644))
+	copyAs(t, other, filepath.Join(dir, "pq", "b.parquet"))
 	mixed := filepath.Join(dir, "mixed")
 	require.NoError(t, os.MkdirAll(mixed, 0o755))
 	copyAs(t, src, filepath.Join(mixed, "a.parquet"))

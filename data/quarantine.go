@@ -2,9 +2,11 @@ package data
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 )
@@ -22,14 +24,16 @@ type Quarantine struct {
 	err   error
 	row   [5]string
 	close bool
+	lazy  string // CreateQuarantineLazy: the file to create at the first Add
 }
 
 // CreateQuarantine creates (or truncates) the file at path and returns a
-// Quarantine writing to it. Close flushes and closes the file.
+// Quarantine writing to it. Close flushes and closes the file. Errors wrap
+// ErrOutput.
 func CreateQuarantine(path string) (*Quarantine, error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: create quarantine: %w", err)
+		return nil, fmt.Errorf("%w: create quarantine: %w", ErrOutput, err)
 	}
 	q := NewQuarantine(f)
 	q.c = f
@@ -40,11 +44,20 @@ func CreateQuarantine(path string) (*Quarantine, error) {
 	return q, nil
 }
 
+// CreateQuarantineLazy returns a Quarantine that creates the file at path,
+// and its folder, only when the first row is added: a run without bad rows
+// leaves nothing behind. Errors of Add wrap ErrOutput.
+func CreateQuarantineLazy(path string) *Quarantine {
+	return &Quarantine{lazy: path}
+}
+
 // NewQuarantine returns a Quarantine writing to w. Close flushes but does
 // not close w.
 func NewQuarantine(w io.Writer) *Quarantine {
 	q := &Quarantine{w: csv.NewWriter(w)}
-	q.err = q.w.Write([]string{"source_file", "line", "column", "reason", "raw"})
+	if err := q.w.Write([]string{"source_file", "line", "column", "reason", "raw"}); err != nil {
+		q.err = fmt.Errorf("%w: write quarantine: %w", ErrOutput, err)
+	}
 	return q
 }
 
@@ -58,9 +71,26 @@ func (q *Quarantine) Add(e *ParseError, raw string) error {
 	if q.close {
 		return fmt.Errorf("data: quarantine is closed")
 	}
+	if q.w == nil {
+		if err := os.MkdirAll(filepath.Dir(q.lazy), 0o755); err != nil {
+			q.err = fmt.Errorf("%w: create quarantine %s: %w", ErrOutput, q.lazy, err)
+			return q.err
+		}
+		f, err := os.Create(q.lazy)
+		if err != nil {
+			q.err = fmt.Errorf("%w: create quarantine: %w", ErrOutput, err)
+			return q.err
+		}
+		q.c = f
+		q.w = csv.NewWriter(f)
+		if err := q.w.Write([]string{"source_file", "line", "column", "reason", "raw"}); err != nil {
+			q.err = fmt.Errorf("%w: write quarantine %s: %w", ErrOutput, q.lazy, err)
+			return q.err
+		}
+	}
 	q.row = [5]string{e.File, strconv.FormatInt(e.Line, 10), e.Column, e.Err.Error(), raw}
 	if err := q.w.Write(q.row[:]); err != nil {
-		q.err = fmt.Errorf("data: write quarantine: %w", err)
+		q.err = fmt.Errorf("%w: write quarantine: %w", ErrOutput, err)
 		return q.err
 	}
 	q.n++
@@ -83,6 +113,9 @@ func (q *Quarantine) Close() error {
 		return nil
 	}
 	q.close = true
+	if q.w == nil {
+		return q.err // a lazy quarantine that never got a row: no file
+	}
 	q.w.Flush()
 	err := q.w.Error()
 	if q.c != nil {
@@ -94,7 +127,10 @@ func (q *Quarantine) Close() error {
 		err = q.err
 	}
 	if err != nil {
-		return fmt.Errorf("data: close quarantine: %w", err)
+		if errors.Is(err, ErrOutput) {
+			return fmt.Errorf("data: close quarantine: %w", err)
+		}
+		return fmt.Errorf("%w: close quarantine: %w", ErrOutput, err)
 	}
 	return nil
 }

@@ -62,7 +62,6 @@ func ActivityCol(k int) string {
 
 var (
 	i32  = arrow.PrimitiveTypes.Int32
-	i64  = arrow.PrimitiveTypes.Int64
 	f64  = arrow.PrimitiveTypes.Float64
 	d32  = arrow.FixedWidthTypes.Date32
 	utf8 = arrow.BinaryTypes.String

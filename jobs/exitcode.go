@@ -6,6 +6,7 @@ import (
 
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/data/store"
+	"github.com/churnpipe/churnpipe/models/registry"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
 
@@ -18,10 +19,12 @@ const (
 	ExitGateBlocked = 4 // a quality gate blocked publishing
 	ExitSink        = 5 // the prediction store is unavailable
 	ExitLocked      = 6 // another run holds the lock on the target table
+	ExitModel       = 7 // the churn model registry is missing, has no champion, or is corrupt
+	ExitOutput      = 8 // a local output (quarantine file, report, features file) cannot be written: disk full, permissions
 	// ExitRetrainRecommended: retrain --check found the champion's realized
 	// AUC or calibration behind its test figures (prediction_outcomes).
 	ExitRetrainRecommended = 10
-	ExitInterrupted        = 130
+	ExitInterrupted        = 130 // SIGINT, SIGTERM or SIGHUP: the run stopped, the table is unchanged
 )
 
 // UsageError marks an error in flags or configuration.
@@ -47,6 +50,13 @@ func ExitCode(err error) int {
 		return ExitInterrupted
 	case errors.Is(err, ErrNotPromoted), errors.Is(err, pipeline.ErrGateBlocked):
 		return ExitGateBlocked
+	case errors.Is(err, pipeline.ErrRegistry), errors.Is(err, registry.ErrChecksum), errors.Is(err, registry.ErrInvalid),
+		errors.Is(err, registry.ErrSchemaMismatch):
+		return ExitModel
+	case errors.Is(err, registry.ErrNotFound):
+		return ExitUsage // models show vNOTTHERE, report --model vNOTTHERE
+	case errors.Is(err, data.ErrOutput):
+		return ExitOutput
 	case errors.Is(err, pipeline.ErrSink):
 		return ExitSink
 	case errors.Is(err, data.ErrTooManyRejects), errors.Is(err, data.ErrMissingColumn),

@@ -47,7 +47,8 @@ func FromConfig(c config.Config) (NightlyConfig, error) {
 	}
 	nc.Input = pipeline.Input{Path: c.Input.Path, Table: c.Input.Table, SQL: c.Input.SQL, Read: ro,
 		Quarantine: c.Input.Quarantine, MaxReject: c.Input.MaxReject}
-	nc.DB, nc.Registry, nc.Attributes = c.DB, c.Registry, c.Attributes
+	nc.DB, nc.Attributes = c.DB, c.Attributes
+	nc.Registry, nc.RegistryRequired = RegistryOf(c)
 	nc.Store.Table = c.Table
 	if c.Schema != "public" {
 		nc.Store.Schema = c.Schema
@@ -87,6 +88,23 @@ func FromConfig(c config.Config) (NightlyConfig, error) {
 		MaxAUCDrop: o.MaxAUCDrop, MaxECERise: o.MaxECERise}
 	nc.MetricsFile, nc.Pushgateway, nc.MetricsJob = c.Metrics.Textfile, c.Metrics.Pushgateway, c.Metrics.Job
 	return nc, nil
+}
+
+// RegistryOf resolves the churn model registry of a configuration the same
+// way for every command: "" (churn scoring off) when churn_scoring is false;
+// otherwise the registry key, DefaultRegistry when empty. It is required —
+// it must exist and hold a loadable champion — when the file names it
+// (deploy/churnpipe.example.yaml does); the default alone may be missing
+// (the churn columns are then NULL, with a warning). A --registry flag
+// makes it required too (the caller sets that).
+func RegistryOf(c config.Config) (dir string, required bool) {
+	switch {
+	case !c.ChurnScoring:
+		return "", false
+	case c.Registry == "":
+		return DefaultRegistry, false
+	}
+	return c.Registry, c.Line("registry") > 0
 }
 
 // SegmentRules turns the rfm.segments list of a configuration into the RFM

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/csv"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -152,7 +151,8 @@ func TestDemo(t *testing.T) {
 	a := count(t, db, `SELECT count(*) FROM customer_predictions WHERE value_tier = 'A'`)
 	buyers := count(t, db, `SELECT count(*) FROM customer_predictions WHERE purchase_days > 0`)
 	assert.InDelta(t, 0.2, float64(a)/float64(buyers), 0.01)
-	assert.False(t, math.IsNaN(float64(a)))
+	b := count(t, db, `SELECT count(*) FROM customer_predictions WHERE value_tier = 'B'`)
+	assert.InDelta(t, 0.3, float64(b)/float64(buyers), 0.01, "tier B is the next 30 %% of buyers")
 }
 
 func TestExitCodes(t *testing.T) {

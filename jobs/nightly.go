@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
 	"github.com/churnpipe/churnpipe/internal/metrics"
+	"github.com/churnpipe/churnpipe/jobs/config"
 
 	"github.com/churnpipe/churnpipe/pipeline"
 )
@@ -21,8 +20,9 @@ import (
 // working folder.
 const DefaultDB = "sqlite:churnpipe.db"
 
-// DefaultRegistry is the model registry folder used when none is given.
-const DefaultRegistry = "churnpipe-models"
+// DefaultRegistry is the model registry folder used when none is given
+// (config.DefaultRegistry, the same for every command).
+const DefaultRegistry = config.DefaultRegistry
 
 // NightlyConfig is the nightly job's configuration as a scheduler gives it.
 type NightlyConfig struct {
@@ -71,15 +71,18 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt pipeline.Options) (pipe
 	if cfg.RunID == "" {
 		cfg.RunID = pipeline.NewRunID(time.Now())
 	}
+	if err := checkNightly(&cfg); err != nil {
+		return pipeline.NightlyResult{}, err
+	}
 	if cfg.Input.Quarantine == "" {
+		// Created (with the folder) only when a row is rejected.
 		dir := "quarantine"
-		if p, ok := strings.CutPrefix(cfg.DB, "sqlite:"); ok {
+		if p, ok := sqlitePath(cfg.DB); ok {
 			dir = filepath.Join(filepath.Dir(p), "quarantine")
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return pipeline.NightlyResult{}, err
-		}
 		cfg.Input.Quarantine = filepath.Join(dir, cfg.AsOf.Format(time.DateOnly)+"-"+cfg.RunID+".csv")
+	} else if err := checkOutputDir("--quarantine", cfg.Input.Quarantine); err != nil {
+		return pipeline.NightlyResult{}, err
 	}
 	if cfg.Rules != (lifecycle.Rules{}) {
 		opt.Rules = cfg.Rules

@@ -52,12 +52,18 @@ func LoadChampionWith(dir, attributes string) (*Champion, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := reg.Load("champion")
-	if errors.Is(err, registry.ErrNotFound) {
+	aliases, _, err := reg.Aliases()
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: %w", dir, err)
+	}
+	if _, ok := aliases["champion"]; !ok {
 		return nil, nil
 	}
+	// The alias exists: a version it points at that is missing or corrupt
+	// is an error, never "no model".
+	a, err := reg.Load("champion")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("registry %s: champion: %w", dir, err)
 	}
 	m, err := ModelFromArtifact(a)
 	if err != nil {

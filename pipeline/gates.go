@@ -23,6 +23,9 @@ type gateState struct {
 	cols    map[string][]float64
 	compare []gate.Comparison
 	log     *slog.Logger
+	// lastRun is the last published run (haveLast), for churnColumnsGate.
+	lastRun  store.Run
+	haveLast bool
 }
 
 func gateConfig(cfg NightlyConfig) gate.Config {
@@ -71,6 +74,7 @@ func feedGates(ctx context.Context, st store.Store, cfg NightlyConfig, asOf time
 		// history shifted into the future); otherwise the input error stands.
 		return gs, nil
 	}
+	gs.lastRun, gs.haveLast = last, ok
 	if ok {
 		gs.in.Last = &gate.Baseline{RunID: last.ID, Rows: last.RowsRead, Customers: last.Customers}
 		if gs.last = profileOf(last.Details); gs.last != nil {
@@ -134,6 +138,7 @@ func (gs *gateState) final(cfg NightlyConfig, res *NightlyResult, ch *Champion, 
 		}
 	}
 	rep := gate.Evaluate(gs.cfg, in)
+	rep = churnColumnsGate(rep, gs.lastRun, gs.haveLast, ch, cfg.Registry)
 	rep.Compared = compare
 	return gs.record(cfg, res, rep, in.Scores)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/churnpipe/churnpipe/data/store"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
+	"github.com/churnpipe/churnpipe/internal/redact"
 	"github.com/churnpipe/churnpipe/internal/retry"
 	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/pipeline/gate"
@@ -30,6 +31,10 @@ type NightlyConfig struct {
 	DryRun   bool          // do everything but publish
 	CLV      CLVOptions    // probabilistic models (BG/NBD + Gamma-Gamma by default)
 	Registry string        // churn model registry folder; "" = no churn model
+	// RegistryRequired: Registry was configured (not the default), so a
+	// missing registry or one without a loadable champion fails the run
+	// (ErrRegistry) instead of leaving the churn columns NULL with a warning.
+	RegistryRequired bool
 	// Attributes is the customer-attribute file a champion trained with
 	// --attributes needs; "" = none.
 	Attributes string
@@ -115,6 +120,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	res.Run = store.Run{ID: cfg.RunID, AsOf: asOf, Status: "running", Details: map[string]any{}}
 	log = log.With("run_id", cfg.RunID, "as_of", asOf.Format(time.DateOnly))
 
+	redact.Register(cfg.DB, cfg.Input.Path)
 	pol := cfg.Retry
 	pol.Retryable = store.IsTransient
 	onRetry := pol.OnRetry
@@ -141,6 +147,9 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	defer st.Close()
 	release, err := st.TryLock(ctx)
 	if err != nil {
+		if !errors.Is(err, store.ErrLocked) { // e.g. a read-only folder, a lock file that is a folder
+			err = fmt.Errorf("%w: lock: %w", ErrSink, err)
+		}
 		return res, err
 	}
 	defer release()
@@ -152,10 +161,10 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 		res.Run.FinishedAt = time.Now().UTC()
 		if errors.Is(err, ErrGateBlocked) {
 			res.Run.Status = store.StatusBlocked
-			res.Run.Error = err.Error()
+			res.Run.Error = redact.Scrub(err.Error())
 		} else if err != nil {
 			res.Run.Status = store.StatusFailed
-			res.Run.Error = err.Error()
+			res.Run.Error = redact.Scrub(err.Error()) // a driver message may quote a DSN
 		} else {
 			res.Run.Status = "succeeded"
 		}
@@ -219,15 +228,15 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	tm.lap("fit")
 	pauseAt("score")
 	models := Models{CLV: clv, Risk: cfg.Risk, MoneyDecimals: cfg.MoneyDecimals}
-	if cfg.Registry != "" {
-		if models.Champion, err = LoadChampionWith(cfg.Registry, cfg.Attributes); err != nil {
-			return res, err
-		}
-		if models.Champion == nil {
-			log.Warn("no champion churn model in the registry: churn columns left null; run churnpipe train", "registry", cfg.Registry)
-		} else {
-			res.Run.Details["model_version"] = models.Champion.Version
-		}
+	if models.Champion, err = loadNightChampion(cfg, log); err != nil {
+		return res, err
+	}
+	if models.Champion != nil {
+		res.Run.Details["model_version"] = models.Champion.Version
+	} else if cfg.Registry != "" {
+		res.Run.Details["churn_model"] = "none in " + cfg.Registry
+	} else {
+		res.Run.Details["churn_model"] = "off"
 	}
 	pred, rules, chv, err := scoreNight(feat, asOf, models, opt)
 	if err != nil {

@@ -50,10 +50,7 @@ func openQuarantined(ctx context.Context, in Input, ro data.Options, def string,
 	if path == "" {
 		path = def
 	}
-	q, err := data.CreateQuarantine(path)
-	if err != nil {
-		return nil, err
-	}
+	q := data.CreateQuarantineLazy(path) // no file (nor folder) unless a row is rejected
 	ro.Alloc, ro.Quarantine = opt.Alloc, q
 	src, err := openSource(ctx, in, ro)
 	if err != nil {

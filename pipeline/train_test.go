@@ -15,7 +15,6 @@ import (
 )
 
 var (
-	synthStart = pipeline.TestSynthStart
 	synthEnd   = pipeline.TestSynthEnd
 	writeSynth = pipeline.WriteTestSynth
 )

@@ -27,9 +27,10 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	cfgPath := fs.String("config", "", "YAML configuration (see deploy/churnpipe.example.yaml); flags given on the command line win")
 	asOf := fs.String("as-of", "", "score as of this day, inclusive (YYYY-MM-DD; default: yesterday in --tz)")
 	tz := fs.String("tz", "Local", "time zone that decides which day is yesterday (IANA name, e.g. Asia/Shanghai)")
-	db := fs.String("db", jobs.DefaultDB, "prediction store: sqlite:PATH or postgres://user@host/db (password via PGPASSWORD or ${ENV} in --config)")
+	db := fs.String("db", jobs.DefaultDB, "prediction store: sqlite:PATH (its folder must exist), postgres://user@host/db or mysql://user@host:3306/db (password via PGPASSWORD or ${ENV} in --config)")
 	table := fs.String("table", "customer_predictions", "name of the prediction table (history is TABLE_history)")
-	reg := fs.String("registry", jobs.DefaultRegistry, "churn model registry (from churnpipe train); its champion scores the night")
+	reg := fs.String("registry", jobs.DefaultRegistry, "churn model registry (from churnpipe train); its champion scores the night. "+
+		"Named here or in --config it must exist and hold a champion (else exit 7); the default may be missing (churn columns NULL, warned)")
 	attrs := fs.String("attributes", "", "customer-attribute file (CSV or Parquet keyed by customer_id) for a champion trained with churnpipe train --attributes")
 	dry := fs.Bool("dry-run", false, "do everything but publish")
 	force := fs.Bool("force-publish", false, "publish even if a quality gate blocks (recorded in pipeline_runs)")
@@ -59,6 +60,9 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	cfg, err := jobs.FromConfig(c)
 	if err != nil {
 		return err
+	}
+	if set["registry"] && c.ChurnScoring {
+		cfg.Registry, cfg.RegistryRequired = *reg, *reg != "" // named on the command line: it must be usable
 	}
 	if cfg.AsOf, err = parseDay("as-of", *asOf); err != nil {
 		return err

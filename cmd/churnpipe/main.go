@@ -23,6 +23,7 @@ import (
 
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/internal/memlimit"
+	"github.com/churnpipe/churnpipe/internal/redact"
 	"github.com/churnpipe/churnpipe/jobs"
 	"github.com/churnpipe/churnpipe/jobs/config"
 	"github.com/churnpipe/churnpipe/pipeline"
@@ -93,6 +94,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return jobs.ExitOK
 	}
+	redact.Register(args...) // a password given on the command line is never printed
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	for _, c := range allCommands() {
@@ -103,7 +105,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 			if err != nil {
 				slog.Error(c.name+" failed", "err", err, "exit_code", jobs.ExitCode(err))
-				fmt.Fprintf(stderr, "churnpipe %s: %v\n", c.name, err)
+				fmt.Fprintf(stderr, "churnpipe %s: %s\n", c.name, redact.Scrub(err.Error()))
 			}
 			return jobs.ExitCode(err)
 		}
@@ -170,7 +172,7 @@ func (lf *logFlags) setup() (*slog.Logger, error) {
 	default:
 		return nil, &jobs.UsageError{Err: fmt.Errorf("--log-format %q: want text or json", lf.format)}
 	}
-	l := slog.New(h)
+	l := slog.New(redact.Handler(h)) // passwords of DSNs never reach the log
 	slog.SetDefault(l)
 	if cgroupMemLimit > 0 {
 		l.Debug("memory limit set from the cgroup", "bytes", cgroupMemLimit)
@@ -182,7 +184,7 @@ func (lf *logFlags) setup() (*slog.Logger, error) {
 type inputFlags struct {
 	path, format, delimiter, mapping, timeLayout, quarantine string
 	table, sql                                               string
-	noHeader, whitespace                                     bool
+	noHeader                                                 bool
 	maxReject                                                float64
 }
 
@@ -205,8 +207,7 @@ func (f *inputFlags) register(fs *flag.FlagSet) {
 func loadConfig(fs *flag.FlagSet, lf *logFlags, path string, in *inputFlags) (config.Config, map[string]bool, *slog.Logger, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	c := config.Default()
-	c.Registry = jobs.DefaultRegistry
+	c := config.Default() // registry "" = jobs.DefaultRegistry (jobs.RegistryOf)
 	if path != "" {
 		var err error
 		if c, err = config.Load(path); err != nil {
@@ -283,6 +284,9 @@ func parseDay(flagName, s string) (time.Time, error) {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		return t, &jobs.UsageError{Err: fmt.Errorf("--%s %q: want a day like 2024-06-30", flagName, s)}
+	}
+	if t.Year() < 1900 || t.Year() > 2200 { // 0001-01-01 is also Go's zero time, "not given"
+		return t, &jobs.UsageError{Err: fmt.Errorf("--%s %q: want a day between 1900-01-01 and 2200-12-31", flagName, s)}
 	}
 	return t, nil
 }

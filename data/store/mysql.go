@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/churnpipe/churnpipe/internal/redact"
+
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -55,7 +57,7 @@ func openMySQL(ctx context.Context, dsn string, opt Options, schema string) (Sto
 	red := RedactDSN(dsn)
 	cfg, err := mysqlConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: invalid MySQL DSN: %v", red, err)
+		return nil, fmt.Errorf("%w: %s: invalid MySQL DSN: %v", ErrUnsupportedDSN, red, redact.Scrub(err.Error()))
 	}
 	if schema == "" {
 		schema = cfg.DBName

@@ -51,15 +51,17 @@ var outcomeCols = []string{"target_table", "as_of", "model_version", "clv_decile
 	"realized_churn_rate", "predicted_purchases", "realized_purchases", "predicted_spend", "realized_spend",
 	"stage_customers", "stage_accuracy", "run_id"}
 
-// OutcomeNights returns the history nights on or before through that have
-// no prediction_outcomes row yet, newest first.
+// OutcomeNights returns the published nights on or before through that
+// have no prediction_outcomes row yet, newest first. The nights are read
+// from lifecycle_metrics (one 'all' row per published night) rather than
+// from the history table, which holds a row per customer and night.
 func (s *store) OutcomeNights(ctx context.Context, through time.Time) ([]time.Time, error) {
-	q := fmt.Sprintf(`SELECT DISTINCT h.as_of FROM %s h WHERE h.as_of <= %s AND NOT EXISTS (
-	SELECT 1 FROM %s o WHERE o.target_table = ? AND o.as_of = h.as_of) ORDER BY h.as_of DESC`,
-		s.d.tbl(s.hist()), s.d.dateP(), s.d.tbl(tOutcomes))
+	q := fmt.Sprintf(`SELECT m.as_of FROM %s m WHERE m.target_table = ? AND m.stage = 'all' AND m.as_of <= %s AND NOT EXISTS (
+	SELECT 1 FROM %s o WHERE o.target_table = m.target_table AND o.as_of = m.as_of) ORDER BY m.as_of DESC`,
+		s.d.tbl(tMetrics), s.d.dateP(), s.d.tbl(tOutcomes))
 	var out []time.Time
 	var v any
-	err := s.queryEach(ctx, q, []any{s.d.dateArg(through), s.table}, []any{&v}, func() error {
+	err := s.queryEach(ctx, q, []any{s.table, s.d.dateArg(through)}, []any{&v}, func() error {
 		t, err := asTime(v)
 		out = append(out, day(t))
 		return err

@@ -17,7 +17,7 @@ func openPostgres(ctx context.Context, dsn string, opt Options) (Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx error messages may quote the DSN: do not wrap err.
-		return nil, fmt.Errorf("store: open %s: invalid PostgreSQL DSN", red)
+		return nil, fmt.Errorf("%w: %s: invalid PostgreSQL DSN", ErrUnsupportedDSN, red)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -24,6 +26,18 @@ func sqliteDSN(path string) string {
 func openSQLite(ctx context.Context, path string, opt Options) (Store, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%w: empty SQLite path", ErrUnsupportedDSN)
+	}
+	if strings.HasPrefix(strings.ToLower(path), "file:") {
+		return nil, fmt.Errorf("%w: sqlite:%s: give a plain file path (sqlite:/var/lib/churnpipe/p.db), not a file: URI with options", ErrUnsupportedDSN, path)
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("%w: sqlite:%s: folder %s: %w (churnpipe creates the database file, not its folder)", ErrUnsupportedDSN, path, dir, err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("%w: sqlite:%s: %s is not a folder", ErrUnsupportedDSN, path, dir)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("%w: sqlite:%s is a folder, not a database file", ErrUnsupportedDSN, path)
 	}
 	db, err := sql.Open("sqlite", sqliteDSN(path))
 	if err != nil {

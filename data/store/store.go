@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
-	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -17,6 +15,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
+
+	"github.com/churnpipe/churnpipe/internal/redact"
 )
 
 // Sentinel errors. Errors returned by this package wrap them; test with errors.Is.
@@ -182,28 +182,12 @@ func Open(ctx context.Context, dsn string, opt Options) (Store, error) {
 	return nil, fmt.Errorf("%w: %s (want sqlite:PATH, PATH.db, postgres://… or mysql://…)", ErrUnsupportedDSN, RedactDSN(dsn))
 }
 
-var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
-
-// RedactDSN returns dsn with any password replaced by "xxxxx": the userinfo
-// password of a URL, a password query parameter, or a password=… keyword of a
-// PostgreSQL keyword/value string. Use it whenever a DSN is logged or shown.
-func RedactDSN(dsn string) string {
-	if strings.Contains(dsn, "://") {
-		if u, err := url.Parse(dsn); err == nil {
-			if q := u.Query(); q.Has("password") {
-				q.Set("password", "xxxxx")
-				u.RawQuery = q.Encode()
-			}
-			return u.Redacted()
-		}
-		// Unparseable URL: hide everything between "://" and the last "@".
-		i := strings.Index(dsn, "://") + 3
-		if j := strings.LastIndex(dsn, "@"); j > i {
-			return dsn[:i] + "xxxxx" + dsn[j:]
-		}
-	}
-	return kvPassword.ReplaceAllString(dsn, "${1}xxxxx")
-}
+// RedactDSN returns dsn with any password replaced by "xxxxx", whatever its
+// form: URL userinfo (also with a mistyped scheme), a password query
+// parameter, a MySQL driver DSN user:password@tcp(…), or a password=…
+// keyword of a PostgreSQL keyword/value string (internal/redact). Use it
+// whenever a DSN is logged or shown.
+func RedactDSN(dsn string) string { return redact.DSN(dsn) }
 
 // IsTransient reports whether err is worth retrying later with the same
 // input: refused/reset/aborted connections and network time-outs, PostgreSQL

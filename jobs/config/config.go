@@ -16,7 +16,14 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	redactpkg "github.com/churnpipe/churnpipe/internal/redact"
 )
+
+// DefaultRegistry is the model registry folder of every command (nightly,
+// train, retrain, models, report) when neither the configuration's
+// registry key nor --registry names one: relative to the working folder.
+const DefaultRegistry = "churnpipe-models"
 
 // ErrInvalid is wrapped by every error about the content of a configuration
 // file (syntax, unknown key, bad value, unset environment variable).
@@ -52,7 +59,7 @@ type Config struct {
 	Table     string    `yaml:"table"`     // current-night table; the history table is Table+"_history"
 	Schema    string    `yaml:"schema"`    // PostgreSQL schema
 	TimeZone  string    `yaml:"time_zone"` // IANA name deciding "yesterday"; "Local" = the machine's
-	Registry  string    `yaml:"registry"`  // model registry folder; "" = no churn model
+	Registry  string    `yaml:"registry"`  // model registry folder; "" = DefaultRegistry (shared by nightly and retrain)
 	Lifecycle Lifecycle `yaml:"lifecycle"`
 	CLV       CLV       `yaml:"clv"`
 	ChurnRisk ChurnRisk `yaml:"churn_risk"`
@@ -65,6 +72,11 @@ type Config struct {
 	// Attributes is the customer-attribute file (CSV/Parquet keyed by
 	// customer_id) a champion trained with --attributes needs.
 	Attributes string `yaml:"attributes"`
+
+	// ChurnScoring false switches the churn model off: the churn columns
+	// stay NULL and no registry is read. true (the default) scores with the
+	// registry's champion.
+	ChurnScoring bool `yaml:"churn_scoring"`
 
 	file  string
 	lines map[string]int // key path → line
@@ -192,11 +204,13 @@ type Log struct {
 // Default returns the documented defaults (deploy/churnpipe.example.yaml).
 func Default() Config {
 	return Config{
-		Input:    Input{Delimiter: ",", MaxReject: 0.01},
-		DB:       "sqlite:churnpipe.db",
-		Table:    "customer_predictions",
-		Schema:   "public",
-		TimeZone: "Local",
+		Input:        Input{Delimiter: ",", MaxReject: 0.01},
+		DB:           "sqlite:churnpipe.db",
+		Table:        "customer_predictions",
+		Schema:       "public",
+		TimeZone:     "Local",
+		Registry:     DefaultRegistry,
+		ChurnScoring: true,
 		Lifecycle: Lifecycle{ChurnDays: 180, DormantDays: 90, RecentDays: 90, ReactivationGapDays: 180, NewDays: 90,
 			DeclineRatio: 0.8, MinDeclineTenureMonths: 6, MatureTenureDays: 365, MaturePurchaseDays365: 4},
 		CLV:       CLV{Model: "bgnbd", TimeUnit: "week", HorizonDays: 90, CLVMonths: 12, AnnualDiscountRate: 0.10},
@@ -266,6 +280,7 @@ func Parse(name string, data []byte, lookup func(string) (string, bool)) (Config
 	if err := root.Decode(&cfg); err != nil {
 		return Config{}, yamlError(name, err, cfg.lines)
 	}
+	redactpkg.Register(cfg.DB, cfg.Input.Path) // secrets substituted from ${ENV}: never printed
 	return cfg, cfg.Validate()
 }
 
@@ -681,10 +696,5 @@ func sortedMapKeys(m map[string]string) []string {
 	return ks
 }
 
-// redact hides the password of a URL-style DSN.
-func redact(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return s
-}
+// redact hides the password of a DSN of any form.
+func redact(s string) string { return redactpkg.DSN(s) }

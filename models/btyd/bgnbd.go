@@ -174,10 +174,8 @@ func (rw *bgRows) eval(grad, theta []float64, workers int) float64 {
 	r, alpha, a, b := math.Exp(theta[0]), math.Exp(theta[1]), math.Exp(theta[2]), math.Exp(theta[3])
 	for _, v := range [...]float64{r, alpha, a, b} {
 		if !(v > 0) || math.IsInf(v, 0) {
-			if grad != nil {
-				for i := range grad {
-					grad[i] = 0
-				}
+			for i := range grad {
+				grad[i] = 0
 			}
 			return math.Inf(1)
 		}

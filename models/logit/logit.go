@@ -346,10 +346,8 @@ type problem struct {
 // beta[0] is the intercept, beta[1:] the slopes.
 func (pb *problem) objGrad(grad, beta []float64) float64 {
 	p := pb.p
-	if grad != nil {
-		for k := range grad {
-			grad[k] = 0
-		}
+	for k := range grad {
+		grad[k] = 0
 	}
 	var loss float64
 	for i := range pb.n {

@@ -194,7 +194,10 @@ func readJSON(name string, v any) error {
 	if err != nil {
 		return err
 	}
-	return json.Unmarshal(b, v)
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrInvalid, name, err) // a corrupt registry file
+	}
+	return nil
 }
 
 func (r *Registry) readManifest() (manifest, error) {

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"database/sql"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/churnpipe/churnpipe/jobs"
+)
+
+// Issue 14: the operator's view. These tests run the built binary, as cron
+// and systemd do, and look at everything it leaves behind: exit code,
+// stdout, stderr and the ledger.
+
+var (
+	opsBinOnce sync.Once
+	opsBinPath string
+	opsBinErr  error
+)
+
+// opsBinary builds the churnpipe binary once for the tests of this file.
+func opsBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	opsBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "churnpipe-ops-bin")
+		if err != nil {
+			opsBinErr = err
+			return
+		}
+		opsBinPath = filepath.Join(dir, "churnpipe")
+		out, err := exec.Command("go", "build", "-o", opsBinPath, ".").CombinedOutput()
+		if err != nil {
+			opsBinErr = errors.New(string(out))
+		}
+	})
+	require.NoError(t, opsBinErr)
+	return opsBinPath
+}
+
+// exe runs the binary in dir and returns its exit code and combined output.
+func exe(t *testing.T, dir string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(opsBinary(t), args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CHURNPIPE_DB=", "CHURNPIPE_INPUT=")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), string(out)
+	}
+	require.NoError(t, err, "%s", out)
+	return 0, string(out)
+}
+
+// churnScored counts the rows of the current table with a churn probability.
+func churnScored(t *testing.T, dbPath string) (scored, rows int) {
+	t.Helper()
+	db, err := sql.Open("sqlite", dbPath)
+	require.NoError(t, err)
+	defer db.Close()
+	require.NoError(t, db.QueryRow(`SELECT count(churn_probability), count(*) FROM customer_predictions`).Scan(&scored, &rows))
+	return scored, rows
+}
+
+// TestOpsRegistryOneLocation is item 1: the deploy/ set-up (a configuration
+// whose registry is left at "", nightly and retrain run from the same
+// working folder) scores with the model retrain trains — on main the night
+// had 0 churn probabilities and exit 0. A configured registry that is
+// missing, mistyped or whose champion points at a missing version fails the
+// night with exit code 7; a night without churn scores after one with them
+// is blocked by the churn_columns gate (exit 4) unless forced.
+func TestOpsRegistryOneLocation(t *testing.T) {
+	dir := t.TempDir()
+	hist := filepath.Join(dir, "history.parquet")
+	code, out := exe(t, dir, "synth", "--customers", "1500", "--start", "2023-01-01", "--end", "2024-12-31", "--seed", "5", "--out", hist)
+	require.Equal(t, 0, code, out)
+	cfg := filepath.Join(dir, "churnpipe.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte("input:\n  path: "+hist+"\ndb: sqlite:"+filepath.Join(dir, "p.db")+
+		"\nregistry: \"\"\n"), 0o644))
+
+	code, out = exe(t, dir, "retrain", "--config", cfg, "--as-of", "2024-12-31", "--force") // promoted whatever its ECE
+	require.Equal(t, 0, code, out)
+	code, out = exe(t, dir, "nightly", "--config", cfg, "--as-of", "2024-12-30")
+	require.Equal(t, 0, code, out)
+	scored, rows := churnScored(t, filepath.Join(dir, "p.db"))
+	require.Positive(t, rows)
+	assert.Positive(t, scored, "the nightly run of the deploy set-up scores with the model retrain trained")
+
+	t.Run("mistyped --registry", func(t *testing.T) {
+		code, out := exe(t, dir, "nightly", "--config", cfg, "--as-of", "2024-12-30", "--registry", filepath.Join(dir, "churnpipe-modles"))
+		assert.Equal(t, jobs.ExitModel, code, out)
+		assert.Contains(t, out, "churnpipe-modles")
+		assert.NoDirExists(t, filepath.Join(dir, "churnpipe-modles"), "a mistyped registry is not created")
+	})
+	t.Run("configured registry missing", func(t *testing.T) {
+		c2 := filepath.Join(dir, "missing.yaml")
+		require.NoError(t, os.WriteFile(c2, []byte("input:\n  path: "+hist+"\ndb: sqlite:"+filepath.Join(dir, "p.db")+
+			"\nregistry: "+filepath.Join(dir, "nowhere")+"\n"), 0o644))
+		code, out := exe(t, dir, "nightly", "--config", c2, "--as-of", "2024-12-30")
+		assert.Equal(t, jobs.ExitModel, code, out)
+	})
+	t.Run("champion points at a missing version", func(t *testing.T) {
+		reg := filepath.Join(dir, "broken-models")
+		require.NoError(t, os.CopyFS(reg, os.DirFS(filepath.Join(dir, "churnpipe-models"))))
+		require.NoError(t, os.RemoveAll(filepath.Join(reg, "versions")))
+		require.NoError(t, os.WriteFile(filepath.Join(reg, "manifest.json"), []byte(`{"versions": []}`), 0o644))
+		code, out := exe(t, dir, "nightly", "--config", cfg, "--as-of", "2024-12-30", "--registry", reg)
+		assert.Equal(t, jobs.ExitModel, code, out)
+	})
+	t.Run("churn scoring off after a scored night", func(t *testing.T) {
+		c3 := filepath.Join(dir, "off.yaml")
+		require.NoError(t, os.WriteFile(c3, []byte("input:\n  path: "+hist+"\ndb: sqlite:"+filepath.Join(dir, "p.db")+
+			"\nchurn_scoring: false\n"), 0o644))
+		code, out := exe(t, dir, "nightly", "--config", c3, "--as-of", "2024-12-31")
+		assert.Equal(t, jobs.ExitGateBlocked, code, out)
+		assert.Contains(t, out, "churn_columns")
+		scored, _ := churnScored(t, filepath.Join(dir, "p.db"))
+		assert.Positive(t, scored, "the scored night stays")
+		code, out = exe(t, dir, "nightly", "--config", c3, "--as-of", "2024-12-31", "--force-publish")
+		assert.Equal(t, 0, code, out)
+		scored, _ = churnScored(t, filepath.Join(dir, "p.db"))
+		assert.Zero(t, scored, "forced: churn scoring is off")
+	})
+}
+
+// dsnForms are the connection strings of item 8 that printed their
+// password on main, and the well-formed ones.
+var dsnForms = []struct{ name, dsn string }{
+	{"url", "postgres://churn:S3cr3tPW@127.0.0.1:1/crm?sslmode=disable&connect_timeout=2"},
+	{"keyword/value", "host=127.0.0.1 port=1 user=churn password=S3cr3tPW dbname=crm connect_timeout=2"},
+	{"keyword/value quoted", "host=127.0.0.1 port=1 password='S3cr3tPW' dbname=crm"},
+	{"scheme without colon", "postgres//churn:S3cr3tPW@127.0.0.1:1/crm"},
+	{"unknown scheme", "pgsql://churn:S3cr3tPW@127.0.0.1:1/crm"},
+	{"mysql driver form", "churn:S3cr3tPW@tcp(127.0.0.1:1)/crm"},
+	{"mysql url", "mysql://churn:S3cr3tPW@127.0.0.1:1/crm?timeout=2s"},
+	{"password parameter", "postgres://churn@127.0.0.1:1/crm?password=S3cr3tPW&sslmode=disable&connect_timeout=2"},
+}
+
+// TestOpsSecretsNeverPrinted is item 8: every DSN form, given as --db and
+// as --input, never shows its password on stdout or stderr (text and JSON
+// logs) nor in pipeline_runs.error.
+func TestOpsSecretsNeverPrinted(t *testing.T) {
+	dir := t.TempDir()
+	const secret = "S3cr3tPW"
+	for _, f := range dsnForms {
+		t.Run(f.name, func(t *testing.T) {
+			for _, logf := range []string{"text", "json"} {
+				code, out := exe(t, dir, "nightly", "--input", filepath.Join(dir, "none.csv"), "--as-of", "2024-06-30",
+					"--db", f.dsn, "--log-format", logf)
+				assert.NotZero(t, code)
+				assert.NotContains(t, out, secret, "--db %s", logf)
+
+				dbPath := filepath.Join(dir, strings.ReplaceAll(f.name, " ", "_")+"-"+logf+".db")
+				code, out = exe(t, dir, "nightly", "--input", f.dsn, "--input-table", "events", "--as-of", "2024-06-30",
+					"--db", "sqlite:"+dbPath, "--log-format", logf)
+				assert.NotZero(t, code)
+				assert.NotContains(t, out, secret, "--input %s", logf)
+				if _, err := os.Stat(dbPath); err == nil {
+					db, err := sql.Open("sqlite", dbPath)
+					require.NoError(t, err)
+					var msgs []string
+					rows, err := db.Query(`SELECT coalesce(error, '') || coalesce(details, '') FROM pipeline_runs`)
+					require.NoError(t, err)
+					for rows.Next() {
+						var m string
+						require.NoError(t, rows.Scan(&m))
+						msgs = append(msgs, m)
+					}
+					require.NoError(t, rows.Err())
+					rows.Close()
+					db.Close()
+					assert.NotContains(t, strings.Join(msgs, "\n"), secret, "ledger")
+				}
+			}
+		})
+	}
+}
