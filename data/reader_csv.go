@@ -22,8 +22,11 @@ type csvSource struct {
 	ws     *wsReader   // nil in CSV mode
 	delim  rune
 	col    [nCanon]int
-	nf     int    // expected fields per row
-	layout string // Options.TimeLayout
+	nf     int         // expected fields per row
+	layout string      // Options.TimeLayout
+	guard  *quoteGuard // bounds quoted fields and counts records; nil in whitespace mode
+	first  int64       // the reader's RowsRead when this file's data rows began
+	header int64       // 1 when the file has a header row
 }
 
 func openCSV(r *Reader, path string) (*csvSource, error) {
@@ -55,17 +58,24 @@ func (s *csvSource) init() error {
 				s.delim = '\t'
 			}
 		}
-		s.cr = csv.NewReader(br)
+		if s.delim < 0x80 && s.delim != '"' {
+			s.guard = newQuoteGuard(br, s.path, s.delim)
+			s.cr = csv.NewReader(s.guard)
+		} else {
+			s.cr = csv.NewReader(br)
+		}
 		s.cr.Comma = s.delim
 		s.cr.FieldsPerRecord = -1 // counted here, so that a bad count is a bad row
 		s.cr.ReuseRecord = true
 	}
 
+	s.first = s.r.stats.RowsRead
 	if opt.NoHeader {
 		// Every row must have as many fields as the first good one.
 		s.nf = -1
 		return s.resolveNumbers()
 	}
+	s.header = 1
 	first, _, err := s.read()
 	if err == io.EOF {
 		return fmt.Errorf("%w: %s: empty file, no header row", ErrMissingColumn, s.path)
@@ -136,6 +146,12 @@ func (s *csvSource) fill(n int) (int, bool, error) {
 	for added < n {
 		rec, line, err := s.read()
 		if err == io.EOF {
+			if g := s.guard; g != nil {
+				if read := r.stats.RowsRead - s.first; read != g.records-s.header {
+					return added, false, fmt.Errorf("%w: %s: %d rows read, but its lines hold %d records (header excluded)",
+						ErrRowCount, s.path, read, g.records-s.header)
+				}
+			}
 			return added, true, nil
 		}
 		if err != nil {

@@ -160,6 +160,9 @@ func TestBadInputCorpus(t *testing.T) {
 			errHas: []string{"missing_header.csv", "customer_id"}}},
 		{file: "dup_header.csv", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1,
 			errHas: []string{"dup_header.csv", "amount"}}},
+		// issue 14 item 2: on main the stray quote swallowed lines 170–241 as one rejected row, exit 0.
+		{file: "stray_quote.csv", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1,
+			errHas: []string{"stray_quote.csv:170:", "broken quote"}}},
 		{file: "bom.csv", maxReject: 0, want: contract{code: jobs.ExitOK, rejected: 0}},
 		{file: "crlf.csv", maxReject: 0, want: contract{code: jobs.ExitOK, rejected: 0}},
 		{file: "nul.csv", maxReject: 0.01, want: contract{code: jobs.ExitOK, rejected: 1, quarantine: []string{"nul.csv:242:customer_id"}}},

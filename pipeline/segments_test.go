@@ -66,3 +66,29 @@ func TestDefaultSegmentsOccur(t *testing.T) {
 	}
 	assert.InDelta(t, 0.51, float64(f1)/float64(n), 0.01)
 }
+
+// The issue's pair on the CDNOW sample (as of 1997-09-30): customers 989
+// and 1001 bought once, on 1997-02-07 (235 days before), $39.98 and $38.77.
+// Earlier releases broke the recency and frequency ties by customer_id and
+// named them "213 Others" and "233 Loyal Customers"; now they share R and F
+// and the same segment.
+func TestIssuePairSharesScores(t *testing.T) {
+	sample := testenv.SharedData(t, "cdnow/cdnow_sample_interactions.csv")
+	feat, _, err := BuildFeatures(context.Background(), Input{Path: sample, MaxReject: 0.01,
+		Quarantine: filepath.Join(t.TempDir(), "q.csv")}, time.Date(1997, 9, 30, 0, 0, 0, 0, time.UTC), Options{})
+	require.NoError(t, err)
+	defer feat.Release()
+	r, err := ApplyRulesWith(feat, lifecycle.DefaultRules(), nil)
+	require.NoError(t, err)
+	idx := map[string]int{}
+	for i, id := range FeatureIDs(feat) {
+		idx[id] = i
+	}
+	a, b := idx["989"], idx["1001"]
+	assert.Equal(t, r.Scores.R[a], r.Scores.R[b], "same recency, same R")
+	assert.Equal(t, 1, r.Scores.F[a], "one purchase day: F 1")
+	assert.Equal(t, 1, r.Scores.F[b])
+	assert.Equal(t, r.Segments[a], r.Segments[b])
+	t.Logf("989: %d%d%d %s · 1001: %d%d%d %s", r.Scores.R[a], r.Scores.F[a], r.Scores.M[a], r.Segments[a],
+		r.Scores.R[b], r.Scores.F[b], r.Scores.M[b], r.Segments[b])
+}

@@ -63,7 +63,8 @@ Run "churnpipe COMMAND -h" for the flags of a command.
 Quick start: churnpipe demo --dir demo
 
 Exit codes: 0 ok · 1 internal error · 2 usage/config · 3 input rejected ·
-4 quality gate blocked · 5 database unavailable · 6 another run holds the lock · 10 retrain recommended (retrain --check)
+4 quality gate blocked · 5 database unavailable · 6 another run holds the lock ·
+7 churn model registry unusable · 8 output not writable · 10 retrain recommended (retrain --check) · 130 interrupted
 `
 
 func usage(w io.Writer) {
@@ -95,7 +96,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return jobs.ExitOK
 	}
 	redact.Register(args...) // a password given on the command line is never printed
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP) // SIGHUP (a closed terminal) too: the run is recorded failed, not left running
 	defer stop()
 	for _, c := range allCommands() {
 		if c.name == args[0] {
@@ -128,7 +129,8 @@ func newFlags(name, synopsis string) (*flag.FlagSet, *logFlags) {
 			fmt.Fprintf(fs.Output(), "\nExamples:\n%s", ex)
 		}
 		fmt.Fprint(fs.Output(), "\nExit codes: 0 ok · 1 internal error · 2 usage/config · 3 input rejected · "+
-			"4 quality gate blocked · 5 database unavailable · 6 another run holds the lock · 10 retrain recommended (retrain --check)\n")
+			"4 quality gate blocked · 5 database unavailable · 6 another run holds the lock · 7 churn model registry unusable · "+
+			"8 output not writable · 10 retrain recommended (retrain --check) · 130 interrupted\n")
 	}
 	return fs, lf
 }
