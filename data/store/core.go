@@ -206,7 +206,11 @@ func (s *store) FinishRun(ctx context.Context, r *Run) error {
 		return fmt.Errorf("store: finish run %q: %w", r.ID, err)
 	}
 	if n == 0 {
-		if r.Status != StatusSucceeded {
+		var exists int64
+		if err := s.eng.pool().queryRow(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE run_id = ?", s.d.tbl(tRuns)), r.ID).Scan(&exists); err != nil {
+			return fmt.Errorf("store: finish run %q: %w", r.ID, err)
+		}
+		if r.Status != StatusSucceeded && exists > 0 {
 			// The publishing transaction already recorded success (Publication.Run):
 			// the night is live, a later failure (an interruption after the commit)
 			// does not turn it into "failed".
