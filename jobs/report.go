@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/models/churn/churnreport"
@@ -15,13 +16,18 @@ func ChurnReport(registryDir, ref, out string) (churnreport.Report, error) {
 	if out == "" {
 		return churnreport.Report{}, &UsageError{fmt.Errorf("report needs --out DIR")}
 	}
+	if fi, err := os.Stat(registryDir); err != nil || !fi.IsDir() {
+		// Never create a mistyped registry folder; say where we looked.
+		return churnreport.Report{}, fmt.Errorf("%w: registry %s: not a folder (%v); train a model first: churnpipe train --registry %s",
+			pipeline.ErrRegistry, registryDir, err, registryDir)
+	}
 	reg, err := registry.Open(registryDir)
 	if err != nil {
 		return churnreport.Report{}, err
 	}
 	a, err := reg.Load(ref)
 	if err != nil {
-		return churnreport.Report{}, &UsageError{err}
+		return churnreport.Report{}, &UsageError{fmt.Errorf("registry %s: %w", registryDir, err)}
 	}
 	ev, err := pipeline.LoadEvaluation(registryDir, a.Version)
 	if err != nil {

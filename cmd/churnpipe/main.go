@@ -95,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return jobs.ExitOK
 	}
-	redact.Register(args...) // a password given on the command line is never printed
+	redact.Register(args...)                                                                               // a password given on the command line is never printed
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP) // SIGHUP (a closed terminal) too: the run is recorded failed, not left running
 	defer stop()
 	for _, c := range allCommands() {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/churnpipe/churnpipe/jobs"
 	"github.com/churnpipe/churnpipe/models/registry"
+	"github.com/churnpipe/churnpipe/pipeline"
 )
 
 func init() {
@@ -55,7 +56,7 @@ func runModels(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if _, err := os.Stat(*dir); err != nil {
-		return &jobs.UsageError{Err: fmt.Errorf("registry %s: %w (train a model first: churnpipe train --registry %s)", *dir, err, *dir)}
+		return fmt.Errorf("%w: registry %s: %w (train a model first: churnpipe train --registry %s)", pipeline.ErrRegistry, *dir, err, *dir)
 	}
 	reg, err := registry.Open(*dir)
 	if err != nil {

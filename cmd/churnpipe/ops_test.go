@@ -250,3 +250,31 @@ func TestOpsLedgerTellsTheTruthAfterCommit(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	assert.Equal(t, "succeeded", status(t, db, killed), "the next run does not mark a published night abandoned")
 }
+
+// TestOpsSmallerItems is item 12: churnpipe version exists; models show of
+// a missing version is a usage error (exit 2, was 1); report --model with a
+// mistyped registry names the path it looked in and creates no folder
+// (exit 7); a run without rejected rows creates no quarantine/ folder.
+func TestOpsSmallerItems(t *testing.T) {
+	dir := t.TempDir()
+	code, out := exe(t, dir, "version")
+	assert.Equal(t, 0, code, out)
+	assert.Contains(t, out, "churnpipe ")
+
+	code, out = exe(t, dir, "report", "--model", "champion", "--out", filepath.Join(dir, "rep"), "--registry", filepath.Join(dir, "modles"))
+	assert.Equal(t, jobs.ExitModel, code, out)
+	assert.Contains(t, out, filepath.Join(dir, "modles"))
+	assert.NoDirExists(t, filepath.Join(dir, "modles"))
+
+	hist := filepath.Join(dir, "h.parquet")
+	code, out = exe(t, dir, "synth", "--customers", "200", "--start", "2024-01-01", "--end", "2024-12-31", "--out", hist)
+	require.Equal(t, 0, code, out)
+	code, out = exe(t, dir, "train", "--input", hist, "--registry", filepath.Join(dir, "reg"), "--force")
+	if code == 0 {
+		code, out = exe(t, dir, "models", "show", "v999999", "--registry", filepath.Join(dir, "reg"))
+		assert.Equal(t, jobs.ExitUsage, code, out)
+	}
+	code, out = exe(t, dir, "nightly", "--input", hist, "--as-of", "2024-12-31", "--db", "sqlite:"+filepath.Join(dir, "p.db"), "--registry", "")
+	require.Equal(t, 0, code, out)
+	assert.NoDirExists(t, filepath.Join(dir, "quarantine"), "no rejected row, no quarantine folder")
+}
