@@ -85,6 +85,9 @@ func openArrow(r *Reader, path, format string) (src *arrowSource, err error) {
 			return nil, fmt.Errorf("data: read %s: %w", path, err)
 		}
 	} else {
+		if err := checkArrowFooter(f, path); err != nil {
+			return nil, err
+		}
 		if s.ir, err = ipc.NewFileReader(f, ipc.WithAllocator(r.alloc)); err != nil {
 			return nil, fmt.Errorf("data: read %s: %w", path, err)
 		}

@@ -1,0 +1,162 @@
+package data
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+)
+
+// checkArrowFooter validates the vector lengths of an Arrow IPC file's
+// footer schema before arrow-go reads it: arrow-go allocates a field slice
+// of whatever length the footer claims (a flipped byte asked for 170 GB and
+// killed the process with "fatal error: out of memory"). Each vector must
+// fit in the footer's bytes.
+func checkArrowFooter(f *os.File, path string) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("data: read %s: %w", path, err)
+	}
+	size := fi.Size()
+	if size < 18 {
+		return nil // arrow-go reports the short file itself
+	}
+	var tail [10]byte
+	if _, err := f.ReadAt(tail[:], size-10); err != nil && err != io.EOF {
+		return fmt.Errorf("data: read %s: %w", path, err)
+	}
+	if string(tail[4:]) != "ARROW1" {
+		return nil // not a file-format footer: arrow-go says so
+	}
+	n := int64(int32(binary.LittleEndian.Uint32(tail[:4])))
+	if n <= 0 || n > size-10-8 {
+		return fmt.Errorf("%w: %s: corrupt Arrow file: footer length %d does not fit in %d bytes", ErrBadRow, path, n, size)
+	}
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, size-10-n); err != nil {
+		return fmt.Errorf("data: read %s: %w", path, err)
+	}
+	fb := flatBuf(buf)
+	root, ok := fb.u32(0)
+	if !ok {
+		return corruptArrow(path)
+	}
+	schema, ok := fb.table(int(root), 1)
+	if !ok {
+		return nil // no schema: arrow-go reports it
+	}
+	if !fb.checkSchema(schema, 0) {
+		return corruptArrow(path)
+	}
+	return nil
+}
+
+func corruptArrow(path string) error {
+	return fmt.Errorf("%w: %s: corrupt Arrow file: its footer's schema claims more entries than its bytes hold", ErrBadRow, path)
+}
+
+// flatBuf reads just enough FlatBuffers to check vector lengths.
+type flatBuf []byte
+
+func (b flatBuf) u32(p int) (uint32, bool) {
+	if p < 0 || p+4 > len(b) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint32(b[p:]), true
+}
+
+func (b flatBuf) u16(p int) (uint16, bool) {
+	if p < 0 || p+2 > len(b) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint16(b[p:]), true
+}
+
+// field returns the position of field i of the table at t (0 when absent).
+func (b flatBuf) field(t, i int) (int, bool) {
+	so, ok := b.u32(t)
+	if !ok {
+		return 0, false
+	}
+	vt := t - int(int32(so))
+	vsize, ok := b.u16(vt)
+	if !ok {
+		return 0, false
+	}
+	if 4+2*i >= int(vsize) {
+		return 0, true
+	}
+	off, ok := b.u16(vt + 4 + 2*i)
+	if !ok {
+		return 0, false
+	}
+	if off == 0 {
+		return 0, true
+	}
+	return t + int(off), true
+}
+
+// table follows field i of table t to the table it points at.
+func (b flatBuf) table(t, i int) (int, bool) {
+	p, ok := b.field(t, i)
+	if !ok || p == 0 {
+		return 0, false
+	}
+	o, ok := b.u32(p)
+	return p + int(o), ok
+}
+
+// vector returns the start and length of the vector in field i of table t;
+// ok is false when it does not fit in the buffer (elem bytes per entry).
+func (b flatBuf) vector(t, i, elem int) (start, n int, ok bool) {
+	p, ok := b.field(t, i)
+	if !ok {
+		return 0, 0, false
+	}
+	if p == 0 {
+		return 0, 0, true
+	}
+	o, ok := b.u32(p)
+	if !ok {
+		return 0, 0, false
+	}
+	v := p + int(o)
+	l, ok := b.u32(v)
+	if !ok || int64(l)*int64(elem) > int64(len(b)-v-4) {
+		return 0, 0, false
+	}
+	return v + 4, int(l), true
+}
+
+// checkSchema checks the Schema table's fields and custom_metadata, and
+// each Field's children and custom_metadata, recursively.
+func (b flatBuf) checkSchema(t, depth int) bool {
+	return b.checkFields(t, 1, depth) && b.checkVec(t, 2)
+}
+
+func (b flatBuf) checkVec(t, i int) bool {
+	_, _, ok := b.vector(t, i, 4)
+	return ok
+}
+
+func (b flatBuf) checkFields(t, i, depth int) bool {
+	if depth > 64 {
+		return false
+	}
+	start, n, ok := b.vector(t, i, 4)
+	if !ok {
+		return false
+	}
+	for k := 0; k < n; k++ {
+		o, ok := b.u32(start + 4*k)
+		if !ok {
+			return false
+		}
+		f := start + 4*k + int(o)
+		// Field: children (5), custom_metadata (6).
+		if !b.checkFields(f, 5, depth+1) || !b.checkVec(f, 6) {
+			return false
+		}
+	}
+	return true
+}
