@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/churnpipe/churnpipe/jobs"
+	"github.com/churnpipe/churnpipe/models/btyd"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
 
@@ -19,11 +20,16 @@ func init() {
 
 const clvUsage = `Usage:
   churnpipe clv fit    --input PATH --model bgnbd|mbgnbd|paretonbd|gammagamma --calibration-end DAY [--time-unit week] [--json]
+  churnpipe clv fit    --input PATH --compare --calibration-end DAY [--holdout-days 90] [--json]
   churnpipe clv fit    --model sbg|bdw|auto-retention --survival CSV --column COHORT --periods N [--json]
   churnpipe clv report --input PATH --calibration-end DAY --holdout-end DAY --out DIR [--model bgnbd]
 
 fit     maximum-likelihood fit on the history up to the calibration end (inclusive);
         prints parameters, log-likelihood and standard errors.
+        --compare (or --model auto): the model choice of clv.model: auto — BG/NBD, MBG/NBD and
+        Pareto/NBD fitted up to calibration-end minus holdout-days, compared on the holdout
+        (MAE of repeat transactions per customer, log-likelihood, AIC, boundary fits), the chosen
+        one refitted on all data up to calibration-end.
         sbg/bdw (contractual setting): shifted-beta-geometric or beta-discrete-Weibull
         fitted on a cohort's survivors at the start of periods 0..N; auto-retention
         fits both and keeps the one that predicts the later rows better.
@@ -56,6 +62,8 @@ func runCLVFit(ctx context.Context, args []string, stdout io.Writer) error {
 	calEnd := fs.String("calibration-end", "", "last day of the calibration period, inclusive (YYYY-MM-DD)")
 	unit := fs.String("time-unit", "week", "time unit of t_x, T and the rates: day, week or month (365.25/12 days)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	compare := fs.Bool("compare", false, "compare bgnbd, mbgnbd and paretonbd on a holdout and fit the chosen one (as clv.model: auto)")
+	holdoutDays := fs.Int("holdout-days", 90, "with --compare: the last days before the calibration end that form the holdout")
 	rf := registerRetentionFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -80,6 +88,18 @@ func runCLVFit(ctx context.Context, args []string, stdout io.Writer) error {
 	if c.Unit, err = jobs.ParseTimeUnit(*unit); err != nil {
 		return err
 	}
+	if *compare || *model == pipeline.ModelAuto {
+		mc, fit, err := jobs.CompareCLV(ctx, c, *holdoutDays, pipeline.Options{Logger: log})
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(map[string]any{"comparison": mc, "fit": fit})
+		}
+		printComparison(stdout, mc)
+		printFit(stdout, fit, *unit)
+		return nil
+	}
 	fit, err := jobs.FitCLV(ctx, c, pipeline.Options{Logger: log})
 	if err != nil {
 		return err
@@ -88,8 +108,44 @@ func runCLVFit(ctx context.Context, args []string, stdout io.Writer) error {
 		enc := json.NewEncoder(stdout)
 		return enc.Encode(fit)
 	}
+	printFit(stdout, fit, *unit)
+	return nil
+}
+
+// printComparison prints the model choice of clv.model: auto as a table.
+func printComparison(w io.Writer, mc *pipeline.ModelComparison) {
+	if mc == nil {
+		return
+	}
+	fmt.Fprintf(w, "model comparison: calibration to %s, holdout %d days, %d customers", mc.CalibrationEnd, mc.HoldoutDays, mc.Customers)
+	if mc.Subsampled {
+		fmt.Fprint(w, " (subsample)")
+	}
+	fmt.Fprintf(w, "\n  %-10s %12s %12s %9s %9s %12s %12s  %s\n", "model", "holdout MAE", "loglik", "ΔAIC", "LR", "pred. total", "actual", "notes")
+	for _, c := range mc.Candidates {
+		var notes []string
+		if c.Boundary {
+			notes = append(notes, "BOUNDARY: "+strings.Join(c.BoundaryParams, ", "))
+		}
+		if c.Note != "" {
+			notes = append(notes, c.Note)
+		}
+		if c.Error != "" {
+			notes = append(notes, "error: "+c.Error)
+		}
+		mark := " "
+		if c.Model == mc.Chosen {
+			mark = "*"
+		}
+		fmt.Fprintf(w, "%s %-10s %12.4f %12.3f %9.2f %9.2f %12.1f %12.1f  %s\n", mark, c.Model, c.HoldoutMAE, c.LogLik, c.DeltaAIC, c.LR,
+			c.HoldoutPredicted, c.HoldoutActual, strings.Join(notes, "; "))
+	}
+	fmt.Fprintf(w, "chosen: %s — %s\nrule: %s\n", mc.Chosen, mc.Reason, mc.Rule)
+}
+
+func printFit(stdout io.Writer, fit btyd.FitResult, unit string) {
 	fmt.Fprintf(stdout, "%s on %d customers, time unit %s: log-likelihood %.4f, %d iterations, converged %v\n",
-		fit.Model, fit.Customers, *unit, fit.LogLik, fit.Iterations, fit.Converged)
+		fit.Model, fit.Customers, unit, fit.LogLik, fit.Iterations, fit.Converged)
 	names := make([]string, 0, len(fit.Params))
 	for k := range fit.Params {
 		names = append(names, k)
@@ -105,7 +161,6 @@ func runCLVFit(ctx context.Context, args []string, stdout io.Writer) error {
 	for _, w := range fit.Warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
-	return nil
 }
 
 func runCLVReport(ctx context.Context, args []string, stdout io.Writer) error {

@@ -64,6 +64,12 @@ var predictionColumns = []colSpec{
 	{"segment", kText, 3},
 	{"top_reasons", kJSON, 3},
 	{"model_version", kText, 3},
+
+	{"p_alive_latent", kReal, 6},
+	{"expected_purchases_90d_p10", kReal, 6},
+	{"expected_purchases_90d_p90", kReal, 6},
+	{"predicted_clv_12m_p10", kReal, 6},
+	{"predicted_clv_12m_p90", kReal, 6},
 }
 
 // dialect renders SQL for SQLite or PostgreSQL. SQL shared by both is written
@@ -255,6 +261,7 @@ var migrations = []migration{
 		}
 		return []string{"DROP INDEX IF EXISTS " + d.tbl(table+"_value_tier_idx")}
 	}},
+	{6, "CLV intervals and latent P(alive)", func(d dialect, table string) []string { return addColumns(d, table, 6) }},
 }
 
 // latestVersion is the version Migrate brings a database to.
