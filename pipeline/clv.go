@@ -213,7 +213,7 @@ func FitCLVHoldout(feat arrow.Record, cal *Calibration, o CLVOptions) (*CLVModel
 		m.Warnings = append(m.Warnings, fmt.Sprintf("clv: %d repeat buyers with spend, fewer than %d: spend and CLV left null", valid, o.MinBuyers))
 		return m, nil
 	}
-	sp, err := FitSpend(ids, d.X, zbar, btyd.FitOptions{SkipStdErr: true}, nil)
+	sp, err := FitSpend(ids, d.X, zbar, btyd.FitOptions{}, nil)
 	if sp != nil && len(sp.Excluded) > 0 {
 		m.SpendExcluded = sp.Excluded
 		m.Warnings = append(m.Warnings, sp.Warning())

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -154,34 +155,19 @@ func Compare(hs HoldoutSet, workers int) ModelComparison {
 		sumActual += a
 	}
 	cd := btyd.Compress(d)
-	for _, name := range []string{"bgnbd", "mbgnbd", "paretonbd"} {
-		c := Candidate{Model: name, Eligible: true, HoldoutActual: sumActual}
-		if name == "bgnbd" {
-			c.Note = "latent P(alive) is 1 for every one-time buyer"
-		}
-		// The comparison needs the holdout error, not the last digits: a
-		// looser gradient tolerance than the final fit.
-		m, fit, err := btyd.Fit(name, cd, btyd.FitOptions{Workers: workers, GradTol: 1e-5})
-		if err != nil {
-			c.Error = err.Error()
-			c.Eligible = false
-			c.HoldoutMAE, c.LogLik, c.AIC = math.NaN(), math.NaN(), math.NaN()
-			mc.Candidates = append(mc.Candidates, c)
-			continue
-		}
-		c.Params, c.LogLik = fit.Params, fit.LogLik
-		c.AIC = 2*float64(len(fit.Params)) - 2*fit.LogLik
-		c.BoundaryParams = boundaryOf(fit)
-		c.Boundary = len(c.BoundaryParams) > 0
-		sc := btyd.Score(m, d, hs.Horizon, workers)
-		var mae, pred float64
-		for i, e := range sc.ExpectedPurchases {
-			mae += math.Abs(e - actual[i])
-			pred += e
-		}
-		c.HoldoutMAE, c.HoldoutPredicted = mae/float64(d.Len()), pred
-		mc.Candidates = append(mc.Candidates, c)
+	names := []string{"bgnbd", "mbgnbd", "paretonbd"}
+	mc.Candidates = make([]Candidate, len(names))
+	// The three fits are independent: one goroutine each (each result
+	// depends only on its own fit, so the comparison is deterministic).
+	var wg sync.WaitGroup
+	for ci, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mc.Candidates[ci] = fitCandidate(name, cd, d, actual, sumActual, hs.Horizon, workers)
+		}()
 	}
+	wg.Wait()
 	bestLL, bestAIC := math.Inf(-1), math.Inf(1)
 	for _, c := range mc.Candidates {
 		if c.Error == "" {
@@ -274,4 +260,33 @@ func (mc *ModelComparison) params(model string) map[string]float64 {
 		}
 	}
 	return nil
+}
+
+// fitCandidate fits one count model of the comparison and scores the holdout.
+func fitCandidate(name string, cd, d btyd.Data, actual []float64, sumActual, horizon float64, workers int) Candidate {
+	c := Candidate{Model: name, Eligible: true, HoldoutActual: sumActual}
+	if name == "bgnbd" {
+		c.Note = "latent P(alive) is 1 for every one-time buyer"
+	}
+	// The comparison needs the holdout error, not the last digits: a
+	// looser gradient tolerance than the final fit.
+	m, fit, err := btyd.Fit(name, cd, btyd.FitOptions{Workers: workers, GradTol: 1e-5})
+	if err != nil {
+		c.Error = err.Error()
+		c.Eligible = false
+		c.HoldoutMAE, c.LogLik, c.AIC = math.NaN(), math.NaN(), math.NaN()
+		return c
+	}
+	c.Params, c.LogLik = fit.Params, fit.LogLik
+	c.AIC = 2*float64(len(fit.Params)) - 2*fit.LogLik
+	c.BoundaryParams = boundaryOf(fit)
+	c.Boundary = len(c.BoundaryParams) > 0
+	sc := btyd.Score(m, d, horizon, workers)
+	var mae, pred float64
+	for i, e := range sc.ExpectedPurchases {
+		mae += math.Abs(e - actual[i])
+		pred += e
+	}
+	c.HoldoutMAE, c.HoldoutPredicted = mae/float64(d.Len()), pred
+	return c
 }

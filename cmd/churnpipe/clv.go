@@ -22,7 +22,8 @@ const clvUsage = `Usage:
   churnpipe clv fit    --input PATH --model bgnbd|mbgnbd|paretonbd|gammagamma --calibration-end DAY [--time-unit week] [--json]
   churnpipe clv fit    --input PATH --compare --calibration-end DAY [--holdout-days 90] [--json]
   churnpipe clv fit    --model sbg|bdw|auto-retention --survival CSV --column COHORT --periods N [--json]
-  churnpipe clv report --input PATH --calibration-end DAY --holdout-end DAY --out DIR [--model bgnbd]
+  churnpipe clv report --input PATH --calibration-end DAY --holdout-end DAY --out DIR [--model auto]
+  churnpipe clv predict --input PATH --as-of DAY --out FILE.parquet|.csv [--model auto]
 
 fit     maximum-likelihood fit on the history up to the calibration end (inclusive);
         prints parameters, log-likelihood and standard errors.
@@ -33,6 +34,9 @@ fit     maximum-likelihood fit on the history up to the calibration end (inclusi
         sbg/bdw (contractual setting): shifted-beta-geometric or beta-discrete-Weibull
         fitted on a cohort's survivors at the start of periods 0..N; auto-retention
         fits both and keeps the one that predicts the later rows better.
+predict fits the models on the history up to the as-of day (inclusive) and writes the per-customer
+        CLV columns of the prediction table (p_alive, expected purchases, spend, predicted_clv_12m and
+        their p10/p90, clv_model) to a Parquet, Arrow or CSV file — no database needed.
 report  fits on the calibration period, compares with the holdout period and writes PNG plots
         (cumulative repeat purchases, conditional expectations, P(alive) heat map) and report.json.
 `
@@ -47,11 +51,13 @@ func runCLV(ctx context.Context, args []string, stdout io.Writer) error {
 		return runCLVFit(ctx, args[1:], stdout)
 	case "report":
 		return runCLVReport(ctx, args[1:], stdout)
+	case "predict":
+		return runCLVPredict(ctx, args[1:], stdout)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, clvUsage)
 		return nil
 	}
-	return &jobs.UsageError{Err: fmt.Errorf("clv: unknown subcommand %q (want fit or report)", args[0])}
+	return &jobs.UsageError{Err: fmt.Errorf("clv: unknown subcommand %q (want fit, report or predict)", args[0])}
 }
 
 func runCLVFit(ctx context.Context, args []string, stdout io.Writer) error {
@@ -198,5 +204,51 @@ func runCLVReport(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s fitted on %d customers (log-likelihood %.3f); wrote %s to %s\n",
 		fit.Model, fit.Customers, fit.LogLik, strings.Join(rep.Files, ", "), *out)
+	return nil
+}
+
+func runCLVPredict(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, lf := newFlags("clv predict", "clv predict --input PATH --as-of DAY --out FILE.parquet|.csv [flags]")
+	var in inputFlags
+	in.register(fs)
+	model := fs.String("model", "auto", "count model: auto (chosen by holdout), bgnbd, mbgnbd or paretonbd")
+	asOf := fs.String("as-of", "", "the scoring day: history up to this day, inclusive (YYYY-MM-DD)")
+	unit := fs.String("time-unit", "week", "time unit the models are fitted in: day, week or month")
+	holdoutDays := fs.Int("holdout-days", 90, "model auto: the last days before the as-of day that form the holdout")
+	out := fs.String("out", "", "output file: .parquet, .arrow or .csv")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := lf.setup()
+	if err != nil {
+		return err
+	}
+	c := jobs.CLVPredictConfig{Model: *model, Out: *out, HoldoutDays: *holdoutDays}
+	if c.Input, err = in.input(); err != nil {
+		return err
+	}
+	if c.AsOf, err = parseDay("as-of", *asOf); err != nil {
+		return err
+	}
+	if c.Unit, err = jobs.ParseTimeUnit(*unit); err != nil {
+		return err
+	}
+	res, err := jobs.PredictCLV(ctx, c, pipeline.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	m := res.Models
+	printComparison(stdout, m.Comparison)
+	if m.Count != nil {
+		fmt.Fprintf(stdout, "count model %s (log-likelihood %.3f)", m.CountFit.Model, m.CountFit.LogLik)
+		if m.Spend != nil {
+			fmt.Fprintf(stdout, ", spend model gammagamma on %d repeat buyers", m.SpendFit.Customers)
+		}
+		fmt.Fprintln(stdout)
+	}
+	for _, w := range m.Warnings {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
+	}
+	fmt.Fprintf(stdout, "wrote %d customers to %s\n", res.Rows, *out)
 	return nil
 }
