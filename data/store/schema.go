@@ -70,6 +70,14 @@ var predictionColumns = []colSpec{
 	{"expected_purchases_90d_p90", kReal, 6},
 	{"predicted_clv_12m_p10", kReal, 6},
 	{"predicted_clv_12m_p90", kReal, 6},
+
+	{"previous_stage", kText, 7},
+	{"stage_since", kDate, 7},
+	{"previous_churn_risk", kText, 7},
+	{"churn_risk_changed", kInt, 7},
+	{"churn_percentile", kReal, 7},
+	{"clv_percentile", kReal, 7},
+	{"churn_percentile_in_stage", kReal, 7},
 }
 
 // dialect renders SQL for SQLite or PostgreSQL. SQL shared by both is written
@@ -234,6 +242,8 @@ const (
 	tMetrics     = "lifecycle_metrics"
 	tStageLabels = "stage_labels"
 	tSegLabels   = "segment_labels"
+	tAlerts      = "customer_alerts"
+	tOutcomes    = "prediction_outcomes"
 )
 
 type migration struct {
@@ -262,6 +272,7 @@ var migrations = []migration{
 		return []string{"DROP INDEX IF EXISTS " + d.tbl(table+"_value_tier_idx")}
 	}},
 	{6, "CLV intervals and latent P(alive)", func(d dialect, table string) []string { return addColumns(d, table, 6) }},
+	{7, "CRM changes: previous stage and risk, stage_since, percentiles; customer_alerts, prediction_outcomes", migrateV7},
 }
 
 // latestVersion is the version Migrate brings a database to.
@@ -336,4 +347,36 @@ func migrationsTableDDL(d dialect) string {
 	return fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
 	target_table %s NOT NULL, version INTEGER NOT NULL, applied_at %s NOT NULL, description TEXT,
 	PRIMARY KEY (target_table, version))`, d.tbl(tMigrations), d.key(), d.typ(kTime))
+}
+
+// migrateV7 adds the change and rank columns and the customer_alerts table
+// (one row per customer and alert that fired on a night; see
+// docs/crm-contract.md).
+func migrateV7(d dialect, table string) []string {
+	return append(addColumns(d, table, 7),
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+	target_table %[3]s NOT NULL, as_of %[2]s NOT NULL, customer_id %[3]s NOT NULL, alert %[4]s NOT NULL,
+	label_en TEXT, label_zh TEXT, lifecycle_stage %[5]s, previous_stage %[5]s, stage_since %[2]s,
+	churn_risk %[5]s, previous_churn_risk %[5]s, churn_probability %[6]s, value_tier %[5]s, segment %[5]s,
+	action TEXT, top_reasons TEXT, run_id %[5]s,
+	PRIMARY KEY (target_table, as_of, customer_id, alert))`, d.tbl(tAlerts), d.typ(kDate), d.key(), alertKey(d), d.typ(kText), d.typ(kReal)),
+		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (target_table, as_of, alert)", ident(tAlerts+"_night_alert_idx"), d.tbl(tAlerts)),
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+	target_table %[3]s NOT NULL, as_of %[2]s NOT NULL, model_version %[4]s NOT NULL, clv_decile INTEGER NOT NULL,
+	evaluated_as_of %[2]s, horizon_days INTEGER, customers %[5]s, churn_customers %[5]s,
+	churn_auc %[6]s, churn_brier %[6]s, churn_ece %[6]s, churn_lift_10 %[6]s,
+	predicted_churn_rate %[6]s, realized_churn_rate %[6]s,
+	predicted_purchases %[6]s, realized_purchases %[6]s, predicted_spend %[6]s, realized_spend %[6]s,
+	stage_customers %[5]s, stage_accuracy %[6]s, run_id %[7]s,
+	PRIMARY KEY (target_table, as_of, model_version, clv_decile))`, d.tbl(tOutcomes), d.typ(kDate), d.key(), alertKey(d), d.bigint(), d.typ(kReal), d.typ(kText)),
+	)
+}
+
+// alertKey is the type of customer_alerts.alert: short codes, so that the
+// four-column key stays under InnoDB's 3072-byte limit.
+func alertKey(d dialect) string {
+	if d.my {
+		return "VARCHAR(64)"
+	}
+	return "TEXT"
 }

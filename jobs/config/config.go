@@ -57,9 +57,13 @@ type Config struct {
 	CLV       CLV       `yaml:"clv"`
 	ChurnRisk ChurnRisk `yaml:"churn_risk"`
 	RFM       RFM       `yaml:"rfm"`
+	Outcomes  Outcomes  `yaml:"outcomes"`
 	Gates     Gates     `yaml:"gates"`
 	Metrics   Metrics   `yaml:"metrics"`
 	Log       Log       `yaml:"log"`
+	// Attributes is the customer-attribute file (CSV/Parquet keyed by
+	// customer_id) a champion trained with --attributes needs.
+	Attributes string `yaml:"attributes"`
 
 	file  string
 	lines map[string]int // key path → line
@@ -141,6 +145,16 @@ func DefaultRFMSegments() []RFMSegment {
 	}
 }
 
+// Outcomes configures prediction_outcomes: checking each published night,
+// once it is a horizon old, against what the customers did.
+type Outcomes struct {
+	Enabled     bool    `yaml:"enabled"`
+	HorizonDays int     `yaml:"horizon_days"` // the churn label's horizon
+	MaxNights   int     `yaml:"max_nights"`   // nights evaluated per run, newest first
+	MaxAUCDrop  float64 `yaml:"max_auc_drop"` // retrain recommended below the champion's test AUC − this
+	MaxECERise  float64 `yaml:"max_ece_rise"` // … or above its test ECE + this
+}
+
 // Gates holds the quality-gate thresholds (0 switches a level off).
 type Gates struct {
 	MaxCustomerDrop float64 `yaml:"max_customer_drop"`
@@ -150,6 +164,15 @@ type Gates struct {
 	PSIBlock        float64 `yaml:"psi_block"`
 	ScorePSIWarn    float64 `yaml:"score_psi_warn"`
 	ScorePSIBlock   float64 `yaml:"score_psi_block"`
+	// Feed gates, night over night (see pipeline/gate).
+	MaxDayDrop        float64 `yaml:"max_day_drop"`
+	AsOfDayRatioWarn  float64 `yaml:"asof_day_ratio_warn"`
+	AsOfDayRatioBlock float64 `yaml:"asof_day_ratio_block"`
+	MaxSpanShiftDays  float64 `yaml:"max_span_shift_days"`
+	EventMixWarn      float64 `yaml:"event_mix_warn"`
+	EventMixBlock     float64 `yaml:"event_mix_block"`
+	AmountPSIWarn     float64 `yaml:"amount_psi_warn"`
+	AmountPSIBlock    float64 `yaml:"amount_psi_block"`
 }
 
 // Metrics says where the run's metrics go.
@@ -178,8 +201,10 @@ func Default() Config {
 		CLV:       CLV{Model: "auto", TimeUnit: "week", HorizonDays: 90, CLVMonths: 12, AnnualDiscountRate: 0.10},
 		ChurnRisk: ChurnRisk{Medium: 0.3, High: 0.6},
 		RFM:       RFM{Segments: DefaultRFMSegments()},
-		Gates: Gates{MaxCustomerDrop: 0.5, MaxRowDrop: 0.5, MaxReject: 0.01, PSIWarn: 0.1, PSIBlock: 0.25,
-			ScorePSIWarn: 0.1, ScorePSIBlock: 0.25},
+		Outcomes:  Outcomes{Enabled: true, HorizonDays: 90, MaxNights: 7, MaxAUCDrop: 0.05, MaxECERise: 0.05},
+		Gates: Gates{MaxCustomerDrop: 0.1, MaxRowDrop: 0.1, MaxReject: 0.01, PSIWarn: 0.1, PSIBlock: 0.25,
+			ScorePSIWarn: 0.1, ScorePSIBlock: 0.25, MaxDayDrop: 0.5, AsOfDayRatioWarn: 0.25, MaxSpanShiftDays: 7,
+			EventMixWarn: 0.03, EventMixBlock: 0.1, AmountPSIWarn: 0.1, AmountPSIBlock: 0.25},
 		Metrics: Metrics{Job: "churnpipe"},
 		Log:     Log{Format: "text", Level: "info"},
 	}
@@ -550,12 +575,29 @@ func (c Config) Validate() error {
 		}
 	}
 
+	if o := c.Outcomes; o.HorizonDays < 7 || o.HorizonDays > 730 {
+		v.bad("outcomes.horizon_days", "%d: must be between 7 and 730", o.HorizonDays)
+	}
+	if c.Outcomes.MaxNights < 1 {
+		v.bad("outcomes.max_nights", "%d: must be ≥ 1", c.Outcomes.MaxNights)
+	}
+	v.fraction("outcomes.max_auc_drop", c.Outcomes.MaxAUCDrop)
+	v.fraction("outcomes.max_ece_rise", c.Outcomes.MaxECERise)
+
 	g := c.Gates
 	v.fraction("gates.max_customer_drop", g.MaxCustomerDrop)
 	v.fraction("gates.max_row_drop", g.MaxRowDrop)
 	v.fraction("gates.max_reject", g.MaxReject)
 	v.psi("gates.psi_warn", g.PSIWarn, "gates.psi_block", g.PSIBlock)
 	v.psi("gates.score_psi_warn", g.ScorePSIWarn, "gates.score_psi_block", g.ScorePSIBlock)
+	v.fraction("gates.max_day_drop", g.MaxDayDrop)
+	v.fraction("gates.asof_day_ratio_warn", g.AsOfDayRatioWarn)
+	v.fraction("gates.asof_day_ratio_block", g.AsOfDayRatioBlock)
+	if !(g.MaxSpanShiftDays >= 0) || math.IsInf(g.MaxSpanShiftDays, 0) {
+		v.bad("gates.max_span_shift_days", "%g: must be ≥ 0 days (0 = off)", g.MaxSpanShiftDays)
+	}
+	v.psi("gates.event_mix_warn", g.EventMixWarn, "gates.event_mix_block", g.EventMixBlock)
+	v.psi("gates.amount_psi_warn", g.AmountPSIWarn, "gates.amount_psi_block", g.AmountPSIBlock)
 
 	if p := c.Metrics.Pushgateway; p != "" {
 		u, err := url.Parse(p)
