@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -19,24 +21,32 @@ const (
 	PredExpectedNextPurchase = "expected_next_purchase_date"
 	PredExpectedAvgSpend     = "expected_avg_spend"
 	PredPredictedCLV12m      = "predicted_clv_12m"
+
+	// Added by migration 6.
+	PredPAliveLatent            = "p_alive_latent"
+	PredExpectedPurchases90dP10 = "expected_purchases_90d_p10"
+	PredExpectedPurchases90dP90 = "expected_purchases_90d_p90"
+	PredPredictedCLV12mP10      = "predicted_clv_12m_p10"
+	PredPredictedCLV12mP90      = "predicted_clv_12m_p90"
 )
 
 // CLVOptions configure the probabilistic models of the nightly run.
 type CLVOptions struct {
 	Disabled     bool
-	Model        string        // "bgnbd" (default), "mbgnbd" or "paretonbd"
+	Model        string        // "auto" (default: chosen by holdout, see AutoRule), "bgnbd", "mbgnbd" or "paretonbd"
 	Unit         btyd.TimeUnit // the unit the models are fitted in; default btyd.Week
 	HorizonDays  int           // horizon of expected_purchases_90d / prob_no_purchase_90d; default 90 (the column names keep "90d")
 	CLVMonths    int           // CLV horizon in months (365.25/12 days); default 12
 	AnnualRate   float64       // yearly discount rate for CLV; default 0.10, applied monthly as (1+r)^(1/12)−1
 	MinBuyers    int           // fewer buyers than this: no CLV columns (recorded); default 50
-	MinPAliveETA float64       // expected_next_purchase_date is null below this P(alive); default 0.05
+	HoldoutDays  int           // auto: the last HoldoutDays of the history are the holdout; default HorizonDays
+	MinPAliveETA float64       // expected_next_purchase_date is null below this P(alive); default 0.5 (DefaultMinPAliveETA)
 	MaxETADays   int           // … and when the median wait exceeds this many days; default 730
 }
 
 func (o CLVOptions) withDefaults() CLVOptions {
 	if o.Model == "" {
-		o.Model = "bgnbd"
+		o.Model = ModelAuto
 	}
 	if o.Unit == 0 {
 		o.Unit = btyd.Week
@@ -53,14 +63,21 @@ func (o CLVOptions) withDefaults() CLVOptions {
 	if o.MinBuyers == 0 {
 		o.MinBuyers = 50
 	}
+	if o.HoldoutDays == 0 {
+		o.HoldoutDays = o.HorizonDays
+	}
 	if o.MinPAliveETA == 0 {
-		o.MinPAliveETA = 0.05
+		o.MinPAliveETA = DefaultMinPAliveETA
 	}
 	if o.MaxETADays == 0 {
 		o.MaxETADays = 730
 	}
 	return o
 }
+
+// DefaultMinPAliveETA is the P(alive) below which expected_next_purchase_date
+// is null: a customer more likely gone than alive gets no date.
+const DefaultMinPAliveETA = 0.5
 
 // CLVModels are the models fitted for one night.
 type CLVModels struct {
@@ -72,7 +89,9 @@ type CLVModels struct {
 	// repeat spend ≤ 0); they get the population mean spend.
 	SpendExcluded []string
 	Warnings      []string
-	opt           CLVOptions
+	// Comparison is the record of the clv.model: auto choice (nil otherwise).
+	Comparison *ModelComparison
+	opt        CLVOptions
 }
 
 // SummaryData returns the BTYD summary (x, t_x, T) of the buyers of a
@@ -122,6 +141,19 @@ func (fc *featureCols) summary(unit btyd.TimeUnit) (btyd.Data, []int, []float64)
 // fitted, are warnings (the columns stay null), not errors; a count model
 // that does not converge is an error.
 func FitCLV(feat arrow.Record, o CLVOptions) (*CLVModels, error) {
+	return FitCLVHoldout(feat, nil, o)
+}
+
+// Calibration is the feature table at the calibration end (as_of −
+// HoldoutDays) that clv.model: auto compares the count models on.
+type Calibration struct {
+	Features arrow.Record
+	End      time.Time
+}
+
+// FitCLVHoldout is FitCLV with the calibration table of clv.model: auto;
+// without it (nil) auto falls back to mbgnbd with a recorded warning.
+func FitCLVHoldout(feat arrow.Record, cal *Calibration, o CLVOptions) (*CLVModels, error) {
 	o = o.withDefaults()
 	fc, err := newFeatureCols(feat)
 	if err != nil {
@@ -133,9 +165,39 @@ func FitCLV(feat arrow.Record, o CLVOptions) (*CLVModels, error) {
 		m.Warnings = append(m.Warnings, fmt.Sprintf("clv: %d buyers, fewer than %d: CLV columns left null", d.Len(), o.MinBuyers))
 		return m, nil
 	}
-	m.Count, m.CountFit, err = btyd.Fit(o.Model, btyd.Compress(d), btyd.FitOptions{SkipStdErr: true})
-	if err != nil {
-		return nil, fmt.Errorf("clv: fitting %s on %d buyers: %w", o.Model, d.Len(), err)
+	order := []string{o.Model}
+	if o.Model == ModelAuto {
+		model, err := m.choose(feat, cal, o)
+		if err != nil {
+			return nil, err
+		}
+		order = []string{model}
+		if m.Comparison != nil {
+			order = m.Comparison.Order()
+		}
+	}
+	cd := btyd.Compress(d)
+	for k, model := range order {
+		fo := btyd.FitOptions{}
+		if m.Comparison != nil {
+			fo.Start = m.Comparison.params(model) // warm start from the calibration fit
+		}
+		m.Count, m.CountFit, err = btyd.Fit(model, cd, fo)
+		if err == nil {
+			break
+		}
+		err = fmt.Errorf("clv: fitting %s on %d buyers: %w", model, d.Len(), err)
+		if k == len(order)-1 {
+			return nil, err
+		}
+		m.Warnings = append(m.Warnings, fmt.Sprintf("%v; trying %s", err, order[k+1]))
+	}
+	if m.Comparison != nil && m.CountFit.Model != m.Comparison.Chosen {
+		m.Comparison.Reason += fmt.Sprintf("; its refit on all data failed, %s used", m.CountFit.Model)
+		m.Comparison.Chosen = m.CountFit.Model
+	}
+	if b := boundaryOf(m.CountFit); len(b) > 0 {
+		m.Warnings = append(m.Warnings, fmt.Sprintf("clv: the %s fit on all data is at a parameter boundary: %s", m.CountFit.Model, strings.Join(b, ", ")))
 	}
 	// Gamma-Gamma uses repeat buyers with a positive mean repeat spend; the
 	// others are named in a counted warning and get the population mean.
@@ -151,7 +213,7 @@ func FitCLV(feat arrow.Record, o CLVOptions) (*CLVModels, error) {
 		m.Warnings = append(m.Warnings, fmt.Sprintf("clv: %d repeat buyers with spend, fewer than %d: spend and CLV left null", valid, o.MinBuyers))
 		return m, nil
 	}
-	sp, err := FitSpend(ids, d.X, zbar, btyd.FitOptions{SkipStdErr: true}, nil)
+	sp, err := FitSpend(ids, d.X, zbar, btyd.FitOptions{}, nil)
 	if sp != nil && len(sp.Excluded) > 0 {
 		m.SpendExcluded = sp.Excluded
 		m.Warnings = append(m.Warnings, sp.Warning())
@@ -172,15 +234,17 @@ type nextPurchaser interface {
 
 // clvValues are the per-row CLV outputs, NaN where undefined.
 type clvValues struct {
-	pAlive, expPurchases, probNone, avgSpend, clv []float64
-	nextDay                                       []int32 // -1 = null
+	pAlive, pAliveLatent, expPurchases, probNone, avgSpend, clv []float64
+	expLo, expHi, clvLo, clvHi                                  []float64 // p10 / p90
+	nextDay                                                     []int32   // -1 = null
 }
 
 // scoreCLV applies the models to every row of the feature table.
 func (m *CLVModels) score(fc *featureCols, asOfDay int32) (clvValues, error) {
 	n := fc.id.Len()
 	v := clvValues{
-		pAlive: nans(n), expPurchases: nans(n), probNone: nans(n), avgSpend: nans(n), clv: nans(n),
+		pAlive: nans(n), pAliveLatent: nans(n), expPurchases: nans(n), probNone: nans(n), avgSpend: nans(n), clv: nans(n),
+		expLo: nans(n), expHi: nans(n), clvLo: nans(n), clvHi: nans(n),
 		nextDay: make([]int32, n),
 	}
 	for i := range v.nextDay {
@@ -200,9 +264,10 @@ func (m *CLVModels) score(fc *featureCols, asOfDay int32) (clvValues, error) {
 	}
 	clvOpt := btyd.CLVOptions{ModelUnit: o.Unit, Period: btyd.Month, Periods: o.CLVMonths,
 		DiscountRate: math.Pow(1+o.AnnualRate, 1.0/12) - 1}
+	u := m.uncertainty()
 	// The customers are independent: one chunk of them per CPU.
 	err := inChunks(len(rows), clvChunkRows, func(lo, hi int) error {
-		return m.scoreRows(fc, &v, d, rows, zbar, sc, np, mean, clvOpt, asOfDay, lo, hi)
+		return m.scoreRows(fc, &v, d, rows, zbar, sc, np, mean, clvOpt, u, asOfDay, lo, hi)
 	})
 	if err != nil {
 		return v, err
@@ -210,46 +275,127 @@ func (m *CLVModels) score(fc *featureCols, asOfDay int32) (clvValues, error) {
 	return v, nil
 }
 
+// uncertainty holds what the per-customer intervals need: the count and
+// spend models at shifted log-parameters (btyd.Sensitivity). Nil members
+// mean no interval (no covariance: singular Hessian).
+type uncertainty struct {
+	count      *btyd.Sensitivity
+	countModel []btyd.CountModel
+	spend      *btyd.Sensitivity
+	spendModel []btyd.GammaGamma
+}
+
+func (m *CLVModels) uncertainty() *uncertainty {
+	u := &uncertainty{}
+	if s, err := btyd.NewSensitivity(m.CountFit); err == nil {
+		for _, p := range s.Shifted {
+			cm, err := btyd.New(m.CountFit.Model, p)
+			if err != nil {
+				return u
+			}
+			u.countModel = append(u.countModel, cm)
+		}
+		u.count = s
+	}
+	if m.Spend != nil {
+		if s, err := btyd.NewSensitivity(m.SpendFit); err == nil {
+			for _, p := range s.Shifted {
+				u.spendModel = append(u.spendModel, btyd.GammaGamma{P: p["p"], Q: p["q"], Gamma: p["gamma"]})
+			}
+			u.spend = s
+		}
+	}
+	return u
+}
+
+// spendOf is the expected spend per purchase of a customer under g: the
+// Gamma-Gamma conditional mean for repeat buyers with a positive z̄, the
+// population mean for the others.
+func spendOf(g btyd.GammaGamma, x, zbar float64) (float64, error) {
+	if x > 0 && zbar > 0 && !math.IsInf(zbar, 0) {
+		return g.ExpectedSpend(x, zbar)
+	}
+	return g.MeanSpend()
+}
+
 // scoreRows fills v for the customers rows[lo:hi].
 func (m *CLVModels) scoreRows(fc *featureCols, v *clvValues, d btyd.Data, rows []int, zbar []float64, sc btyd.Scores,
-	np nextPurchaser, mean float64, clvOpt btyd.CLVOptions, asOfDay int32, lo, hi int) error {
+	np nextPurchaser, mean float64, clvOpt btyd.CLVOptions, u *uncertainty, asOfDay int32, lo, hi int) error {
 	o := m.opt
 	days := o.Unit.Days()
-	// Discounted expected purchases depend on (x, t_x, T) only: compute each once.
+	h := float64(o.HorizonDays) / days
+	// Quantities that depend on (x, t_x, T) only: compute each once.
 	type key struct{ x, tx, T float64 }
-	dep := map[key]float64{}
+	type perRow struct{ dep, depSD, expSD float64 }
+	cache := map[key]perRow{}
+	var fj []float64
+	if u.count != nil {
+		fj = make([]float64, len(u.countModel))
+	}
 	for k := lo; k < hi; k++ {
 		i := rows[k]
 		x, tx, T := d.X[k], d.Tx[k], d.T[k]
-		v.pAlive[i], v.expPurchases[i], v.probNone[i] = sc.PAlive[k], sc.ExpectedPurchases[k], sc.ProbNoPurchase[k]
-		if np != nil {
-			if _, median, ok := np.NextPurchaseTime(x, tx, T, o.MinPAliveETA); ok && median*days <= float64(o.MaxETADays) {
+		// p_alive is the probability of at least one purchase in the
+		// horizon; the latent P(alive at T) is p_alive_latent.
+		v.pAlive[i] = 1 - sc.ProbNoPurchase[k]
+		v.pAliveLatent[i], v.expPurchases[i], v.probNone[i] = sc.PAlive[k], sc.ExpectedPurchases[k], sc.ProbNoPurchase[k]
+		if np != nil && v.pAlive[i] >= o.MinPAliveETA {
+			if _, median, ok := np.NextPurchaseTime(x, tx, T, 0); ok && median*days <= float64(o.MaxETADays) {
 				v.nextDay[i] = asOfDay + int32(math.Round(median*days))
 			}
 		}
+		kk := key{x, tx, T}
+		pr, ok := cache[kk]
+		if !ok {
+			pr.depSD, pr.expSD = math.NaN(), math.NaN()
+			if u.count != nil {
+				for j, cm := range u.countModel {
+					fj[j] = cm.ExpectedPurchases(h, x, tx, T)
+				}
+				pr.expSD = u.count.LogSD(sc.ExpectedPurchases[k], fj)
+			}
+			if m.Spend != nil {
+				var err error
+				if pr.dep, err = btyd.CLV(m.Count, 1, x, tx, T, clvOpt); err != nil {
+					return fmt.Errorf("clv: customer %q: %w", fc.id.Value(i), err)
+				}
+				if u.count != nil {
+					for j, cm := range u.countModel {
+						if fj[j], err = btyd.CLV(cm, 1, x, tx, T, clvOpt); err != nil {
+							return fmt.Errorf("clv: customer %q: %w", fc.id.Value(i), err)
+						}
+					}
+					pr.depSD = u.count.LogSD(pr.dep, fj)
+				}
+			}
+			cache[kk] = pr
+		}
+		v.expLo[i], v.expHi[i] = btyd.Interval80(sc.ExpectedPurchases[k], pr.expSD)
 		if m.Spend == nil {
 			continue
 		}
-		spend := mean
-		if x > 0 && zbar[k] > 0 {
-			s, err := m.Spend.ExpectedSpend(x, zbar[k])
-			if err != nil {
-				return fmt.Errorf("clv: expected spend of customer %q: %w", fc.id.Value(i), err)
-			}
-			spend = s
+		spend, err := spendOf(*m.Spend, x, zbar[k])
+		if err != nil {
+			return fmt.Errorf("clv: expected spend of customer %q: %w", fc.id.Value(i), err)
 		}
 		v.avgSpend[i] = spend
-		kk := key{x, tx, T}
-		e, ok := dep[kk]
-		if !ok {
-			var err error
-			if e, err = btyd.CLV(m.Count, 1, x, tx, T, clvOpt); err != nil {
-				return fmt.Errorf("clv: customer %q: %w", fc.id.Value(i), err)
+		v.clv[i] = spend * pr.dep
+		// log CLV = log spend + log discounted purchases; the two fits are
+		// independent, so their log-variances add.
+		sd := math.NaN()
+		if u.spend != nil && !math.IsNaN(pr.depSD) {
+			sj := make([]float64, len(u.spendModel))
+			for j, g := range u.spendModel {
+				if sj[j], err = spendOf(g, x, zbar[k]); err != nil {
+					sj[j] = math.NaN()
+				}
 			}
-			dep[kk] = e
+			ssd := u.spend.LogSD(spend, sj)
+			sd = math.Sqrt(ssd*ssd + pr.depSD*pr.depSD)
 		}
-		v.clv[i] = spend * e
+		v.clvLo[i], v.clvHi[i] = btyd.Interval80(v.clv[i], sd)
 	}
+	_ = mean
 	return nil
 }
 
@@ -279,6 +425,11 @@ func clvColumns(v clvValues) []column {
 			}},
 		f64Col(PredExpectedAvgSpend, func(i int) float64 { return v.avgSpend[i] }),
 		f64Col(PredPredictedCLV12m, func(i int) float64 { return v.clv[i] }),
+		f64Col(PredPAliveLatent, func(i int) float64 { return v.pAliveLatent[i] }),
+		f64Col(PredExpectedPurchases90dP10, func(i int) float64 { return v.expLo[i] }),
+		f64Col(PredExpectedPurchases90dP90, func(i int) float64 { return v.expHi[i] }),
+		f64Col(PredPredictedCLV12mP10, func(i int) float64 { return v.clvLo[i] }),
+		f64Col(PredPredictedCLV12mP90, func(i int) float64 { return v.clvHi[i] }),
 	}
 }
 
@@ -290,6 +441,9 @@ func (m *CLVModels) summary() map[string]any {
 	}
 	if m.Spend != nil {
 		out["spend_model"] = m.SpendFit
+	}
+	if m.Comparison != nil {
+		out["model_choice"] = m.Comparison
 	}
 	if len(m.SpendExcluded) > 0 {
 		out["spend_excluded"] = map[string]any{"count": len(m.SpendExcluded), "customers": m.SpendExcluded}
@@ -305,4 +459,31 @@ func FeatureIDs(feat arrow.Record) []string {
 		out[i] = ids.Value(i)
 	}
 	return out
+}
+
+// autoFallback is the model clv.model: auto uses when it cannot compare.
+const autoFallback = "mbgnbd"
+
+// choose runs the holdout comparison of clv.model: auto.
+func (m *CLVModels) choose(feat arrow.Record, cal *Calibration, o CLVOptions) (string, error) {
+	if cal == nil {
+		m.Warnings = append(m.Warnings, fmt.Sprintf("clv: model auto: no history before the %d-day holdout to compare on: %s used", o.HoldoutDays, autoFallback))
+		return autoFallback, nil
+	}
+	hs, err := NewHoldoutSet(cal.Features, feat, o.Unit, o.HoldoutDays)
+	if err != nil {
+		return "", err
+	}
+	if hs.Cal.Len() < o.MinBuyers {
+		m.Warnings = append(m.Warnings, fmt.Sprintf("clv: model auto: %d buyers before the holdout, fewer than %d: %s used", hs.Cal.Len(), o.MinBuyers, autoFallback))
+		return autoFallback, nil
+	}
+	mc := Compare(hs, runtime.GOMAXPROCS(0))
+	mc.HoldoutDays = o.HoldoutDays
+	mc.CalibrationEnd = cal.End.Format(time.DateOnly)
+	m.Comparison = &mc
+	if mc.Chosen == "" {
+		return "", fmt.Errorf("clv: model auto: no count model could be fitted on the %d calibration buyers: %+v", hs.Cal.Len(), mc.Candidates)
+	}
+	return mc.Chosen, nil
 }

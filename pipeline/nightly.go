@@ -214,7 +214,15 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	var clv *CLVModels
 	if !cfg.CLV.Disabled {
 		pauseAt("fit")
-		if clv, err = FitCLV(feat, cfg.CLV); err != nil {
+		cal, calErr := calibrationFeatures(ctx, cfg, asOf, opt)
+		if calErr != nil {
+			return res, calErr
+		}
+		clv, err = FitCLVHoldout(feat, cal, cfg.CLV)
+		if cal != nil {
+			cal.Features.Release()
+		}
+		if err != nil {
 			return res, err
 		}
 		res.Run.Details["clv"] = clv.summary()

@@ -23,7 +23,7 @@ func TestShardsPublishWhatOneRunPublishes(t *testing.T) {
 	in := pipeline.Input{Path: hist, MaxReject: 0.01, Quarantine: filepath.Join(dir, "q.csv")}
 	ctx := context.Background()
 
-	_, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{Input: in, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "one.db")}, pipeline.Options{})
+	_, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{CLV: shardCLV, Input: in, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "one.db")}, pipeline.Options{})
 	require.NoError(t, err)
 
 	shardDir := filepath.Join(dir, "shards")
@@ -39,11 +39,11 @@ func TestShardsPublishWhatOneRunPublishes(t *testing.T) {
 	}
 	assert.Equal(t, 1500, customers, "every customer lands in exactly one shard")
 
-	res, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "four.db"),
+	res, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{CLV: shardCLV, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "four.db"),
 		FromShards: shardDir, Shards: 4}, pipeline.Options{})
 	require.NoError(t, err)
 	assert.Equal(t, int64(1500), res.Run.Customers)
-	single, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{Input: in, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "again.db")}, pipeline.Options{})
+	single, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{CLV: shardCLV, Input: in, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "again.db")}, pipeline.Options{})
 	require.NoError(t, err)
 	assert.Equal(t, single.Run.RowsRead, res.Run.RowsRead, "the ledger counts each input row once")
 
@@ -52,7 +52,7 @@ func TestShardsPublishWhatOneRunPublishes(t *testing.T) {
 	assert.Equal(t, one, four)
 
 	// A missing shard stops the finalize step before anything is published.
-	_, err = pipeline.Nightly(ctx, pipeline.NightlyConfig{AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "five.db"),
+	_, err = pipeline.Nightly(ctx, pipeline.NightlyConfig{CLV: shardCLV, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "five.db"),
 		FromShards: shardDir, Shards: 5}, pipeline.Options{})
 	assert.ErrorIs(t, err, pipeline.ErrShards)
 }
@@ -65,7 +65,7 @@ func TestShardsReadOnlyTheirPartitions(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	in := pipeline.Input{Path: hist, MaxReject: 0.01, Quarantine: filepath.Join(dir, "q.csv")}
-	one, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{Input: in, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "one.db")}, pipeline.Options{})
+	one, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{CLV: shardCLV, Input: in, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "one.db")}, pipeline.Options{})
 	require.NoError(t, err)
 
 	parts := filepath.Join(dir, "parts")
@@ -86,7 +86,7 @@ func TestShardsReadOnlyTheirPartitions(t *testing.T) {
 		assert.Equal(t, 6, st.FilesSkipped)
 		assert.Zero(t, st.RowsSkipped, "no other shard's event was read")
 	}
-	four, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "four.db"),
+	four, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{CLV: shardCLV, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "four.db"),
 		FromShards: shardDir, Shards: 4}, pipeline.Options{})
 	require.NoError(t, err)
 	assert.Equal(t, one.Run.RowsRead, four.Run.RowsRead, "the ledger counts each input row once")
@@ -111,3 +111,8 @@ func TestShardRefusesMisnamedPartitions(t *testing.T) {
 	require.ErrorIs(t, err, data.ErrPartition)
 	assert.ErrorContains(t, err, "other shards' customers")
 }
+
+// shardCLV pins the count model: clv.model auto compares the models on the
+// event history, which a sharded finalize (FromShards) does not have, so
+// it falls back to mbgnbd; a one-process night would choose by holdout.
+var shardCLV = pipeline.CLVOptions{Model: "mbgnbd"}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/churnpipe/churnpipe/jobs"
+	"github.com/churnpipe/churnpipe/models/btyd"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
 
@@ -19,14 +20,23 @@ func init() {
 
 const clvUsage = `Usage:
   churnpipe clv fit    --input PATH --model bgnbd|mbgnbd|paretonbd|gammagamma --calibration-end DAY [--time-unit week] [--json]
+  churnpipe clv fit    --input PATH --compare --calibration-end DAY [--holdout-days 90] [--json]
   churnpipe clv fit    --model sbg|bdw|auto-retention --survival CSV --column COHORT --periods N [--json]
-  churnpipe clv report --input PATH --calibration-end DAY --holdout-end DAY --out DIR [--model bgnbd]
+  churnpipe clv report --input PATH --calibration-end DAY --holdout-end DAY --out DIR [--model auto]
+  churnpipe clv predict --input PATH --as-of DAY --out FILE.parquet|.csv [--model auto]
 
 fit     maximum-likelihood fit on the history up to the calibration end (inclusive);
         prints parameters, log-likelihood and standard errors.
+        --compare (or --model auto): the model choice of clv.model: auto — BG/NBD, MBG/NBD and
+        Pareto/NBD fitted up to calibration-end minus holdout-days, compared on the holdout
+        (MAE of repeat transactions per customer, log-likelihood, AIC, boundary fits), the chosen
+        one refitted on all data up to calibration-end.
         sbg/bdw (contractual setting): shifted-beta-geometric or beta-discrete-Weibull
         fitted on a cohort's survivors at the start of periods 0..N; auto-retention
         fits both and keeps the one that predicts the later rows better.
+predict fits the models on the history up to the as-of day (inclusive) and writes the per-customer
+        CLV columns of the prediction table (p_alive, expected purchases, spend, predicted_clv_12m and
+        their p10/p90, clv_model) to a Parquet, Arrow or CSV file — no database needed.
 report  fits on the calibration period, compares with the holdout period and writes PNG plots
         (cumulative repeat purchases, conditional expectations, P(alive) heat map) and report.json.
 `
@@ -41,11 +51,13 @@ func runCLV(ctx context.Context, args []string, stdout io.Writer) error {
 		return runCLVFit(ctx, args[1:], stdout)
 	case "report":
 		return runCLVReport(ctx, args[1:], stdout)
+	case "predict":
+		return runCLVPredict(ctx, args[1:], stdout)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, clvUsage)
 		return nil
 	}
-	return &jobs.UsageError{Err: fmt.Errorf("clv: unknown subcommand %q (want fit or report)", args[0])}
+	return &jobs.UsageError{Err: fmt.Errorf("clv: unknown subcommand %q (want fit, report or predict)", args[0])}
 }
 
 func runCLVFit(ctx context.Context, args []string, stdout io.Writer) error {
@@ -56,6 +68,8 @@ func runCLVFit(ctx context.Context, args []string, stdout io.Writer) error {
 	calEnd := fs.String("calibration-end", "", "last day of the calibration period, inclusive (YYYY-MM-DD)")
 	unit := fs.String("time-unit", "week", "time unit of t_x, T and the rates: day, week or month (365.25/12 days)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a table")
+	compare := fs.Bool("compare", false, "compare bgnbd, mbgnbd and paretonbd on a holdout and fit the chosen one (as clv.model: auto)")
+	holdoutDays := fs.Int("holdout-days", 90, "with --compare: the last days before the calibration end that form the holdout")
 	rf := registerRetentionFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -80,6 +94,18 @@ func runCLVFit(ctx context.Context, args []string, stdout io.Writer) error {
 	if c.Unit, err = jobs.ParseTimeUnit(*unit); err != nil {
 		return err
 	}
+	if *compare || *model == pipeline.ModelAuto {
+		mc, fit, err := jobs.CompareCLV(ctx, c, *holdoutDays, pipeline.Options{Logger: log})
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return json.NewEncoder(stdout).Encode(map[string]any{"comparison": mc, "fit": fit})
+		}
+		printComparison(stdout, mc)
+		printFit(stdout, fit, *unit)
+		return nil
+	}
 	fit, err := jobs.FitCLV(ctx, c, pipeline.Options{Logger: log})
 	if err != nil {
 		return err
@@ -88,8 +114,44 @@ func runCLVFit(ctx context.Context, args []string, stdout io.Writer) error {
 		enc := json.NewEncoder(stdout)
 		return enc.Encode(fit)
 	}
+	printFit(stdout, fit, *unit)
+	return nil
+}
+
+// printComparison prints the model choice of clv.model: auto as a table.
+func printComparison(w io.Writer, mc *pipeline.ModelComparison) {
+	if mc == nil {
+		return
+	}
+	fmt.Fprintf(w, "model comparison: calibration to %s, holdout %d days, %d customers", mc.CalibrationEnd, mc.HoldoutDays, mc.Customers)
+	if mc.Subsampled {
+		fmt.Fprint(w, " (subsample)")
+	}
+	fmt.Fprintf(w, "\n  %-10s %12s %12s %9s %9s %12s %12s  %s\n", "model", "holdout MAE", "loglik", "ΔAIC", "LR", "pred. total", "actual", "notes")
+	for _, c := range mc.Candidates {
+		var notes []string
+		if c.Boundary {
+			notes = append(notes, "BOUNDARY: "+strings.Join(c.BoundaryParams, ", "))
+		}
+		if c.Note != "" {
+			notes = append(notes, c.Note)
+		}
+		if c.Error != "" {
+			notes = append(notes, "error: "+c.Error)
+		}
+		mark := " "
+		if c.Model == mc.Chosen {
+			mark = "*"
+		}
+		fmt.Fprintf(w, "%s %-10s %12.4f %12.3f %9.2f %9.2f %12.1f %12.1f  %s\n", mark, c.Model, c.HoldoutMAE, c.LogLik, c.DeltaAIC, c.LR,
+			c.HoldoutPredicted, c.HoldoutActual, strings.Join(notes, "; "))
+	}
+	fmt.Fprintf(w, "chosen: %s — %s\nrule: %s\n", mc.Chosen, mc.Reason, mc.Rule)
+}
+
+func printFit(stdout io.Writer, fit btyd.FitResult, unit string) {
 	fmt.Fprintf(stdout, "%s on %d customers, time unit %s: log-likelihood %.4f, %d iterations, converged %v\n",
-		fit.Model, fit.Customers, *unit, fit.LogLik, fit.Iterations, fit.Converged)
+		fit.Model, fit.Customers, unit, fit.LogLik, fit.Iterations, fit.Converged)
 	names := make([]string, 0, len(fit.Params))
 	for k := range fit.Params {
 		names = append(names, k)
@@ -105,7 +167,6 @@ func runCLVFit(ctx context.Context, args []string, stdout io.Writer) error {
 	for _, w := range fit.Warnings {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
-	return nil
 }
 
 func runCLVReport(ctx context.Context, args []string, stdout io.Writer) error {
@@ -143,5 +204,51 @@ func runCLVReport(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s fitted on %d customers (log-likelihood %.3f); wrote %s to %s\n",
 		fit.Model, fit.Customers, fit.LogLik, strings.Join(rep.Files, ", "), *out)
+	return nil
+}
+
+func runCLVPredict(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, lf := newFlags("clv predict", "clv predict --input PATH --as-of DAY --out FILE.parquet|.csv [flags]")
+	var in inputFlags
+	in.register(fs)
+	model := fs.String("model", "auto", "count model: auto (chosen by holdout), bgnbd, mbgnbd or paretonbd")
+	asOf := fs.String("as-of", "", "the scoring day: history up to this day, inclusive (YYYY-MM-DD)")
+	unit := fs.String("time-unit", "week", "time unit the models are fitted in: day, week or month")
+	holdoutDays := fs.Int("holdout-days", 90, "model auto: the last days before the as-of day that form the holdout")
+	out := fs.String("out", "", "output file: .parquet, .arrow or .csv")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log, err := lf.setup()
+	if err != nil {
+		return err
+	}
+	c := jobs.CLVPredictConfig{Model: *model, Out: *out, HoldoutDays: *holdoutDays}
+	if c.Input, err = in.input(); err != nil {
+		return err
+	}
+	if c.AsOf, err = parseDay("as-of", *asOf); err != nil {
+		return err
+	}
+	if c.Unit, err = jobs.ParseTimeUnit(*unit); err != nil {
+		return err
+	}
+	res, err := jobs.PredictCLV(ctx, c, pipeline.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	m := res.Models
+	printComparison(stdout, m.Comparison)
+	if m.Count != nil {
+		fmt.Fprintf(stdout, "count model %s (log-likelihood %.3f)", m.CountFit.Model, m.CountFit.LogLik)
+		if m.Spend != nil {
+			fmt.Fprintf(stdout, ", spend model gammagamma on %d repeat buyers", m.SpendFit.Customers)
+		}
+		fmt.Fprintln(stdout)
+	}
+	for _, w := range m.Warnings {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
+	}
+	fmt.Fprintf(stdout, "wrote %d customers to %s\n", res.Rows, *out)
 	return nil
 }

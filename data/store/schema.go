@@ -66,6 +66,12 @@ var predictionColumns = []colSpec{
 	{"top_reasons", kJSON, 3},
 	{"model_version", kText, 3},
 
+	{"p_alive_latent", kReal, 6},
+	{"expected_purchases_90d_p10", kReal, 6},
+	{"expected_purchases_90d_p90", kReal, 6},
+	{"predicted_clv_12m_p10", kReal, 6},
+	{"predicted_clv_12m_p90", kReal, 6},
+
 	{"previous_stage", kText, 7},
 	{"stage_since", kDate, 7},
 	{"previous_churn_risk", kText, 7},
@@ -273,6 +279,7 @@ var migrations = []migration{
 	{version: 5, description: "pipeline_runs.rows_identical", apply: func(ctx context.Context, q querier, d dialect, _ string) error {
 		return addRunsColumn(ctx, q, d, "rows_identical", d.bigint())
 	}},
+	{6, "CLV intervals and latent P(alive)", func(d dialect, table string) []string { return addColumns(d, table, 6) }, nil},
 	{7, "CRM changes: previous stage and risk, stage_since, percentiles; customer_alerts, prediction_outcomes", migrateV7, nil},
 }
 

@@ -111,7 +111,7 @@ type Lifecycle struct {
 
 // CLV configures the probabilistic models.
 type CLV struct {
-	Model              string  `yaml:"model"`     // bgnbd, mbgnbd, paretonbd
+	Model              string  `yaml:"model"`     // auto (default: chosen by holdout), bgnbd, mbgnbd, paretonbd
 	TimeUnit           string  `yaml:"time_unit"` // day, week, month
 	HorizonDays        int     `yaml:"horizon_days"`
 	CLVMonths          int     `yaml:"clv_months"`
@@ -213,7 +213,7 @@ func Default() Config {
 		ChurnScoring: true,
 		Lifecycle: Lifecycle{ChurnDays: 180, DormantDays: 90, RecentDays: 90, ReactivationGapDays: 180, NewDays: 90,
 			DeclineRatio: 0.8, MinDeclineTenureMonths: 6, MatureTenureDays: 365, MaturePurchaseDays365: 4},
-		CLV:       CLV{Model: "bgnbd", TimeUnit: "week", HorizonDays: 90, CLVMonths: 12, AnnualDiscountRate: 0.10},
+		CLV:       CLV{Model: "auto", TimeUnit: "week", HorizonDays: 90, CLVMonths: 12, AnnualDiscountRate: 0.10},
 		ChurnRisk: ChurnRisk{Medium: 0.3, High: 0.6},
 		RFM:       RFM{Segments: DefaultRFMSegments()},
 		Outcomes:  Outcomes{Enabled: true, HorizonDays: 90, MaxNights: 7, MaxAUCDrop: 0.05, MaxECERise: 0.05},
@@ -575,7 +575,7 @@ func (c Config) Validate() error {
 		v.bad("lifecycle.mature_purchase_days_365", "%d: at most 365 purchase days fit in 365 days", l.MaturePurchaseDays365)
 	}
 
-	v.oneOf("clv.model", c.CLV.Model, "bgnbd", "mbgnbd", "paretonbd")
+	v.oneOf("clv.model", c.CLV.Model, "auto", "bgnbd", "mbgnbd", "paretonbd")
 	v.oneOf("clv.time_unit", c.CLV.TimeUnit, "day", "week", "month")
 	if c.CLV.HorizonDays <= 0 {
 		v.bad("clv.horizon_days", "%d: must be > 0", c.CLV.HorizonDays)

@@ -186,7 +186,7 @@ func TestErrors(t *testing.T) {
 			"c.yaml:4: input.map.customer: unknown canonical column",
 			"c.yaml:2: input.max_reject: 1.5: must be a fraction between 0 and 1",
 			`c.yaml:5: time_zone: "Mars/Olympus"`,
-			`c.yaml:7: clv.model: "ltv": want one of bgnbd, mbgnbd, paretonbd`,
+			`c.yaml:7: clv.model: "ltv": want one of auto, bgnbd, mbgnbd, paretonbd`,
 		}},
 		{"db scheme hides the password", "db: oracle://u:secret@h/db\n", []string{`c.yaml:1: db: want sqlite:PATH, PATH.db, postgres://… or mysql://… (got "oracle://u:xxxxx@h/db")`}},
 		{"metrics", "metrics:\n  textfile: /tmp/m.txt\n  pushgateway: pushgw:9091\n", []string{

@@ -49,6 +49,12 @@ type FitResult struct {
 	// Warnings are what the caller should know about the data the fit
 	// used (for example customers left out of a Gamma-Gamma fit).
 	Warnings []string `json:"warnings,omitempty"`
+	// LogParams names the parameters in the order of LogCov.
+	LogParams []string `json:"-"`
+	// LogCov is the asymptotic covariance of the log-parameters (inverse
+	// Hessian of the negative log-likelihood in log-parameters); nil when
+	// standard errors were skipped or the Hessian is singular.
+	LogCov [][]float64 `json:"-"`
 }
 
 // FitOptions tunes maximum likelihood estimation. The zero value is ready to
@@ -330,8 +336,13 @@ func fitObjective(obj *objective, starts [][]float64, opt FitOptions) ([]float64
 	}
 	res.LogLik = -out.f * obj.weight
 	if !opt.SkipStdErr {
-		for n, se := range stdErrors(obj, out.theta, hess) {
+		ses, cov := stdErrors(obj, out.theta, hess)
+		for n, se := range ses {
 			res.StdErr[n] = se
+		}
+		if cov != nil {
+			res.LogParams = append([]string(nil), obj.names...)
+			res.LogCov = cov
 		}
 	}
 	return p, res, nil
@@ -339,7 +350,7 @@ func fitObjective(obj *objective, starts [][]float64, opt FitOptions) ([]float64
 
 // stdErrors returns delta-method standard errors of the natural parameters
 // from the Hessian of the total negative log-likelihood in log-parameters.
-func stdErrors(obj *objective, theta []float64, known *mat.SymDense) map[string]float64 {
+func stdErrors(obj *objective, theta []float64, known *mat.SymDense) (map[string]float64, [][]float64) {
 	dim := len(theta)
 	h := mat.NewSymDense(dim, nil)
 	x := append([]float64(nil), theta...)
@@ -396,20 +407,32 @@ func stdErrors(obj *objective, theta []float64, known *mat.SymDense) map[string]
 	var chol mat.Cholesky
 	out := map[string]float64{}
 	if !chol.Factorize(h) {
-		return out
+		return out, nil
 	}
 	var cov mat.SymDense
 	if err := chol.InverseTo(&cov); err != nil {
-		return out
+		return out, nil
 	}
+	c := make([][]float64, dim)
+	ok := true
 	for i, n := range obj.names {
 		v := cov.At(i, i)
 		se := math.Exp(theta[i]) * math.Sqrt(v)
 		if v > 0 && isFinite(se) {
 			out[n] = se
+		} else {
+			ok = false
+		}
+		c[i] = make([]float64, dim)
+		for j := range c[i] {
+			c[i][j] = cov.At(i, j)
+			ok = ok && isFinite(c[i][j])
 		}
 	}
-	return out
+	if !ok {
+		return out, nil
+	}
+	return out, c
 }
 
 // parallelSum evaluates fn over [0, n) in chunks on up to workers
