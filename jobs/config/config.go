@@ -57,6 +57,7 @@ type Config struct {
 	CLV       CLV       `yaml:"clv"`
 	ChurnRisk ChurnRisk `yaml:"churn_risk"`
 	RFM       RFM       `yaml:"rfm"`
+	Outcomes  Outcomes  `yaml:"outcomes"`
 	Gates     Gates     `yaml:"gates"`
 	Metrics   Metrics   `yaml:"metrics"`
 	Log       Log       `yaml:"log"`
@@ -144,6 +145,16 @@ func DefaultRFMSegments() []RFMSegment {
 	}
 }
 
+// Outcomes configures prediction_outcomes: checking each published night,
+// once it is a horizon old, against what the customers did.
+type Outcomes struct {
+	Enabled     bool    `yaml:"enabled"`
+	HorizonDays int     `yaml:"horizon_days"` // the churn label's horizon
+	MaxNights   int     `yaml:"max_nights"`   // nights evaluated per run, newest first
+	MaxAUCDrop  float64 `yaml:"max_auc_drop"` // retrain recommended below the champion's test AUC − this
+	MaxECERise  float64 `yaml:"max_ece_rise"` // … or above its test ECE + this
+}
+
 // Gates holds the quality-gate thresholds (0 switches a level off).
 type Gates struct {
 	MaxCustomerDrop float64 `yaml:"max_customer_drop"`
@@ -154,14 +165,14 @@ type Gates struct {
 	ScorePSIWarn    float64 `yaml:"score_psi_warn"`
 	ScorePSIBlock   float64 `yaml:"score_psi_block"`
 	// Feed gates, night over night (see pipeline/gate).
-	MaxDayDrop       float64 `yaml:"max_day_drop"`
-	AsOfDayPWarn     float64 `yaml:"asof_day_p_warn"`
-	AsOfDayPBlock    float64 `yaml:"asof_day_p_block"`
-	MaxSpanShiftDays float64 `yaml:"max_span_shift_days"`
-	EventMixWarn     float64 `yaml:"event_mix_warn"`
-	EventMixBlock    float64 `yaml:"event_mix_block"`
-	AmountPSIWarn    float64 `yaml:"amount_psi_warn"`
-	AmountPSIBlock   float64 `yaml:"amount_psi_block"`
+	MaxDayDrop        float64 `yaml:"max_day_drop"`
+	AsOfDayRatioWarn  float64 `yaml:"asof_day_ratio_warn"`
+	AsOfDayRatioBlock float64 `yaml:"asof_day_ratio_block"`
+	MaxSpanShiftDays  float64 `yaml:"max_span_shift_days"`
+	EventMixWarn      float64 `yaml:"event_mix_warn"`
+	EventMixBlock     float64 `yaml:"event_mix_block"`
+	AmountPSIWarn     float64 `yaml:"amount_psi_warn"`
+	AmountPSIBlock    float64 `yaml:"amount_psi_block"`
 }
 
 // Metrics says where the run's metrics go.
@@ -190,8 +201,9 @@ func Default() Config {
 		CLV:       CLV{Model: "bgnbd", TimeUnit: "week", HorizonDays: 90, CLVMonths: 12, AnnualDiscountRate: 0.10},
 		ChurnRisk: ChurnRisk{Medium: 0.3, High: 0.6},
 		RFM:       RFM{Segments: DefaultRFMSegments()},
+		Outcomes:  Outcomes{Enabled: true, HorizonDays: 90, MaxNights: 7, MaxAUCDrop: 0.05, MaxECERise: 0.05},
 		Gates: Gates{MaxCustomerDrop: 0.1, MaxRowDrop: 0.1, MaxReject: 0.01, PSIWarn: 0.1, PSIBlock: 0.25,
-			ScorePSIWarn: 0.1, ScorePSIBlock: 0.25, MaxDayDrop: 0.5, AsOfDayPWarn: 0.001, MaxSpanShiftDays: 7,
+			ScorePSIWarn: 0.1, ScorePSIBlock: 0.25, MaxDayDrop: 0.5, AsOfDayRatioWarn: 0.25, MaxSpanShiftDays: 7,
 			EventMixWarn: 0.03, EventMixBlock: 0.1, AmountPSIWarn: 0.1, AmountPSIBlock: 0.25},
 		Metrics: Metrics{Job: "churnpipe"},
 		Log:     Log{Format: "text", Level: "info"},
@@ -563,6 +575,15 @@ func (c Config) Validate() error {
 		}
 	}
 
+	if o := c.Outcomes; o.HorizonDays < 7 || o.HorizonDays > 730 {
+		v.bad("outcomes.horizon_days", "%d: must be between 7 and 730", o.HorizonDays)
+	}
+	if c.Outcomes.MaxNights < 1 {
+		v.bad("outcomes.max_nights", "%d: must be ≥ 1", c.Outcomes.MaxNights)
+	}
+	v.fraction("outcomes.max_auc_drop", c.Outcomes.MaxAUCDrop)
+	v.fraction("outcomes.max_ece_rise", c.Outcomes.MaxECERise)
+
 	g := c.Gates
 	v.fraction("gates.max_customer_drop", g.MaxCustomerDrop)
 	v.fraction("gates.max_row_drop", g.MaxRowDrop)
@@ -570,8 +591,8 @@ func (c Config) Validate() error {
 	v.psi("gates.psi_warn", g.PSIWarn, "gates.psi_block", g.PSIBlock)
 	v.psi("gates.score_psi_warn", g.ScorePSIWarn, "gates.score_psi_block", g.ScorePSIBlock)
 	v.fraction("gates.max_day_drop", g.MaxDayDrop)
-	v.fraction("gates.asof_day_p_warn", g.AsOfDayPWarn)
-	v.fraction("gates.asof_day_p_block", g.AsOfDayPBlock)
+	v.fraction("gates.asof_day_ratio_warn", g.AsOfDayRatioWarn)
+	v.fraction("gates.asof_day_ratio_block", g.AsOfDayRatioBlock)
 	if !(g.MaxSpanShiftDays >= 0) || math.IsInf(g.MaxSpanShiftDays, 0) {
 		v.bad("gates.max_span_shift_days", "%g: must be ≥ 0 days (0 = off)", g.MaxSpanShiftDays)
 	}

@@ -170,11 +170,13 @@ func DayRows(last, cur *Feed, warn, limit float64) Result {
 }
 
 // AsOfDayRows checks the volume of the as-of day against the days before:
-// with λ the median rows per day over the 28 days before, Value is the
-// Poisson probability P(N ≤ n | λ) of seeing at most tonight's n rows; warn
-// when Value < warn, block when < block. Real feeds have closed days (the
-// dunnhumby history has no row on 2017-12-25), so the default only warns.
-// Skipped when the 28 days hold no row.
+// with λ the median rows per day over the 28 days before and n tonight's
+// rows, Value is n/λ; warn when Value < warn, block when Value < block,
+// in both cases only when n is also improbable under a Poisson(λ) count
+// (P(N ≤ n) < PoissonLevel), so that a thin feed (the CDNOW sample has a
+// median of 5 rows a day) does not raise alarms on chance. Real feeds have
+// closed days (the dunnhumby history has no row on 2017-12-25), so the
+// default only warns. Skipped when the 28 days hold no row.
 func AsOfDayRows(cur *Feed, warn, block float64) Result {
 	if cur == nil || len(cur.DayRows) < 29 {
 		return skipped(CheckAsOfDayRows, warn, block, "no feed profile")
@@ -187,10 +189,21 @@ func AsOfDayRows(cur *Feed, warn, block float64) Result {
 	}
 	n := cur.DayRows[0]
 	p := poissonCDF(n, lambda)
-	r := below(CheckAsOfDayRows, p, warn, block, "P(rows on the as-of day ≤ n | Poisson(median of the 28 days before))")
-	r.Message += fmt.Sprintf(" (n = %d, median %.1f)", n, lambda)
+	r := Result{Name: CheckAsOfDayRows, Value: float64(n) / lambda, Warn: warn, Block: block, Status: Pass}
+	if p < PoissonLevel {
+		r = below(CheckAsOfDayRows, r.Value, warn, block, "rows on the as-of day / median of the 28 days before")
+	}
+	r.Message = fmt.Sprintf("rows on the as-of day %d, median of the 28 days before %.1f (ratio %.3g, Poisson P(N ≤ %d) = %.2g)",
+		n, lambda, r.Value, n, p)
+	if r.Status != Pass {
+		r.Message = r.Status + " below " + fmt.Sprintf("%.3g", map[string]float64{Warn: warn, Block: block}[r.Status]) + ": " + r.Message
+	}
 	return r
 }
+
+// PoissonLevel is the probability below which AsOfDayRows treats a low
+// as-of day volume as more than chance.
+const PoissonLevel = 0.001
 
 // poissonCDF returns P(N ≤ n) for N ~ Poisson(λ), summed in log space.
 func poissonCDF(n int64, lambda float64) float64 {
