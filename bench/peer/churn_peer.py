@@ -5,9 +5,10 @@ on the same point-in-time snapshots.
     churnpipe features --input HISTORY --as-of DAY --label-horizon 90d --out snaps.parquet
     python3 bench/peer/churn_peer.py snaps.parquet
 
-The snapshots file has one row per (customer, snapshot) with split = train | validation | test and the
-label churn (1 = no purchase within the horizon). Both peers are tuned on the validation snapshot and
-scored once on the test snapshot; prints one JSON object.
+The snapshots file has one row per (customer, snapshot, fold) with split = train | validation | test,
+fold = the rolling origin (0 = newest; the same folds churnpipe train uses) and the label churn
+(1 = no purchase within the horizon). In every fold both peers are tuned on the validation snapshot and
+scored once on the test snapshot; prints one JSON object with the per-fold and mean test AUCs.
 Needs Debian's python3-pandas, python3-sklearn, python3-xgboost (and python3-pyarrow for Parquet).
 """
 import json
@@ -24,17 +25,13 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 import xgboost as xgb
 
 
-def main(path):
-    t0 = time.time()
-    df = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
-    meta = ["customer_id", "snapshot", "split", "churn", "stage_now", "stage_at_horizon"]
-    feats = [c for c in df.columns if c not in meta]
+def fit_fold(df, feats):
     parts = {s: df[df.split == s] for s in ("train", "validation", "test")}
     X = {s: p[feats].astype(float).to_numpy() for s, p in parts.items()}
     y = {s: p["churn"].to_numpy() for s, p in parts.items()}
 
     # Logistic regression: median imputation, signed log1p, standardisation; C tuned on validation.
-    best_lr = (-1, None)
+    best_lr = (-1, None, None)
     for C in (0.01, 0.1, 1.0, 10.0):
         lr = make_pipeline(SimpleImputer(strategy="median"),
                            FunctionTransformer(lambda a: np.sign(a) * np.log1p(np.abs(a))),
@@ -46,7 +43,7 @@ def main(path):
     lr_test = roc_auc_score(y["test"], best_lr[1].predict_proba(X["test"])[:, 1])
 
     # XGBoost: small grid, early stopping on validation.
-    best_x = (-1, None)
+    best_x = (-1, None, None)
     for depth in (3, 4, 6):
         for eta in (0.03, 0.1):
             for mcw in (1, 5):
@@ -59,12 +56,29 @@ def main(path):
                     best_x = (auc, m, dict(max_depth=depth, learning_rate=eta, min_child_weight=mcw,
                                            best_iteration=int(m.best_iteration)))
     x_test = roc_auc_score(y["test"], best_x[1].predict_proba(X["test"])[:, 1])
-    print(json.dumps({
+    return {
+        "test_snapshot": str(parts["test"]["snapshot"].iloc[0]),
         "rows": {s: int(len(p)) for s, p in parts.items()},
         "logreg": {"test_auc": lr_test, "validation_auc": best_lr[0], "C": best_lr[2]},
-        "xgboost": {"test_auc": x_test, "validation_auc": best_x[0], "params": best_x[2],
-                    "version": xgb.__version__},
-        "best_peer_test_auc": max(lr_test, x_test),
+        "xgboost": {"test_auc": x_test, "validation_auc": best_x[0], "params": best_x[2]},
+    }
+
+
+def main(path):
+    t0 = time.time()
+    df = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
+    meta = ["customer_id", "snapshot", "split", "fold", "churn", "stage_now", "stage_at_horizon"]
+    feats = [c for c in df.columns if c not in meta]
+    if "fold" not in df.columns:
+        df["fold"] = 0
+    folds = [fit_fold(df[df.fold == k], feats) for k in sorted(df.fold.unique())]
+    mean = lambda key: float(np.mean([f[key]["test_auc"] for f in folds]))
+    print(json.dumps({
+        "folds": folds,
+        "logreg_mean_test_auc": mean("logreg"),
+        "xgboost_mean_test_auc": mean("xgboost"),
+        "best_peer_mean_test_auc": max(mean("logreg"), mean("xgboost")),
+        "xgboost_version": xgb.__version__,
         "seconds": time.time() - t0,
     }, indent=2))
 
