@@ -16,6 +16,7 @@ import (
 	"github.com/churnpipe/churnpipe/data/store"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
+	"github.com/churnpipe/churnpipe/features/subscription"
 	"github.com/churnpipe/churnpipe/internal/retry"
 	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/pipeline/gate"
@@ -40,6 +41,9 @@ type NightlyConfig struct {
 	// input (the finalize step of a sharded night).
 	FromShards string
 	Shards     int
+	// Subscriptions configure the contractual setting (customers with
+	// subscription events); see SubscriptionOptions.
+	Subscriptions SubscriptionOptions
 	// Retry bounds the retries of transient database errors (connect,
 	// migrate, publish); zero = 5 attempts within 2 minutes.
 	Retry retry.Policy
@@ -161,10 +165,18 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	pauseAt("read")
 	var feat arrow.Record
 	var ing IngestStats
+	var subTap *SubscriberTap
 	if cfg.FromShards != "" {
 		feat, ing, err = readShards(cfg.FromShards, asOf, cfg.Shards, opt)
 	} else {
-		feat, ing, err = BuildFeatures(ctx, cfg.Input, asOf, opt)
+		fopt := opt
+		if !cfg.Subscriptions.Disabled {
+			if subTap, err = NewSubscriberTap(asOf, cfg.Subscriptions); err != nil {
+				return res, err
+			}
+			fopt.tap = subTap.Add
+		}
+		feat, ing, err = BuildFeatures(ctx, cfg.Input, asOf, fopt)
 	}
 	tm.lap("read_features")
 	res.Ingest = ing
@@ -197,6 +209,15 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	tm.lap("fit")
 	pauseAt("score")
 	models := Models{CLV: clv, Risk: cfg.Risk}
+	if subTap != nil {
+		if models.Subs, err = FitSubscribers(subTap); err != nil {
+			return res, err
+		}
+		if models.Subs != nil {
+			res.Run.Details["subscriptions"] = models.Subs.summary()
+			log.Info("subscribers", "count", len(models.Subs.States), "retention", models.Subs.Fit.Params, "cancel_model", models.Subs.Report)
+		}
+	}
 	if cfg.Registry != "" {
 		if models.Champion, err = LoadChampion(cfg.Registry); err != nil {
 			return res, err
@@ -298,6 +319,8 @@ type Models struct {
 	CLV      *CLVModels
 	Champion *Champion
 	Risk     churn.Thresholds // zero = churn.DefaultThresholds()
+	// Subs, when non-nil, scores the subscribers (contractual setting).
+	Subs *Subscribers
 }
 
 // Score turns a feature table at asOf into the prediction record (caller
@@ -335,15 +358,20 @@ func scoreNight(feat arrow.Record, asOf time.Time, m Models, opt Options) (arrow
 	}
 	var segs, risks []string
 	rules.Tiers, segs, risks = predictiveSegments(fc, cv, chv, rules, m.Risk)
+	subCols := m.Subs.apply(fc, &rules, chv.prob, segs, risks, m.Risk)
 	cols := ruleColumns(fc, rules)
 	cols = append(cols, clvColumns(cv)...)
 	cols = append(cols, churnColumns(chv, segs, risks)...)
+	cols = append(cols, subCols...)
 	return buildRecord(opt.Alloc, int(feat.NumRows()), cols), rules, chv, nil
 }
 
 func putLabels(ctx context.Context, st store.Store) error {
 	var stages []store.Label
 	for _, l := range lifecycle.Labels() {
+		stages = append(stages, store.Label{Code: string(l.Code), English: l.English, Chinese: l.Chinese, Action: l.Action})
+	}
+	for _, l := range subscription.Labels() {
 		stages = append(stages, store.Label{Code: string(l.Code), English: l.English, Chinese: l.Chinese, Action: l.Action})
 	}
 	if err := st.PutLabels(ctx, "stage_labels", stages); err != nil {

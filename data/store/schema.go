@@ -64,6 +64,12 @@ var predictionColumns = []colSpec{
 	{"segment", kText, 3},
 	{"top_reasons", kJSON, 3},
 	{"model_version", kText, 3},
+
+	{"subscription_status", kText, 8},
+	{"renewal_date", kDate, 8},
+	{"p_renew_next", kReal, 8},
+	{"expected_residual_lifetime", kReal, 8},
+	{"residual_clv", kReal, 8},
 }
 
 // dialect renders SQL for SQLite or PostgreSQL. SQL shared by both is written
@@ -255,6 +261,7 @@ var migrations = []migration{
 		}
 		return []string{"DROP INDEX IF EXISTS " + d.tbl(table+"_value_tier_idx")}
 	}},
+	{8, "subscription columns (contractual setting)", func(d dialect, table string) []string { return addColumns(d, table, 8) }},
 }
 
 // latestVersion is the version Migrate brings a database to.

@@ -205,6 +205,9 @@ type State struct {
 	WonBackDay int32
 	// CancelDay is the day of the cancel of the current spell, -1 if none.
 	CancelDay int32
+	// LastExit is the last day a paid spell was cancelled or ended (cancel,
+	// expire, or the period end of a lapse), -1 if never.
+	LastExit int32
 	// Usage counts: visits (any usage event but support) in the last 30
 	// days and in the 60 days before, support tickets in the last 30 and 90.
 	Visits30, VisitsPrev60, Support30, Support90 int32
@@ -244,7 +247,7 @@ func (b *Builder) state(id string, a *acc) State {
 		}
 		return evs[i].k < evs[j].k
 	})
-	st := State{ID: id, TrialStart: -1, CancelDay: -1, DaysSinceUsage: -1,
+	st := State{ID: id, TrialStart: -1, CancelDay: -1, LastExit: -1, DaysSinceUsage: -1,
 		Visits30: a.visits30, VisitsPrev60: a.visitsPrev60, Support30: a.support30, Support90: a.support90}
 	if a.lastUsage > -1<<30 {
 		st.DaysSinceUsage = b.asOf - a.lastUsage
@@ -268,6 +271,7 @@ func (b *Builder) state(id string, a *acc) State {
 			st.Spells[len(st.Spells)-1].Ended = true
 			inSpell = false
 			endDay = day
+			st.LastExit = max(st.LastExit, day)
 		}
 	}
 	// lapse closes a spell whose period ended without renewal before day.
@@ -336,6 +340,7 @@ func (b *Builder) state(id string, a *acc) State {
 		case kCancel:
 			if inSpell {
 				cancelled, st.CancelDay = true, e.day
+				st.LastExit = max(st.LastExit, e.day)
 			} else if trialEnd >= 0 && e.day < trialEnd {
 				trialEnd = e.day
 			}
