@@ -52,19 +52,24 @@ func FitCLV(ctx context.Context, c CLVFitConfig, opt pipeline.Options) (btyd.Fit
 		return btyd.FitResult{}, err
 	}
 	defer feat.Release()
-	d, zbar, err := pipeline.SummaryWithSpend(feat, c.Unit)
+	if c.Model == "gammagamma" {
+		ids, x, zbar, err := pipeline.SpendSummary(feat)
+		if err != nil {
+			return btyd.FitResult{}, err
+		}
+		sp, err := pipeline.FitSpend(ids, x, zbar, btyd.FitOptions{}, &c.Input)
+		if sp != nil && len(sp.Excluded) > 0 && opt.Logger != nil {
+			opt.Logger.Warn("customers left out of the spend model", "count", len(sp.Excluded), "customers", sp.Excluded,
+				"reason", "zero, negative or non-finite mean repeat spend; they get the population mean spend")
+		}
+		if err != nil {
+			return btyd.FitResult{}, err
+		}
+		return sp.Fit, nil
+	}
+	d, _, err := pipeline.SummaryData(feat, c.Unit)
 	if err != nil {
 		return btyd.FitResult{}, err
-	}
-	if c.Model == "gammagamma" {
-		var x, z []float64
-		for i := range d.X {
-			if d.X[i] > 0 {
-				x, z = append(x, d.X[i]), append(z, zbar[i])
-			}
-		}
-		_, fit, err := btyd.FitGammaGamma(x, z, btyd.FitOptions{})
-		return fit, err
 	}
 	_, fit, err := btyd.Fit(c.Model, btyd.Compress(d), btyd.FitOptions{})
 	return fit, err

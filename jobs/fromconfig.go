@@ -47,7 +47,7 @@ func FromConfig(c config.Config) (NightlyConfig, error) {
 	}
 	nc.Input = pipeline.Input{Path: c.Input.Path, Table: c.Input.Table, SQL: c.Input.SQL, Read: ro,
 		Quarantine: c.Input.Quarantine, MaxReject: c.Input.MaxReject}
-	nc.DB, nc.Registry = c.DB, c.Registry
+	nc.DB, nc.Registry, nc.Attributes = c.DB, c.Registry, c.Attributes
 	nc.Store.Table = c.Table
 	if c.Schema != "public" {
 		nc.Store.Schema = c.Schema
@@ -77,7 +77,9 @@ func FromConfig(c config.Config) (NightlyConfig, error) {
 	nc.Risk = churn.Thresholds{Medium: c.ChurnRisk.Medium, High: c.ChurnRisk.High}
 	g := c.Gates
 	nc.Gates = gate.Config{MaxRowDrop: g.MaxRowDrop, MaxCustomerDrop: g.MaxCustomerDrop, MaxReject: g.MaxReject,
-		PSIWarn: g.PSIWarn, PSIBlock: g.PSIBlock, ScorePSIWarn: g.ScorePSIWarn, ScorePSIBlock: g.ScorePSIBlock}
+		PSIWarn: g.PSIWarn, PSIBlock: g.PSIBlock, ScorePSIWarn: g.ScorePSIWarn, ScorePSIBlock: g.ScorePSIBlock,
+		MaxDayDrop: g.MaxDayDrop, AsOfDayRatioWarn: g.AsOfDayRatioWarn, AsOfDayRatioBlock: g.AsOfDayRatioBlock, MaxSpanShiftDays: g.MaxSpanShiftDays,
+		EventMixWarn: g.EventMixWarn, EventMixBlock: g.EventMixBlock, AmountPSIWarn: g.AmountPSIWarn, AmountPSIBlock: g.AmountPSIBlock}
 	nc.MetricsFile, nc.Pushgateway, nc.MetricsJob = c.Metrics.Textfile, c.Metrics.Pushgateway, c.Metrics.Job
 	return nc, nil
 }

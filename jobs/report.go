@@ -3,6 +3,7 @@ package jobs
 import (
 	"fmt"
 
+	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/models/churn/churnreport"
 	"github.com/churnpipe/churnpipe/models/registry"
 	"github.com/churnpipe/churnpipe/pipeline"
@@ -31,6 +32,7 @@ func ChurnReport(registryDir, ref, out string) (churnreport.Report, error) {
 		ModelVersion: a.Version, ModelKind: string(a.Kind), TestSnapshot: r.TestSnapshot, HorizonDays: r.HorizonDays,
 		Y: ev.Y, P: ev.P, Baselines: ev.Baselines, Stage: ev.Stage, StageHat: ev.StageHat, StageCodes: ev.StageCodes,
 		Features: ev.Features, Importance: ev.Importance,
+		Verdict: r.Verdict, LosesToBaseline: r.ChosenKind != "" && !r.BeatsBaselines && !churn.IsBaseline(r.ChosenKind),
 		Metrics: map[string]float64{
 			"auc": r.AUC, "pr_auc": r.PRAUC, "brier": r.Brier, "log_loss": r.LogLoss, "ece": r.ECE,
 			"lift_top10": r.LiftTop10, "recency_auc": r.Baselines.RecencyAUC, "bgnbd_auc": r.Baselines.BGNBDAUC,

@@ -69,7 +69,7 @@ type BacktestConfig struct {
 }
 
 // Backtest trains and evaluates at several past as-of days (nothing is
-// registered) and returns one report per day, newest first. Days whose
+// registered), one rolling origin each unless TestSnapshots says otherwise, and returns one report per day, newest first. Days whose
 // history is too short are skipped.
 func Backtest(ctx context.Context, c BacktestConfig, opt pipeline.Options) ([]*pipeline.TrainReport, error) {
 	if c.Input.Path == "" {
@@ -97,6 +97,9 @@ func Backtest(ctx context.Context, c BacktestConfig, opt pipeline.Options) ([]*p
 	step := tc.StepDays
 	if step == 0 {
 		step = tc.HorizonDays
+	}
+	if tc.TestSnapshots == 0 {
+		tc.TestSnapshots = 1 // each run is one rolling origin of the backtest
 	}
 	var out []*pipeline.TrainReport
 	for k := 0; k < c.Runs; k++ {

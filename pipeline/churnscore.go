@@ -31,13 +31,20 @@ type Champion struct {
 	Model   *churn.Model
 	Version string
 	Refs    *References // training distributions for the drift gates; may be nil
+	attrs   *Attributes // the customer attributes the model expects; nil if none
 }
 
 // LoadChampion loads the registry's champion. It returns (nil, nil) when the
 // registry has no champion yet, and an error wrapping churn.ErrSchemaMismatch
 // when the champion was trained on another feature layout: the nightly job
 // refuses such a model rather than score garbage.
-func LoadChampion(dir string) (*Champion, error) {
+func LoadChampion(dir string) (*Champion, error) { return LoadChampionWith(dir, "") }
+
+// LoadChampionWith is LoadChampion for a night with a customer-attribute
+// file (attributes; "" = none). A champion trained with attributes needs
+// the file (an error wrapping ErrAttributes names what it expects); a
+// champion trained without them ignores it.
+func LoadChampionWith(dir, attributes string) (*Champion, error) {
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -56,14 +63,24 @@ func LoadChampion(dir string) (*Champion, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := m.CheckSchema(churn.FeatureNames(ExtraNames)); err != nil {
+	var attrs *Attributes
+	if m.Attributes != nil {
+		if attributes == "" {
+			return nil, fmt.Errorf("%w: champion %s in %s was trained with customer attributes %v: pass the attribute file (--attributes FILE)",
+				ErrAttributes, a.Version, dir, m.Attributes.Names())
+		}
+		if attrs, err = LoadAttributesFor(attributes, m.Attributes); err != nil {
+			return nil, fmt.Errorf("champion %s in %s: %w", a.Version, dir, err)
+		}
+	}
+	if err := m.CheckSchema(append(churn.FeatureNames(ExtraNames), m.Attributes.Names()...)); err != nil {
 		return nil, fmt.Errorf("champion %s in %s: %w; retrain with this version of churnpipe", a.Version, dir, err)
 	}
 	refs, err := LoadReferences(dir, a.Version)
 	if err != nil {
 		return nil, err
 	}
-	return &Champion{Model: m, Version: a.Version, Refs: refs}, nil
+	return &Champion{Model: m, Version: a.Version, Refs: refs, attrs: attrs}, nil
 }
 
 // churnValues are the per-row churn outputs.
@@ -101,6 +118,15 @@ func (c *Champion) score(feat arrow.Record, fc *featureCols, asOf time.Time) (ch
 	X, _, err := churn.Matrix(feat, rows, extra, ExtraNames)
 	if err != nil {
 		return v, err
+	}
+	if c.attrs != nil {
+		ids := make([]string, len(rows))
+		for k, i := range rows {
+			ids[k] = fc.id.Value(i)
+		}
+		if X, err = c.attrs.extend(X, ids); err != nil {
+			return v, err
+		}
 	}
 	v.X, v.rows = X, rows
 	// The buyers are independent: one chunk of them per CPU.

@@ -68,8 +68,11 @@ type CLVModels struct {
 	CountFit btyd.FitResult
 	Spend    *btyd.GammaGamma // nil when it could not be fitted
 	SpendFit btyd.FitResult
-	Warnings []string
-	opt      CLVOptions
+	// SpendExcluded are the repeat buyers left out of the spend model (mean
+	// repeat spend ≤ 0); they get the population mean spend.
+	SpendExcluded []string
+	Warnings      []string
+	opt           CLVOptions
 }
 
 // SummaryData returns the BTYD summary (x, t_x, T) of the buyers of a
@@ -124,7 +127,7 @@ func FitCLV(feat arrow.Record, o CLVOptions) (*CLVModels, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, _, zbar := fc.summary(o.Unit)
+	d, rows, zbar := fc.summary(o.Unit)
 	m := &CLVModels{opt: o}
 	if d.Len() < o.MinBuyers {
 		m.Warnings = append(m.Warnings, fmt.Sprintf("clv: %d buyers, fewer than %d: CLV columns left null", d.Len(), o.MinBuyers))
@@ -134,36 +137,30 @@ func FitCLV(feat arrow.Record, o CLVOptions) (*CLVModels, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clv: fitting %s on %d buyers: %w", o.Model, d.Len(), err)
 	}
-	// Gamma-Gamma uses repeat buyers with a positive mean repeat spend.
-	var gx, gz []float64
-	skipped := 0
-	for i, x := range d.X {
-		if x <= 0 {
-			continue
-		}
-		if z := zbar[i]; z > 0 && !math.IsInf(z, 0) {
-			gx, gz = append(gx, x), append(gz, z)
-		} else {
-			skipped++
+	// Gamma-Gamma uses repeat buyers with a positive mean repeat spend; the
+	// others are named in a counted warning and get the population mean.
+	ids := make([]string, len(rows))
+	valid := 0
+	for k, i := range rows {
+		ids[k] = fc.id.Value(i)
+		if d.X[k] > 0 && zbar[k] > 0 && !math.IsInf(zbar[k], 0) {
+			valid++
 		}
 	}
-	if skipped > 0 {
-		m.Warnings = append(m.Warnings, fmt.Sprintf("clv: %d repeat buyers with non-positive mean repeat spend left out of the spend model", skipped))
-	}
-	if len(gx) < o.MinBuyers {
-		m.Warnings = append(m.Warnings, fmt.Sprintf("clv: %d repeat buyers with spend, fewer than %d: spend and CLV left null", len(gx), o.MinBuyers))
+	if valid < o.MinBuyers {
+		m.Warnings = append(m.Warnings, fmt.Sprintf("clv: %d repeat buyers with spend, fewer than %d: spend and CLV left null", valid, o.MinBuyers))
 		return m, nil
 	}
-	gg, fit, err := btyd.FitGammaGamma(gx, gz, btyd.FitOptions{SkipStdErr: true})
+	sp, err := FitSpend(ids, d.X, zbar, btyd.FitOptions{SkipStdErr: true}, nil)
+	if sp != nil && len(sp.Excluded) > 0 {
+		m.SpendExcluded = sp.Excluded
+		m.Warnings = append(m.Warnings, sp.Warning())
+	}
 	if err != nil {
-		m.Warnings = append(m.Warnings, fmt.Sprintf("clv: spend model: %v; spend and CLV left null", err))
+		m.Warnings = append(m.Warnings, fmt.Sprintf("%v; spend and CLV left null", err))
 		return m, nil
 	}
-	if _, err := gg.MeanSpend(); err != nil {
-		m.Warnings = append(m.Warnings, fmt.Sprintf("clv: spend model: %v; spend and CLV left null", err))
-		return m, nil
-	}
-	m.Spend, m.SpendFit = &gg, fit
+	m.Spend, m.SpendFit = &sp.Model, sp.Fit
 	return m, nil
 }
 
@@ -293,6 +290,9 @@ func (m *CLVModels) summary() map[string]any {
 	}
 	if m.Spend != nil {
 		out["spend_model"] = m.SpendFit
+	}
+	if len(m.SpendExcluded) > 0 {
+		out["spend_excluded"] = map[string]any{"count": len(m.SpendExcluded), "customers": m.SpendExcluded}
 	}
 	return out
 }

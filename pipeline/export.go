@@ -14,23 +14,34 @@ import (
 // LabelledSnapshots builds the training, validation and test snapshots that
 // Train would use and returns them as one Arrow record per snapshot (caller
 // releases): customer_id, snapshot, split ("train" | "validation" | "test"),
+// fold (the rolling origin, 0 = newest; a snapshot appears once per fold that uses it),
 // churn (1 = no purchase within the horizon), stage_now, stage_at_horizon,
 // then every model feature (float64; null where missing). For notebooks.
 func LabelledSnapshots(ctx context.Context, h *History, cfg TrainConfig, opt Options) ([]arrow.Record, error) {
 	cfg = cfg.withDefaults()
 	opt = opt.withDefaults()
-	trainDays, valDay, testDay := Snapshots(cfg.AsOf, cfg.HorizonDays, cfg.StepDays, cfg.TrainSnapshots)
 	type job struct {
 		day   time.Time
 		split string
+		fold  int32
 	}
 	var todo []job
-	for _, d := range trainDays {
-		if !d.Before(h.First) {
-			todo = append(todo, job{d, "train"})
+	for k, fd := range cfg.folds(h.First) {
+		if fd.Val.Before(h.First) {
+			break
 		}
+		n := 0
+		for _, d := range fd.Train {
+			if !d.Before(h.First) {
+				todo = append(todo, job{d, "train", int32(k)})
+				n++
+			}
+		}
+		if n == 0 {
+			break
+		}
+		todo = append(todo, job{fd.Val, "validation", int32(k)}, job{fd.Test, "test", int32(k)})
 	}
-	todo = append(todo, job{valDay, "validation"}, job{testDay, "test"})
 	names := churn.FeatureNames(ExtraNames)
 	codes := StageCodes()
 	var out []arrow.Record
@@ -63,13 +74,14 @@ func LabelledSnapshots(ctx context.Context, h *History, cfg TrainConfig, opt Opt
 			return nil, fmt.Errorf("snapshot %s: %w", j.day.Format(time.DateOnly), err)
 		}
 		day := int32(j.day.Unix() / 86400)
-		split := j.split
+		split, fold := j.split, j.fold
 		cols := []column{
 			strCol("customer_id", func(i int) string { return s.IDs[i] }),
 			{arrow.Field{Name: "snapshot", Type: arrow.FixedWidthTypes.Date32}, func(b array.Builder, i int) {
 				b.(*array.Date32Builder).Append(arrow.Date32(day))
 			}},
 			strCol("split", func(int) string { return split }),
+			i32Col("fold", func(int) bool { return true }, func(int) int32 { return fold }),
 			i32Col("churn", func(int) bool { return true }, func(i int) int32 { return int32(s.Churn[i]) }),
 			strCol("stage_now", func(i int) string { return codes[int(s.StageNow[i])] }),
 			strCol("stage_at_horizon", func(i int) string { return codes[int(s.Stage[i])] }),

@@ -11,6 +11,7 @@ import (
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/features"
 	"github.com/churnpipe/churnpipe/internal/progress"
+	"github.com/churnpipe/churnpipe/pipeline/gate"
 )
 
 // Source is a stream of canonical event records (data.EventSchema), such as
@@ -50,6 +51,8 @@ type IngestStats struct {
 	FilesSkipped int
 	Customers    int
 	Quarantine   string // path of the quarantine file, if any row went there
+	// Feed is the input's profile for the feed gates (nil when not counted).
+	Feed *gate.Feed
 }
 
 // BuildFeatures reads the input and returns the feature table at asOf
@@ -77,7 +80,9 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 		expect = expectedShare(e.ExpectedRows(), in.Shards, src.Stats().FilesSkipped > 0)
 	}
 	dd := newDedupe(opt.Alloc, expect, in.Shard, in.Shards)
-	err = consume(ctx, src, b, dd, opt)
+	fsrc := withFeed(src, asOf)
+	err = consume(ctx, fsrc, b, dd, opt)
+	st.Feed = feedOf(fsrc)
 	if dd.bytes() > 256<<20 {
 		// Hand a large fingerprint set back to the OS before Finish
 		// allocates the feature table, so that the two never add up.

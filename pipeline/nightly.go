@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"gonum.org/v1/gonum/mat"
 
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/data/store"
@@ -25,15 +24,18 @@ import (
 // NightlyConfig describes one nightly run.
 type NightlyConfig struct {
 	Input    Input
-	AsOf     time.Time        // the UTC day to score, inclusive
-	DB       string           // sink DSN, e.g. "sqlite:predictions.db"
-	Store    store.Options    // table names…
-	RunID    string           // "" = generated
-	DryRun   bool             // do everything but publish
-	CLV      CLVOptions       // probabilistic models (BG/NBD + Gamma-Gamma by default)
-	Registry string           // churn model registry folder; "" = no churn model
-	Risk     churn.Thresholds // churn-risk bands; zero = 0.3 / 0.6
-	Gates    gate.Config      // quality gates before publishing; zero = gate.DefaultConfig()
+	AsOf     time.Time     // the UTC day to score, inclusive
+	DB       string        // sink DSN, e.g. "sqlite:predictions.db"
+	Store    store.Options // table names…
+	RunID    string        // "" = generated
+	DryRun   bool          // do everything but publish
+	CLV      CLVOptions    // probabilistic models (BG/NBD + Gamma-Gamma by default)
+	Registry string        // churn model registry folder; "" = no churn model
+	// Attributes is the customer-attribute file a champion trained with
+	// --attributes needs; "" = none.
+	Attributes string
+	Risk       churn.Thresholds // churn-risk bands; zero = 0.3 / 0.6
+	Gates      gate.Config      // quality gates before publishing; zero = gate.DefaultConfig()
 	// ForcePublish publishes even when a gate blocks (recorded in the ledger).
 	ForcePublish bool
 	// FromShards, when set, is the folder of the Shards feature tables that
@@ -62,6 +64,8 @@ type NightlyResult struct {
 	Seconds map[string]float64
 	// Gates is the quality-gate report of the night.
 	Gates gate.Report
+	// Alerts counts tonight's customer_alerts rows by alert code.
+	Alerts map[string]int
 }
 
 // timer accumulates wall-clock seconds per step.
@@ -186,10 +190,20 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	if ing.Quarantine != "" {
 		res.Run.Details["quarantine"] = ing.Quarantine
 	}
+	if errors.Is(err, ErrNoCustomers) && ing.Feed != nil {
+		// Against a published night, an input without customers is a broken feed.
+		if _, gerr := feedGates(ctx, st, cfg, asOf, &res, nil, log); gerr != nil {
+			return res, errors.Join(gerr, err)
+		}
+	}
 	if err != nil {
 		return res, err
 	}
 	defer feat.Release()
+	gates, err := feedGates(ctx, st, cfg, asOf, &res, feat, log)
+	if err != nil {
+		return res, err
+	}
 
 	pauseAt("features")
 	var clv *CLVModels
@@ -219,7 +233,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 		}
 	}
 	if cfg.Registry != "" {
-		if models.Champion, err = LoadChampion(cfg.Registry); err != nil {
+		if models.Champion, err = LoadChampionWith(cfg.Registry, cfg.Attributes); err != nil {
 			return res, err
 		}
 		if models.Champion == nil {
@@ -234,9 +248,14 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	}
 	defer pred.Release()
 	res.tally(rules)
+	night, alerts, err := nightChanges(ctx, st, pred, asOf, opt, &res)
+	if err != nil {
+		return res, err
+	}
+	defer night.Release()
 	tm.lap("score")
 
-	if err := runGates(ctx, st, cfg, &res, models.Champion, chv); err != nil {
+	if err := gates.final(cfg, &res, models.Champion, chv); err != nil {
 		return res, err
 	}
 	if cfg.DryRun {
@@ -248,60 +267,17 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 		return res, fmt.Errorf("%w: labels: %w", ErrSink, err)
 	}
 	pauseAt("publish")
-	pub := store.Publication{RunID: cfg.RunID, AsOf: asOf, Records: []arrow.Record{pred}}
+	pub := store.Publication{RunID: cfg.RunID, AsOf: asOf, Records: []arrow.Record{night}, Alerts: alerts}
 	if err := retry.Do(ctx, pol, func(ctx context.Context) error { return st.Publish(ctx, pub) }); err != nil {
 		return res, fmt.Errorf("%w: publish: %w", ErrSink, err)
 	}
 	tm.lap("publish")
-	log.Info("published", "customers", pred.NumRows())
+	log.Info("published", "customers", pred.NumRows(), "alerts", len(alerts))
 	return res, nil
 }
 
 // ErrGateBlocked is returned when a quality gate blocks publishing.
 var ErrGateBlocked = errors.New("quality gate blocked publishing")
-
-// runGates evaluates the quality gates and records them in the ledger; it
-// returns ErrGateBlocked when one blocks and publishing is not forced.
-func runGates(ctx context.Context, st store.Store, cfg NightlyConfig, res *NightlyResult, ch *Champion, chv churnValues) error {
-	gc := cfg.Gates
-	if gc == (gate.Config{}) {
-		gc = gate.DefaultConfig()
-	}
-	// One reject limit: the input's (checked already while reading, exit code 3).
-	gc.MaxReject = cfg.Input.MaxReject
-	in := gate.Input{RowsRead: res.Ingest.RowsRead, RowsRejected: res.Ingest.RowsRejected, Customers: int64(res.Ingest.Customers)}
-	last, ok, err := st.LastRun(ctx, store.StatusSucceeded)
-	if err != nil {
-		return fmt.Errorf("%w: ledger: %w", ErrSink, err)
-	}
-	if ok {
-		in.Last = &gate.Baseline{RunID: last.ID, Rows: last.RowsRead, Customers: last.Customers}
-	}
-	if ch != nil && ch.Refs != nil && chv.X != nil {
-		in.FeatureRefs, in.ScoreRef = ch.Refs.Features, ch.Refs.Score
-		in.Features = map[string][]float64{}
-		r, _ := chv.X.Dims()
-		for j, name := range ch.Model.Features {
-			col := make([]float64, r)
-			mat.Col(col, j, chv.X)
-			in.Features[name] = col
-		}
-		in.Scores = make([]float64, len(chv.rows))
-		for k, i := range chv.rows {
-			in.Scores[k] = chv.prob[i]
-		}
-	}
-	rep := gate.Evaluate(gc, in)
-	if rep.Blocked() && cfg.ForcePublish {
-		rep.Forced = true
-	}
-	res.Gates = rep
-	res.Run.Details["gates"] = rep
-	if rep.Blocked() && !cfg.ForcePublish {
-		return fmt.Errorf("%w: %s (use --force-publish to override)", ErrGateBlocked, rep.Summary())
-	}
-	return nil
-}
 
 // ErrSink marks failures of the prediction store (connect, migrate, publish).
 var ErrSink = errors.New("sink")

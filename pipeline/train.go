@@ -22,12 +22,24 @@ type TrainConfig struct {
 	AsOf           time.Time // the latest day of history to use
 	HorizonDays    int       // churn horizon; default 90
 	StepDays       int       // days between training snapshots; default 30 (monthly)
-	TrainSnapshots int       // training snapshots before the validation one; default 9
-	Registry       string    // model registry folder; "" = do not register
-	Force          bool      // promote to champion even if the rule says no (recorded)
+	TrainSnapshots int       // training snapshots per fold; default 6
+	// TestSnapshots is the number of rolling origins (folds), newest first;
+	// default 3. Folds without enough history are dropped.
+	TestSnapshots int
+	// OriginStepDays is the spacing of the test snapshots; 0 = one horizon
+	// (non-overlapping test windows) when the history holds TestSnapshots
+	// such folds, else StepDays (a short history: the test windows of
+	// different folds then overlap one another, never a training or
+	// validation window of their own fold).
+	OriginStepDays int
+	Registry       string // model registry folder; "" = do not register
+	Force          bool   // promote to champion even if the rule says no (recorded)
 	Rule           registry.Rule
 	Seed           uint64
 	Train          churn.TrainOptions
+	// Attributes is an optional customer-attribute file (CSV or Parquet
+	// keyed by customer_id) joined to the design matrix.
+	Attributes string
 }
 
 func (c TrainConfig) withDefaults() TrainConfig {
@@ -38,7 +50,10 @@ func (c TrainConfig) withDefaults() TrainConfig {
 		c.StepDays = 30
 	}
 	if c.TrainSnapshots == 0 {
-		c.TrainSnapshots = 9
+		c.TrainSnapshots = 6
+	}
+	if c.TestSnapshots == 0 {
+		c.TestSnapshots = 3
 	}
 	if c.Rule == (registry.Rule{}) {
 		c.Rule = registry.Rule{MaxAUCDrop: 0.005, MaxECE: 0.05}
@@ -50,19 +65,26 @@ func (c TrainConfig) withDefaults() TrainConfig {
 	return c
 }
 
-// Baselines are the AUCs of the simple scores on the test snapshot.
+// Baselines are the AUCs of the simple scores on the newest test snapshot,
+// and their means over all test snapshots.
 type Baselines struct {
-	RecencyAUC float64 `json:"recency_auc"`
-	BGNBDAUC   float64 `json:"bgnbd_auc"`
+	RecencyAUC     float64 `json:"recency_auc"`
+	BGNBDAUC       float64 `json:"bgnbd_auc"`
+	MeanRecencyAUC float64 `json:"mean_recency_auc"`
+	MeanBGNBDAUC   float64 `json:"mean_bgnbd_auc"`
 }
 
-// TrainReport is what `churnpipe train --json` prints.
+// TrainReport is what `churnpipe train --json` prints. The single-snapshot
+// figures (auc, brier, ece, …) are the champion's on the newest test
+// snapshot; the mean_* figures are over all test snapshots of the rolling
+// origins (rolling holds every candidate per snapshot).
 type TrainReport struct {
 	ModelVersion          string             `json:"model_version"`
 	ModelKind             string             `json:"model_kind"`
 	TestSnapshot          string             `json:"test_snapshot"`
 	ValidationSnapshot    string             `json:"validation_snapshot"`
 	TrainSnapshots        []string           `json:"train_snapshots"`
+	TestSnapshots         []string           `json:"test_snapshots"`
 	TrainCustomers        int                `json:"train_customers"`
 	TestCustomers         int                `json:"test_customers"`
 	TestChurnRate         float64            `json:"test_churn_rate"`
@@ -72,15 +94,26 @@ type TrainReport struct {
 	LogLoss               float64            `json:"log_loss"`
 	ECE                   float64            `json:"ece"`
 	LiftTop10             float64            `json:"lift_top10"`
+	MeanAUC               float64            `json:"mean_auc"`
+	MeanAUCCI             [2]float64         `json:"mean_auc_ci95"`
+	MeanBrier             float64            `json:"mean_brier"`
+	MeanECE               float64            `json:"mean_ece"`
+	ProbabilityBounds     [2]float64         `json:"probability_bounds"`
 	Baselines             Baselines          `json:"baselines"`
+	ChosenKind            string             `json:"chosen_kind"`
+	BeatsBaselines        bool               `json:"beats_baselines"`
+	Verdict               string             `json:"verdict"`
 	StageAccuracy         float64            `json:"stage_accuracy"`
 	StageMacroF1          float64            `json:"stage_macro_f1"`
 	StageBaselineAccuracy float64            `json:"stage_baseline_accuracy"`
 	StageBaselineMacroF1  float64            `json:"stage_baseline_macro_f1"`
 	Candidates            []churn.Candidate  `json:"candidates"`
+	Rolling               *churn.Selection   `json:"rolling"`
+	Attributes            []string           `json:"attributes,omitempty"`
 	Promotion             *registry.Decision `json:"promotion,omitempty"`
 	Champion              string             `json:"champion,omitempty"`
 	HorizonDays           int                `json:"horizon_days"`
+	Seconds               float64            `json:"seconds"`
 	Evaluation            *Evaluation        `json:"-"`
 }
 
@@ -120,38 +153,76 @@ func saveEvaluation(registryDir, version string, ev *Evaluation) error {
 	return saveJSON(EvaluationPath(registryDir, version), ev)
 }
 
-// Snapshots computes the snapshot days for an as-of day: the test snapshot
-// is the latest one whose horizon has fully passed (test + horizon ≤ as-of),
-// validation is one step earlier, and training snapshots are earlier still,
-// so no label window used for fitting ends after the test snapshot.
-func Snapshots(asOf time.Time, horizonDays, stepDays, nTrain int) (train []time.Time, val, test time.Time) {
-	day := func(d int) time.Time { return asOf.AddDate(0, 0, -d) }
-	test = day(horizonDays)
-	val = test.AddDate(0, 0, -horizonDays)
-	for k := nTrain; k >= 1; k-- {
-		train = append(train, val.AddDate(0, 0, -k*stepDays))
-	}
-	return train, val, test
+// FoldDays are the snapshot days of one rolling origin.
+type FoldDays struct {
+	Train     []time.Time // oldest first
+	Val, Test time.Time
 }
 
-// Train builds snapshots from the history, trains and evaluates the churn
-// and stage models, registers the result and applies the promotion rule.
+// Folds computes the rolling origins for an as-of day, newest first. Fold k
+// tests on the snapshot test_k = as-of − (k+1)·horizon (its label window
+// (test_k, test_k + horizon] has fully passed, and the test windows of the
+// folds do not overlap); its validation snapshot is test_k − horizon (labels
+// end on test_k), and its training snapshots are validation − horizon −
+// j·step, so every training label window ends on or before the validation
+// snapshot: no training or validation label window overlaps the test one,
+// and no training window overlaps the validation one.
+func Folds(asOf time.Time, horizonDays, stepDays, nTrain, nTest int) []FoldDays {
+	return foldsEvery(asOf, horizonDays, stepDays, nTrain, nTest, horizonDays)
+}
+
+// foldsEvery is Folds with test snapshots originStep days apart.
+func foldsEvery(asOf time.Time, horizonDays, stepDays, nTrain, nTest, originStep int) []FoldDays {
+	out := make([]FoldDays, nTest)
+	for k := range out {
+		test := asOf.AddDate(0, 0, -horizonDays-originStep*k)
+		val := test.AddDate(0, 0, -horizonDays)
+		last := val.AddDate(0, 0, -horizonDays)
+		f := FoldDays{Val: val, Test: test}
+		for j := nTrain - 1; j >= 0; j-- {
+			f.Train = append(f.Train, last.AddDate(0, 0, -j*stepDays))
+		}
+		out[k] = f
+	}
+	return out
+}
+
+// folds returns the rolling origins of the configuration for a history
+// starting on first (see OriginStepDays).
+func (c TrainConfig) folds(first time.Time) []FoldDays {
+	if c.OriginStepDays > 0 {
+		return foldsEvery(c.AsOf, c.HorizonDays, c.StepDays, c.TrainSnapshots, c.TestSnapshots, c.OriginStepDays)
+	}
+	fs := Folds(c.AsOf, c.HorizonDays, c.StepDays, c.TrainSnapshots, c.TestSnapshots)
+	// A training snapshot needs a step of history behind it to be of use.
+	if last := fs[len(fs)-1]; last.Train[len(last.Train)-1].Before(first.AddDate(0, 0, c.StepDays)) {
+		return foldsEvery(c.AsOf, c.HorizonDays, c.StepDays, c.TrainSnapshots, c.TestSnapshots, c.StepDays)
+	}
+	return fs
+}
+
+// Snapshots returns the days of the newest fold of Folds.
+func Snapshots(asOf time.Time, horizonDays, stepDays, nTrain int) (train []time.Time, val, test time.Time) {
+	f := Folds(asOf, horizonDays, stepDays, nTrain, 1)[0]
+	return f.Train, f.Val, f.Test
+}
+
+// Train builds the rolling-origin folds from the history, chooses the churn
+// model on the validation snapshots, compares it with the baselines on the
+// test snapshots (a candidate that does not beat them is not promoted: the
+// best baseline becomes the model), registers the result and applies the
+// promotion rule.
 func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*TrainReport, *churn.Model, error) {
+	t0 := time.Now()
 	cfg = cfg.withDefaults()
 	opt = opt.withDefaults()
 	log := opt.Logger
-	trainDays, valDay, testDay := Snapshots(cfg.AsOf, cfg.HorizonDays, cfg.StepDays, cfg.TrainSnapshots)
-	// Keep the training snapshots that have buyers.
-	var kept []time.Time
-	for _, d := range trainDays {
-		if !d.Before(h.First) {
-			kept = append(kept, d)
+	var attrs *Attributes
+	if cfg.Attributes != "" {
+		var err error
+		if attrs, err = LoadAttributes(cfg.Attributes); err != nil {
+			return nil, nil, err
 		}
-	}
-	if valDay.Before(h.First) || len(kept) == 0 {
-		return nil, nil, fmt.Errorf("%w: history %s..%s is too short for a %d-day horizon: need data from %s (first training snapshot) to %s",
-			churn.ErrTooFewData, h.First.Format(time.DateOnly), h.Last.Format(time.DateOnly), cfg.HorizonDays,
-			trainDays[len(trainDays)-1].Format(time.DateOnly), cfg.AsOf.Format(time.DateOnly))
 	}
 	cache := map[time.Time]arrow.Record{}
 	defer func() {
@@ -169,7 +240,11 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 		}
 		return r, err
 	}
+	snaps := map[time.Time]*Snapshot{}
 	snapAt := func(d time.Time) (*Snapshot, error) {
+		if s, ok := snaps[d]; ok {
+			return s, nil
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -182,49 +257,99 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 			return nil, err
 		}
 		s, err := labelSnapshot(d, now, later, cfg.HorizonDays, opt.Rules)
+		if err == nil && attrs != nil {
+			err = attrs.join(s)
+		}
 		if err == nil {
 			log.Info("snapshot", "day", d.Format(time.DateOnly), "customers", s.Rows())
+			snaps[d] = s
 		}
 		return s, err
 	}
-	var trainSnaps []*Snapshot
-	rep := &TrainReport{HorizonDays: cfg.HorizonDays}
-	for _, d := range kept {
-		s, err := snapAt(d)
-		if errors.Is(err, churn.ErrTooFewData) {
-			continue
+	names := churn.FeatureNames(ExtraNames)
+	if attrs != nil {
+		names = append(names, attrs.spec.Names()...)
+	}
+	rep := &TrainReport{HorizonDays: cfg.HorizonDays, ProbabilityBounds: [2]float64{churn.ProbFloor, churn.ProbCeil}}
+	var folds []churn.Fold
+	var testSnap0, valSnap0 *Snapshot
+	var firstTrain time.Time
+	for k, fd := range cfg.folds(h.First) {
+		tooShort := fmt.Errorf("%w: history %s..%s is too short for a %d-day horizon: need data from %s (first training snapshot) to %s",
+			churn.ErrTooFewData, h.First.Format(time.DateOnly), h.Last.Format(time.DateOnly), cfg.HorizonDays,
+			fd.Train[len(fd.Train)-1].Format(time.DateOnly), cfg.AsOf.Format(time.DateOnly))
+		var trainSnaps []*Snapshot
+		var days []string
+		for _, d := range fd.Train {
+			if d.Before(h.First) {
+				continue
+			}
+			s, err := snapAt(d)
+			if errors.Is(err, churn.ErrTooFewData) {
+				continue
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			trainSnaps = append(trainSnaps, s)
+			days = append(days, d.Format(time.DateOnly))
 		}
+		if fd.Val.Before(h.First) || len(trainSnaps) == 0 {
+			if k == 0 {
+				return nil, nil, tooShort
+			}
+			log.Info("rolling origin dropped: not enough history", "test_snapshot", fd.Test.Format(time.DateOnly))
+			break
+		}
+		valSnap, err := snapAt(fd.Val)
 		if err != nil {
 			return nil, nil, err
 		}
-		trainSnaps = append(trainSnaps, s)
-		rep.TrainSnapshots = append(rep.TrainSnapshots, d.Format(time.DateOnly))
+		testSnap, err := snapAt(fd.Test)
+		if err != nil {
+			return nil, nil, err
+		}
+		trainSet := stack(trainSnaps)
+		if k == 0 {
+			rep.TrainSnapshots, rep.TrainCustomers = days, len(trainSet.Churn)
+			rep.ValidationSnapshot = fd.Val.Format(time.DateOnly)
+			testSnap0, valSnap0, firstTrain = testSnap, valSnap, fd.Train[0]
+		}
+		folds = append(folds, churn.Fold{Test: fd.Test.Format(time.DateOnly), Train: trainSet, Val: valSnap.set(), TestSet: testSnap.set()})
 	}
-	if len(trainSnaps) == 0 {
-		return nil, nil, fmt.Errorf("%w: no training snapshot has buyers", churn.ErrTooFewData)
-	}
-	valSnap, err := snapAt(valDay)
+	_ = valSnap0
+	sel, model, err := churn.RollingOrigin(folds, names, ExtraNames, StageCodes(), cfg.Train)
 	if err != nil {
 		return nil, nil, err
 	}
-	testSnap, err := snapAt(testDay)
-	if err != nil {
-		return nil, nil, err
+	if attrs != nil {
+		model.Attributes = attrs.spec
+		rep.Attributes = attrs.spec.Names()
 	}
-	names := churn.FeatureNames(ExtraNames)
-	trainSet := stack(trainSnaps)
-	rep.TrainCustomers = len(trainSet.Churn)
-	model, cands, err := churn.Train(trainSet, valSnap.set(), names, ExtraNames, StageCodes(), cfg.Train)
-	if err != nil {
-		return nil, nil, err
+	rep.Rolling, rep.ModelKind, rep.ChosenKind = sel, model.Kind, sel.Chosen
+	rep.TestSnapshots, rep.BeatsBaselines, rep.Verdict = sel.Folds, sel.Beats, sel.Verdict
+	for _, r := range sel.Kinds {
+		rep.Candidates = append(rep.Candidates, churn.Candidate{Kind: r.Kind, AUC: r.MeanValAUC, FoldAUC: r.ValAUC,
+			Chosen: r.Kind == sel.Chosen, Baseline: r.Baseline, Seconds: r.Seconds})
 	}
-	rep.Candidates, rep.ModelKind = cands, model.Kind
-	rep.ValidationSnapshot = valDay.Format(time.DateOnly)
-	evaluate(rep, model, testSnap)
-	log.Info("trained", "model", model.Kind, "test_auc", rep.AUC, "ece", rep.ECE, "recency_auc", rep.Baselines.RecencyAUC)
+	champ := sel.Kind(sel.Champion)
+	rep.MeanAUC, rep.MeanAUCCI, rep.MeanBrier, rep.MeanECE = champ.MeanAUC, champ.AUCCI, champ.MeanBrier, champ.MeanECE
+	if b := sel.Kind(churn.KindRecency); b != nil {
+		rep.Baselines.MeanRecencyAUC = b.MeanAUC
+	}
+	if b := sel.Kind(churn.KindBTYD); b != nil {
+		rep.Baselines.MeanBGNBDAUC = b.MeanAUC
+	}
+	evaluate(rep, model, testSnap0)
+	rep.Seconds = time.Since(t0).Seconds()
+	if sel.Beats {
+		log.Info("trained", "model", model.Kind, "mean_test_auc", rep.MeanAUC, "ece", rep.ECE, "verdict", sel.Verdict)
+	} else {
+		log.Warn("candidate loses to a baseline", "chosen", sel.Chosen, "champion_kind", model.Kind, "verdict", sel.Verdict)
+	}
 
 	if cfg.Registry != "" {
-		if err := register(rep, model, cfg, testSnap, kept[0]); err != nil {
+		if err := register(rep, model, cfg, testSnap0, firstTrain); err != nil {
 			return rep, model, err
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/churnpipe/churnpipe/features/rfm"
 	"github.com/churnpipe/churnpipe/jobs"
 	"github.com/churnpipe/churnpipe/pipeline"
+	"github.com/churnpipe/churnpipe/pipeline/gate"
 )
 
 func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
@@ -27,6 +28,7 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	db := fs.String("db", jobs.DefaultDB, "prediction store: sqlite:PATH or postgres://user@host/db (password via PGPASSWORD or ${ENV} in --config)")
 	table := fs.String("table", "customer_predictions", "name of the prediction table (history is TABLE_history)")
 	reg := fs.String("registry", jobs.DefaultRegistry, "churn model registry (from churnpipe train); its champion scores the night")
+	attrs := fs.String("attributes", "", "customer-attribute file (CSV or Parquet keyed by customer_id) for a champion trained with churnpipe train --attributes")
 	dry := fs.Bool("dry-run", false, "do everything but publish")
 	force := fs.Bool("force-publish", false, "publish even if a quality gate blocks (recorded in pipeline_runs)")
 	metricsFile := fs.String("metrics-file", "", "write Prometheus metrics here (node_exporter textfile collector)")
@@ -44,7 +46,7 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	for name, apply := range map[string]func(){
 		"tz": func() { c.TimeZone = *tz }, "db": func() { c.DB = *db }, "table": func() { c.Table = *table },
 		"registry": func() { c.Registry = *reg }, "metrics-file": func() { c.Metrics.Textfile = *metricsFile },
-		"pushgateway": func() { c.Metrics.Pushgateway = *push },
+		"pushgateway": func() { c.Metrics.Pushgateway = *push }, "attributes": func() { c.Attributes = *attrs },
 	} {
 		if set[name] {
 			apply()
@@ -91,6 +93,7 @@ func printRunSummary(w io.Writer, res pipeline.NightlyResult, runErr error) {
 	if res.Ingest.Quarantine != "" {
 		fmt.Fprintf(w, "rejected rows: %s\n", res.Ingest.Quarantine)
 	}
+	printGates(w, res.Gates)
 	if len(res.Stages) > 0 {
 		fmt.Fprint(w, "stages:")
 		for _, l := range lifecycle.Labels() {
@@ -99,6 +102,26 @@ func printRunSummary(w io.Writer, res pipeline.NightlyResult, runErr error) {
 			}
 		}
 		fmt.Fprintln(w)
+	}
+}
+
+// printGates prints the quality gates that warned or blocked, one a line.
+func printGates(w io.Writer, rep gate.Report) {
+	if rep.Status == "" {
+		return
+	}
+	warned := append(rep.Failed(gate.Block), rep.Failed(gate.Warn)...)
+	if len(warned) == 0 {
+		fmt.Fprintf(w, "gates: all %d pass\n", len(rep.Results))
+		return
+	}
+	forced := ""
+	if rep.Forced {
+		forced = " (publishing forced)"
+	}
+	fmt.Fprintf(w, "gates: %s%s\n", rep.Status, forced)
+	for _, r := range warned {
+		fmt.Fprintf(w, "  %s %s: %s\n", r.Status, r.Name, r.Message)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -23,7 +24,9 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	var in inputFlags
 	in.register(fs)
 	tf := registerTrainFlags(fs, "last day of history to use (default: the last event's day)")
-	snaps := fs.Int("snapshots", 9, "training snapshots before the validation snapshot")
+	snaps := fs.Int("snapshots", 6, "training snapshots per rolling origin (their labels end by the validation snapshot)")
+	tests := fs.Int("test-snapshots", 3, "rolling origins: test snapshots, newest first, each judged by a model chosen and calibrated without its label window")
+	attrs := fs.String("attributes", "", "customer attributes (CSV or Parquet keyed by customer_id, else by the first column; NA = missing) joined to the design matrix; nightly then needs the same --attributes")
 	step := fs.String("step", "30d", "days between training snapshots")
 	reg := fs.String("registry", jobs.DefaultRegistry, "model registry folder (versions, champion/challenger aliases)")
 	force := fs.Bool("force", false, "promote to champion even if the promotion rule says no (recorded)")
@@ -43,7 +46,8 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	if c.AsOf, c.HorizonDays, err = tf.parse(); err != nil {
 		return err
 	}
-	c.TrainSnapshots, c.Registry, c.Force, c.Seed = *snaps, *reg, *force, *seed
+	c.TrainSnapshots, c.TestSnapshots, c.Registry, c.Force, c.Seed = *snaps, *tests, *reg, *force, *seed
+	c.Attributes = *attrs
 	if *step != "" {
 		if c.StepDays, err = jobs.ParseHorizon(*step); err != nil {
 			return err
@@ -56,16 +60,41 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(rep)
 	}
-	fmt.Fprintf(stdout, "model %s (%s) on test snapshot %s: %d customers, churn rate %.3f\n",
-		rep.ModelVersion, rep.ModelKind, rep.TestSnapshot, rep.TestCustomers, rep.TestChurnRate)
-	fmt.Fprintf(stdout, "AUC %.4f (recency %.4f, BG/NBD %.4f) · PR-AUC %.4f · Brier %.4f · ECE %.4f · lift@10%% %.2f\n",
-		rep.AUC, rep.Baselines.RecencyAUC, rep.Baselines.BGNBDAUC, rep.PRAUC, rep.Brier, rep.ECE, rep.LiftTop10)
-	fmt.Fprintf(stdout, "predicted stage: accuracy %.4f (stays the same %.4f) · macro-F1 %.4f (%.4f)\n",
-		rep.StageAccuracy, rep.StageBaselineAccuracy, rep.StageMacroF1, rep.StageBaselineMacroF1)
+	printTrainReport(stdout, rep)
 	if rep.Promotion != nil {
 		fmt.Fprintf(stdout, "promotion: %v — %s; champion is %s\n", rep.Promotion.Promote, rep.Promotion.Reason, rep.Champion)
 	}
 	return nil
+}
+
+// printTrainReport prints the rolling-origin table and the verdict.
+func printTrainReport(w io.Writer, rep *pipeline.TrainReport) {
+	fmt.Fprintf(w, "model %s (%s) — chosen on validation: %s; test snapshots %v\n", rep.ModelVersion, rep.ModelKind, rep.ChosenKind, rep.TestSnapshots)
+	if !rep.BeatsBaselines {
+		fmt.Fprintln(w, "WARNING: no candidate beats the baselines; the champion is a calibrated baseline")
+	}
+	fmt.Fprintf(w, "verdict: %s\n", rep.Verdict)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "kind\tmean val AUC\tmean test AUC\t95% CI\tmean Brier\tmean ECE\tper-snapshot test AUC\t")
+	if rep.Rolling != nil {
+		for _, k := range rep.Rolling.Kinds {
+			var per []string
+			for _, t := range k.Test {
+				per = append(per, fmt.Sprintf("%s %.4f", t.Snapshot, t.AUC))
+			}
+			name := k.Kind
+			if k.Baseline {
+				name += " (baseline)"
+			}
+			fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f–%.4f\t%.4f\t%.4f\t%s\t\n", name, k.MeanValAUC, k.MeanAUC, k.AUCCI[0], k.AUCCI[1],
+				k.MeanBrier, k.MeanECE, strings.Join(per, ", "))
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "champion on the newest test snapshot %s: %d customers, churn rate %.3f, AUC %.4f · Brier %.4f · ECE %.4f · lift@10%% %.2f; probabilities within [%g, %g]\n",
+		rep.TestSnapshot, rep.TestCustomers, rep.TestChurnRate, rep.AUC, rep.Brier, rep.ECE, rep.LiftTop10, rep.ProbabilityBounds[0], rep.ProbabilityBounds[1])
+	fmt.Fprintf(w, "predicted stage: accuracy %.4f (stays the same %.4f) · macro-F1 %.4f (%.4f)\n",
+		rep.StageAccuracy, rep.StageBaselineAccuracy, rep.StageMacroF1, rep.StageBaselineMacroF1)
 }
 
 func init() {
@@ -102,13 +131,25 @@ func runBacktest(ctx context.Context, args []string, stdout io.Writer) error {
 		return json.NewEncoder(stdout).Encode(reps)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "test snapshot\tcustomers\tchurn rate\tmodel\tAUC\trecency AUC\tBG/NBD AUC\tPR-AUC\tBrier\tECE\tlift@10%\tstage acc\tstays-same acc\t")
+	fmt.Fprintln(tw, "test snapshot\tcustomers\tchurn rate\tmodel\tchosen\tAUC\trecency AUC\tBG/NBD AUC\tPR-AUC\tBrier\tECE\tlift@10%\tstage acc\tstays-same acc\tagainst the baselines\t")
 	for _, r := range reps {
-		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.2f\t%.4f\t%.4f\t\n", r.TestSnapshot, r.TestCustomers,
-			r.TestChurnRate, r.ModelKind, r.AUC, r.Baselines.RecencyAUC, r.Baselines.BGNBDAUC, r.PRAUC, r.Brier, r.ECE,
-			r.LiftTop10, r.StageAccuracy, r.StageBaselineAccuracy)
+		verdict := "beats them"
+		if !r.BeatsBaselines {
+			verdict = "LOSES: " + r.ChosenKind + " not promoted, champion = " + r.ModelKind + " baseline"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%s\t%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.2f\t%.4f\t%.4f\t%s\t\n", r.TestSnapshot, r.TestCustomers,
+			r.TestChurnRate, r.ModelKind, r.ChosenKind, r.AUC, r.Baselines.RecencyAUC, r.Baselines.BGNBDAUC, r.PRAUC, r.Brier, r.ECE,
+			r.LiftTop10, r.StageAccuracy, r.StageBaselineAccuracy, verdict)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range reps {
+		if !r.BeatsBaselines {
+			fmt.Fprintf(stdout, "as of %s: %s\n", r.TestSnapshot, r.Verdict)
+		}
+	}
+	return nil
 }
 
 func init() {
@@ -139,7 +180,7 @@ func runRetrain(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	tc := jobs.TrainConfig{Input: nc.Input}
-	tc.Registry, tc.Force = c.Registry, *force
+	tc.Registry, tc.Force, tc.Attributes = c.Registry, *force, nc.Attributes
 	if tc.AsOf, tc.HorizonDays, err = tf.parse(); err != nil {
 		return err
 	}

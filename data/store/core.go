@@ -228,13 +228,18 @@ func nullString(s string) any {
 }
 
 func (s *store) LastRun(ctx context.Context, status string) (Run, bool, error) {
-	q := fmt.Sprintf(`SELECT run_id, as_of, started_at, finished_at, status, rows_read, rows_rejected, rows_excluded,
-	rows_duplicate, customers, error, details FROM %s WHERE target_table = ?`, s.d.tbl(tRuns))
-	args := []any{s.table}
+	where, args := "target_table = ?", []any{s.table}
 	if status != "" {
-		q += " AND status = ?"
+		where += " AND status = ?"
 		args = append(args, status)
 	}
+	return s.queryRun(ctx, "last run", where, args...)
+}
+
+// queryRun returns the newest run of pipeline_runs matching where.
+func (s *store) queryRun(ctx context.Context, what, where string, args ...any) (Run, bool, error) {
+	q := fmt.Sprintf(`SELECT run_id, as_of, started_at, finished_at, status, rows_read, rows_rejected, rows_excluded,
+	rows_duplicate, customers, error, details FROM %s WHERE %s`, s.d.tbl(tRuns), where)
 	q += " ORDER BY started_at DESC, run_id DESC LIMIT 1"
 	v := make([]any, 12)
 	ptrs := make([]any, len(v))
@@ -245,7 +250,7 @@ func (s *store) LastRun(ctx context.Context, status string) (Run, bool, error) {
 		if isNoRows(err) {
 			return Run{}, false, nil
 		}
-		return Run{}, false, fmt.Errorf("store: last run: %w", err)
+		return Run{}, false, fmt.Errorf("store: %s: %w", what, err)
 	}
 	var r Run
 	var err error
@@ -256,7 +261,7 @@ func (s *store) LastRun(ctx context.Context, status string) (Run, bool, error) {
 		}
 	}
 	if err != nil {
-		return Run{}, false, fmt.Errorf("store: last run: %w", err)
+		return Run{}, false, fmt.Errorf("store: %s: %w", what, err)
 	}
 	r.Status = asString(v[4])
 	r.RowsRead, r.RowsRejected, r.RowsExcluded = asInt(v[5]), asInt(v[6]), asInt(v[7])
@@ -273,10 +278,24 @@ func (s *store) LastRun(ctx context.Context, status string) (Run, bool, error) {
 			b = d.([]byte)
 		}
 		if err := json.Unmarshal(b, &r.Details); err != nil {
-			return Run{}, false, fmt.Errorf("store: last run %q: details: %w", r.ID, err)
+			return Run{}, false, fmt.Errorf("store: %s %q: details: %w", what, r.ID, err)
 		}
 	}
 	return r, true, nil
+}
+
+// PublishedRun returns the ledger row of the run whose night is in the
+// current table (its run_id column); ok is false when the table is empty.
+func (s *store) PublishedRun(ctx context.Context) (Run, bool, error) {
+	var id any
+	err := s.eng.pool().queryRow(ctx, fmt.Sprintf("SELECT %s FROM %s LIMIT 1", ident(colRunID), s.d.tbl(s.table))).Scan(&id)
+	if isNoRows(err) {
+		return Run{}, false, nil
+	}
+	if err != nil {
+		return Run{}, false, fmt.Errorf("store: published run: %w", err)
+	}
+	return s.queryRun(ctx, "published run", "target_table = ? AND run_id = ?", s.table, asString(id))
 }
 
 func (s *store) PutLabels(ctx context.Context, table string, labels []Label) error {
@@ -351,6 +370,7 @@ type plan struct {
 	fixed   []any // values of as_of, run_id, updated_at
 	histCol []string
 	curCols map[string]bool
+	alerts  bool // customer_alerts exists (migration 7)
 }
 
 func (s *store) Publish(ctx context.Context, p Publication) error {
@@ -373,6 +393,11 @@ func (s *store) Publish(ctx context.Context, p Publication) error {
 	pl, err := s.plan(p, cur, hist)
 	if err != nil {
 		return err
+	}
+	if ac, err := s.eng.columns(ctx, tAlerts); err != nil {
+		return fmt.Errorf("store: publish: %w", err)
+	} else if pl.alerts = len(ac) > 0; !pl.alerts && len(p.Alerts) > 0 {
+		return fmt.Errorf("%w: %s has no %s table (call Migrate)", ErrNotMigrated, s.target, tAlerts)
 	}
 	err = s.eng.publish(ctx, pl, func(ctx context.Context, q querier, staging string) error {
 		return s.swap(ctx, q, staging, pl)
@@ -573,7 +598,10 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 		testHook("swapping")
 	}
 	if s.d.pg {
-		return s.pgInsertFigures(ctx, q, asOf, figures, lap)
+		if err := s.pgInsertFigures(ctx, q, asOf, figures, lap); err != nil {
+			return err
+		}
+		return s.swapAlerts(ctx, q, pl, lap)
 	}
 
 	// stage_transitions against the previous history night.
@@ -593,6 +621,17 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 		return fmt.Errorf("metrics: %w", err)
 	}
 	lap("metrics")
+	return s.swapAlerts(ctx, q, pl, lap)
+}
+
+func (s *store) swapAlerts(ctx context.Context, q querier, pl *plan, lap func(string)) error {
+	if !pl.alerts {
+		return nil
+	}
+	if err := s.writeAlerts(ctx, q, pl.pub); err != nil {
+		return err
+	}
+	lap("alerts")
 	return nil
 }
 

@@ -65,6 +65,14 @@ var predictionColumns = []colSpec{
 	{"top_reasons", kJSON, 3},
 	{"model_version", kText, 3},
 
+	{"previous_stage", kText, 7},
+	{"stage_since", kDate, 7},
+	{"previous_churn_risk", kText, 7},
+	{"churn_risk_changed", kInt, 7},
+	{"churn_percentile", kReal, 7},
+	{"clv_percentile", kReal, 7},
+	{"churn_percentile_in_stage", kReal, 7},
+
 	{"subscription_status", kText, 8},
 	{"renewal_date", kDate, 8},
 	{"p_renew_next", kReal, 8},
@@ -234,6 +242,7 @@ const (
 	tMetrics     = "lifecycle_metrics"
 	tStageLabels = "stage_labels"
 	tSegLabels   = "segment_labels"
+	tAlerts      = "customer_alerts"
 )
 
 type migration struct {
@@ -261,6 +270,7 @@ var migrations = []migration{
 		}
 		return []string{"DROP INDEX IF EXISTS " + d.tbl(table+"_value_tier_idx")}
 	}},
+	{7, "CRM changes: previous stage and risk, stage_since, percentiles; customer_alerts", migrateV7},
 	{8, "subscription columns (contractual setting)", func(d dialect, table string) []string { return addColumns(d, table, 8) }},
 }
 
@@ -336,4 +346,28 @@ func migrationsTableDDL(d dialect) string {
 	return fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
 	target_table %s NOT NULL, version INTEGER NOT NULL, applied_at %s NOT NULL, description TEXT,
 	PRIMARY KEY (target_table, version))`, d.tbl(tMigrations), d.key(), d.typ(kTime))
+}
+
+// migrateV7 adds the change and rank columns and the customer_alerts table
+// (one row per customer and alert that fired on a night; see
+// docs/crm-contract.md).
+func migrateV7(d dialect, table string) []string {
+	return append(addColumns(d, table, 7),
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+	target_table %[3]s NOT NULL, as_of %[2]s NOT NULL, customer_id %[3]s NOT NULL, alert %[4]s NOT NULL,
+	label_en TEXT, label_zh TEXT, lifecycle_stage %[5]s, previous_stage %[5]s, stage_since %[2]s,
+	churn_risk %[5]s, previous_churn_risk %[5]s, churn_probability %[6]s, value_tier %[5]s, segment %[5]s,
+	action TEXT, top_reasons TEXT, run_id %[5]s,
+	PRIMARY KEY (target_table, as_of, customer_id, alert))`, d.tbl(tAlerts), d.typ(kDate), d.key(), alertKey(d), d.typ(kText), d.typ(kReal)),
+		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (target_table, as_of, alert)", ident(tAlerts+"_night_alert_idx"), d.tbl(tAlerts)),
+	)
+}
+
+// alertKey is the type of customer_alerts.alert: short codes, so that the
+// four-column key stays under InnoDB's 3072-byte limit.
+func alertKey(d dialect) string {
+	if d.my {
+		return "VARCHAR(64)"
+	}
+	return "TEXT"
 }

@@ -85,6 +85,10 @@ type Store interface {
 	// LastRun returns the newest run (by started_at) of the target table with
 	// the given status ("" = any); ok is false when there is none.
 	LastRun(ctx context.Context, status string) (r Run, ok bool, err error)
+	// PublishedRun returns the ledger row of the run whose night the
+	// current table holds (the last published night); ok is false when
+	// nothing was published yet.
+	PublishedRun(ctx context.Context) (r Run, ok bool, err error)
 	// TryLock takes the target table's run lock without waiting: a
 	// PostgreSQL session advisory lock keyed by a hash of schema.table, or a
 	// flock(2) on the SQLite file's PATH+".lock", or a MySQL GET_LOCK named
@@ -94,6 +98,9 @@ type Store interface {
 	TryLock(ctx context.Context) (release func() error, err error)
 	// Close releases the lock (if held) and the connections.
 	Close() error
+	// PreviousNight returns the newest history night before asOf (the
+	// night the change columns of asOf compare with).
+	PreviousNight(ctx context.Context, asOf time.Time) (PreviousNight, error)
 }
 
 // Run is one row of pipeline_runs.
@@ -118,6 +125,9 @@ type Publication struct {
 	// table's columns; as_of, run_id and updated_at are filled by the store and
 	// must not be present. Publish does not retain or release them.
 	Records []arrow.Record
+	// Alerts replace the night's rows of customer_alerts in the same
+	// transaction (none: the night has no alerts).
+	Alerts []Alert
 }
 
 // Label is one row of stage_labels or segment_labels.

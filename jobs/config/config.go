@@ -60,6 +60,9 @@ type Config struct {
 	Gates     Gates     `yaml:"gates"`
 	Metrics   Metrics   `yaml:"metrics"`
 	Log       Log       `yaml:"log"`
+	// Attributes is the customer-attribute file (CSV/Parquet keyed by
+	// customer_id) a champion trained with --attributes needs.
+	Attributes string `yaml:"attributes"`
 
 	file  string
 	lines map[string]int // key path → line
@@ -150,6 +153,15 @@ type Gates struct {
 	PSIBlock        float64 `yaml:"psi_block"`
 	ScorePSIWarn    float64 `yaml:"score_psi_warn"`
 	ScorePSIBlock   float64 `yaml:"score_psi_block"`
+	// Feed gates, night over night (see pipeline/gate).
+	MaxDayDrop        float64 `yaml:"max_day_drop"`
+	AsOfDayRatioWarn  float64 `yaml:"asof_day_ratio_warn"`
+	AsOfDayRatioBlock float64 `yaml:"asof_day_ratio_block"`
+	MaxSpanShiftDays  float64 `yaml:"max_span_shift_days"`
+	EventMixWarn      float64 `yaml:"event_mix_warn"`
+	EventMixBlock     float64 `yaml:"event_mix_block"`
+	AmountPSIWarn     float64 `yaml:"amount_psi_warn"`
+	AmountPSIBlock    float64 `yaml:"amount_psi_block"`
 }
 
 // Metrics says where the run's metrics go.
@@ -178,8 +190,9 @@ func Default() Config {
 		CLV:       CLV{Model: "bgnbd", TimeUnit: "week", HorizonDays: 90, CLVMonths: 12, AnnualDiscountRate: 0.10},
 		ChurnRisk: ChurnRisk{Medium: 0.3, High: 0.6},
 		RFM:       RFM{Segments: DefaultRFMSegments()},
-		Gates: Gates{MaxCustomerDrop: 0.5, MaxRowDrop: 0.5, MaxReject: 0.01, PSIWarn: 0.1, PSIBlock: 0.25,
-			ScorePSIWarn: 0.1, ScorePSIBlock: 0.25},
+		Gates: Gates{MaxCustomerDrop: 0.1, MaxRowDrop: 0.1, MaxReject: 0.01, PSIWarn: 0.1, PSIBlock: 0.25,
+			ScorePSIWarn: 0.1, ScorePSIBlock: 0.25, MaxDayDrop: 0.5, AsOfDayRatioWarn: 0.25, MaxSpanShiftDays: 7,
+			EventMixWarn: 0.03, EventMixBlock: 0.1, AmountPSIWarn: 0.1, AmountPSIBlock: 0.25},
 		Metrics: Metrics{Job: "churnpipe"},
 		Log:     Log{Format: "text", Level: "info"},
 	}
@@ -556,6 +569,14 @@ func (c Config) Validate() error {
 	v.fraction("gates.max_reject", g.MaxReject)
 	v.psi("gates.psi_warn", g.PSIWarn, "gates.psi_block", g.PSIBlock)
 	v.psi("gates.score_psi_warn", g.ScorePSIWarn, "gates.score_psi_block", g.ScorePSIBlock)
+	v.fraction("gates.max_day_drop", g.MaxDayDrop)
+	v.fraction("gates.asof_day_ratio_warn", g.AsOfDayRatioWarn)
+	v.fraction("gates.asof_day_ratio_block", g.AsOfDayRatioBlock)
+	if !(g.MaxSpanShiftDays >= 0) || math.IsInf(g.MaxSpanShiftDays, 0) {
+		v.bad("gates.max_span_shift_days", "%g: must be ≥ 0 days (0 = off)", g.MaxSpanShiftDays)
+	}
+	v.psi("gates.event_mix_warn", g.EventMixWarn, "gates.event_mix_block", g.EventMixBlock)
+	v.psi("gates.amount_psi_warn", g.AmountPSIWarn, "gates.amount_psi_block", g.AmountPSIBlock)
 
 	if p := c.Metrics.Pushgateway; p != "" {
 		u, err := url.Parse(p)

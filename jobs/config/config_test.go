@@ -168,7 +168,7 @@ func TestErrors(t *testing.T) {
 		{"default block below warn", "gates:\n  psi_warn: 0.3\n",
 			[]string{"c.yaml: gates.psi_block: must be > gates.psi_warn (0.25 ≤ 0.3)"}},
 		{"unknown key", "gates:\n  psi_blok: 0.3\n",
-			[]string{"c.yaml:2: gates.psi_blok: unknown key (known: max_customer_drop, max_reject, max_row_drop, psi_block, psi_warn, score_psi_block, score_psi_warn)"}},
+			[]string{"c.yaml:2: gates.psi_blok: unknown key (known: amount_psi_block, amount_psi_warn, asof_day_ratio_block, asof_day_ratio_warn, event_mix_block, event_mix_warn, max_customer_drop, max_day_drop, max_reject, max_row_drop, max_span_shift_days, psi_block, psi_warn, score_psi_block, score_psi_warn)"}},
 		{"unknown section", "alerts:\n  x: 1\n", []string{"c.yaml:1: alerts: unknown key"}},
 		{"unset variable", "\ndb: postgres://u:${PGPASSWORD}@h/db\n",
 			[]string{"c.yaml:2: db: environment variable not set: ${PGPASSWORD} (export it, or write ${PGPASSWORD:-default})"}},

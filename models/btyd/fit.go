@@ -46,6 +46,9 @@ type FitResult struct {
 	Iterations int                `json:"iterations"`
 	Converged  bool               `json:"converged"`
 	StdErr     map[string]float64 `json:"stderr"`
+	// Warnings are what the caller should know about the data the fit
+	// used (for example customers left out of a Gamma-Gamma fit).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // FitOptions tunes maximum likelihood estimation. The zero value is ready to

@@ -2,6 +2,7 @@ package churn_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -62,22 +63,27 @@ func synthetic(n int, seed uint64, names []string) churn.Set {
 }
 
 func TestTrainReasonsAndJSON(t *testing.T) {
-	names := []string{"days_since_last_purchase", "purchase_days", "noise_a", "noise_b", churn.ExtraSeasonSin}
+	names := []string{"days_since_last_purchase", "purchase_days", "noise_a", churn.ExtraBGNBDProbNoPurchase, churn.ExtraSeasonSin}
 	train, val := synthetic(3000, 1, names), synthetic(1500, 2, names)
 	m, cands, err := churn.Train(train, val, names, nil, []string{"growing", "churned"}, churn.TrainOptions{HorizonDays: 90, Seed: 1})
 	require.NoError(t, err)
-	require.Len(t, cands, 2)
+	require.Len(t, cands, len(churn.AllCandidates))
 	for _, c := range cands {
-		assert.Greater(t, c.AUC, 0.8, c.Kind)
+		if c.Kind == churn.KindBTYD {
+			continue // the synthetic "BG/NBD" column is noise
+		}
+		assert.Greater(t, c.AUC, 0.7, c.Kind)
 	}
+	require.False(t, churn.IsBaseline(m.Kind), "a learnt model beats one noisy column: %s", m.Kind)
 
-	// A long-absent, one-time customer: recency must be the top reason, the season never.
-	x := []float64{290, 0, 0, 0, 0.5}
+	// A long-absent, one-time customer: recency and frequency are the top reasons, the season never.
+	x := []float64{290, 0, 0, 0.5, 0.5}
 	p := m.Probability(x)
 	assert.Greater(t, p, 0.8)
 	rs := m.Reasons(x, 3)
 	require.NotEmpty(t, rs)
-	assert.Equal(t, "days_since_last_purchase", rs[0].Feature)
+	require.GreaterOrEqual(t, len(rs), 2)
+	assert.ElementsMatch(t, []string{"days_since_last_purchase", "purchase_days"}, []string{rs[0].Feature, rs[1].Feature})
 	for i, r := range rs {
 		assert.NotEqual(t, churn.ExtraSeasonSin, r.Feature)
 		assert.Positive(t, r.Contribution)
@@ -87,12 +93,24 @@ func TestTrainReasonsAndJSON(t *testing.T) {
 	}
 	assert.Equal(t, "churned", m.PredictStage(x))
 
-	// The Scorer gives Probability and Reasons at once, bit for bit.
-	sc := m.NewScorer()
-	for _, r := range [][]float64{x, {3, 12, 0.4, -1, 0.5}, {math.NaN(), 2, 0, 0, -0.5}, {45, 1, 2, 3, 0}} {
-		gp, gr := sc.Score(r, 3)
-		assert.Equal(t, m.Probability(r), gp, "%v", r)
-		assert.Equal(t, m.Reasons(r, 3), gr, "%v", r)
+	// Never exactly 0 or 1, however extreme the customer.
+	for _, r := range [][]float64{{1e6, 0, 0, 1, 0}, {0, 1e6, 0, 0, 0}, {-1e6, 1e6, 1e6, -1, 0}} {
+		q := m.Probability(r)
+		assert.GreaterOrEqual(t, q, churn.ProbFloor)
+		assert.LessOrEqual(t, q, churn.ProbCeil)
+	}
+
+	// The Scorer gives Probability and Reasons at once, bit for bit, for every kind.
+	fs, err := churn.FitCandidates(train, val, names, nil, churn.TrainOptions{HorizonDays: 90, Seed: 1})
+	require.NoError(t, err)
+	for _, f := range fs {
+		sc := f.Model.NewScorer()
+		for _, r := range [][]float64{x, {3, 12, 0.4, 0.1, 0.5}, {math.NaN(), 2, 0, math.NaN(), -0.5}, {45, 1, 2, 0.3, 0}} {
+			gp, gr := sc.Score(r, 3)
+			assert.Equal(t, f.Model.Probability(r), gp, "%s %v", f.Model.Kind, r)
+			assert.Equal(t, f.Model.Reasons(r, 3), gr, "%s %v", f.Model.Kind, r)
+			assert.False(t, math.IsNaN(gp), "%s imputes missing values", f.Model.Kind)
+		}
 	}
 
 	// Round trip through JSON (the registry stores the model so).
@@ -104,6 +122,65 @@ func TestTrainReasonsAndJSON(t *testing.T) {
 	assert.InDelta(t, p, back.Probability(x), 1e-12)
 	require.NoError(t, back.CheckSchema(names))
 	assert.ErrorIs(t, back.CheckSchema(names[:4]), churn.ErrSchemaMismatch)
+}
+
+// shifted builds a set whose churn follows column col: the test sets of
+// TestRollingOriginNeverPromotesALoser follow recency (column 0) while the
+// training and validation sets follow noise_a (column 2), so the learnt
+// models win on validation and lose on test.
+func shifted(n int, seed uint64, col int) churn.Set {
+	rng := rand.New(rand.NewPCG(seed, 9))
+	X := mat.NewDense(n, 4, nil)
+	y := make([]float64, n)
+	for i := 0; i < n; i++ {
+		X.Set(i, 0, rng.Float64()*300)
+		X.Set(i, 1, float64(rng.IntN(20)))
+		X.Set(i, 2, rng.NormFloat64())
+		X.Set(i, 3, rng.Float64())
+		z := 2*X.At(i, 2) + X.At(i, 0)/150 - 1 // recency matters a little everywhere
+		if col == 0 {
+			z = X.At(i, 0)/50 - 3
+		}
+		if rng.Float64() < 1/(1+math.Exp(-z)) {
+			y[i] = 1
+		}
+	}
+	return churn.Set{X: X, Churn: y}
+}
+
+func TestRollingOriginNeverPromotesALoser(t *testing.T) {
+	names := []string{"days_since_last_purchase", "purchase_days", "noise_a", churn.ExtraBGNBDProbNoPurchase}
+	var folds []churn.Fold
+	for k := uint64(0); k < 2; k++ {
+		folds = append(folds, churn.Fold{Test: fmt.Sprintf("fold%d", k), Train: shifted(2000, 10*k+1, 2),
+			Val: shifted(1000, 10*k+2, 2), TestSet: shifted(1000, 10*k+3, 0)})
+	}
+	sel, m, err := churn.RollingOrigin(folds, names, nil, nil, churn.TrainOptions{Seed: 1})
+	require.NoError(t, err)
+	chosen := sel.Kind(sel.Chosen)
+	require.NotNil(t, chosen)
+	assert.False(t, chosen.Baseline, "validation follows noise_a: a learnt model wins there")
+	assert.False(t, sel.Beats)
+	assert.Equal(t, churn.KindRecency, sel.Champion, "the test labels follow recency")
+	assert.Equal(t, churn.KindRecency, m.Kind)
+	assert.Contains(t, sel.Verdict, "LOSES TO A BASELINE")
+	require.Len(t, chosen.Test, 2, "one test result per fold")
+	for _, r := range sel.Kinds {
+		assert.LessOrEqual(t, r.AUCCI[0], r.MeanAUC, r.Kind)
+		assert.GreaterOrEqual(t, r.AUCCI[1], r.MeanAUC, r.Kind)
+	}
+	// The baseline champion is calibrated: probabilities rise with recency, within the bounds.
+	lo, hi := m.Probability([]float64{1, 0, 0, 0}), m.Probability([]float64{299, 0, 0, 0})
+	assert.Less(t, lo, hi)
+
+	// Same folds, labels that follow the learnt signal everywhere: the model is promoted.
+	for k := range folds {
+		folds[k].TestSet = shifted(1000, 10*uint64(k)+3, 2)
+	}
+	sel, m, err = churn.RollingOrigin(folds, names, nil, nil, churn.TrainOptions{Seed: 1})
+	require.NoError(t, err)
+	assert.True(t, sel.Beats, sel.Verdict)
+	assert.Equal(t, sel.Chosen, m.Kind)
 }
 
 func TestTrainRefusesTooFewData(t *testing.T) {

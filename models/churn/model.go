@@ -20,26 +20,68 @@ var (
 	ErrSchemaMismatch = errors.New("churn: feature schema does not match the model")
 )
 
+// The model kinds. KindBTYD and KindRecency are the baselines: the BG/NBD
+// probability of no purchase in the horizon and the days since the last
+// purchase, each calibrated like any candidate.
+const (
+	KindGBT     = "gbt"
+	KindLogit   = "logit"
+	KindBTYD    = "btyd"
+	KindRecency = "recency"
+	KindBlend   = "blend"
+)
+
+// IsBaseline reports whether kind is one of the simple baselines.
+func IsBaseline(kind string) bool { return kind == KindBTYD || kind == KindRecency }
+
+// The bounds of every published churn probability: a calibrated model never
+// says "certainly" (exactly 0 or 1) from a finite window of labels.
+const (
+	ProbFloor = 0.001
+	ProbCeil  = 0.999
+)
+
 // Model is a trained churn model with its predicted-stage model: plain data
 // that round-trips through encoding/json (the registry stores it).
 type Model struct {
-	Kind        string          `json:"kind"` // "gbt" or "logit"
-	Features    []string        `json:"features"`
-	Extra       []string        `json:"extra"` // the extra (BTYD) columns among Features
-	SchemaHash  string          `json:"schema_hash"`
-	HorizonDays int             `json:"horizon_days"`
-	GBT         *gbt.Model      `json:"gbt,omitempty"`
-	Logit       *logit.Model    `json:"logit,omitempty"`
-	Impute      []float64       `json:"impute,omitempty"` // logit: training medians for NaN
-	Calibrator  json.RawMessage `json:"calibrator,omitempty"`
-	Stage       *gbt.Model      `json:"stage,omitempty"`
-	StageCodes  []string        `json:"stage_codes,omitempty"`
+	Kind        string       `json:"kind"` // see the Kind constants
+	Features    []string     `json:"features"`
+	Extra       []string     `json:"extra"` // the extra (BTYD) columns among Features
+	SchemaHash  string       `json:"schema_hash"`
+	HorizonDays int          `json:"horizon_days"`
+	GBT         *gbt.Model   `json:"gbt,omitempty"`
+	Logit       *logit.Model `json:"logit,omitempty"`
+	Impute      []float64    `json:"impute,omitempty"` // training medians for NaN (logit, baselines)
+	// ClipLo and ClipHi winsorise the logistic model's inputs at the
+	// training 0.5 % and 99.5 % quantiles: a feature nearly constant in the
+	// training snapshots cannot extrapolate wildly on a later one.
+	ClipLo     []float64       `json:"clip_lo,omitempty"`
+	ClipHi     []float64       `json:"clip_hi,omitempty"`
+	Calibrator json.RawMessage `json:"calibrator,omitempty"` // legacy isotonic calibrator of older models
+	// Stack maps the parts' link scores to the calibrated probability: a
+	// logistic regression fitted on the most recent labelled window (Platt
+	// scaling for a single part, the out-of-time blend for several).
+	Stack      *Stack     `json:"stack,omitempty"`
+	Attributes *AttrSpec  `json:"attributes,omitempty"` // the customer attributes the model expects
+	Stage      *gbt.Model `json:"stage,omitempty"`
+	StageCodes []string   `json:"stage_codes,omitempty"`
 
 	cal calibrate.Calibrator
 }
 
+// Stack is p = clamp(σ(Intercept + Σ Coef[k]·link_k(x)), ProbFloor, ProbCeil)
+// with link_k the log-odds score of part k (see Model.link).
+type Stack struct {
+	Parts     []string  `json:"parts"`
+	Coef      []float64 `json:"coef"`
+	Intercept float64   `json:"intercept"`
+}
+
 // Init decodes the calibrator; call it after json.Unmarshal.
 func (m *Model) Init() error {
+	if m.Stack != nil && len(m.Stack.Parts) != len(m.Stack.Coef) {
+		return fmt.Errorf("churn: stack has %d parts and %d coefficients", len(m.Stack.Parts), len(m.Stack.Coef))
+	}
 	if len(m.Calibrator) == 0 {
 		return nil
 	}
@@ -61,12 +103,64 @@ func (m *Model) CheckSchema(names []string) error {
 	return nil
 }
 
-// raw returns the uncalibrated churn score of one row.
+func (m *Model) col(name string) int { return slices.Index(m.Features, name) }
+
+// link returns the log-odds-like score of one part for row x: the boosted
+// trees' margin, the logistic margin, logit of the BG/NBD P(no purchase),
+// or log1p of the days since the last purchase. Missing inputs take the
+// training median.
+func (m *Model) link(part string, x []float64) float64 {
+	switch part {
+	case KindGBT:
+		return clampLogit(m.GBT.Predict(x))
+	case KindLogit:
+		return m.Logit.Margin(m.imputed(x))
+	case KindBTYD:
+		return clampLogit(m.valueOf(ExtraBGNBDProbNoPurchase, x))
+	case KindRecency:
+		return math.Log1p(math.Max(0, m.valueOf(recencyCol, x)))
+	}
+	panic(fmt.Sprintf("churn: unknown part %q", part))
+}
+
+const recencyCol = "days_since_last_purchase"
+
+func (m *Model) valueOf(name string, x []float64) float64 {
+	j := m.col(name)
+	v := x[j]
+	if (math.IsNaN(v) || math.IsInf(v, 0)) && m.Impute != nil {
+		v = m.Impute[j]
+	}
+	return v
+}
+
+func clampLogit(p float64) float64 {
+	const eps = 1e-6
+	p = math.Min(1-eps, math.Max(eps, p))
+	return math.Log(p / (1 - p))
+}
+
+// raw returns the uncalibrated churn score of one row (the single part's
+// link, or the stack's linear predictor for a blend).
 func (m *Model) raw(x []float64) float64 {
+	if m.Stack != nil {
+		if len(m.Stack.Parts) == 1 {
+			return m.link(m.Stack.Parts[0], x)
+		}
+		return m.stackZ(x)
+	}
 	if m.GBT != nil {
 		return m.GBT.Predict(x)
 	}
 	return m.Logit.Predict(m.imputed(x))
+}
+
+func (m *Model) stackZ(x []float64) float64 {
+	z := m.Stack.Intercept
+	for k, part := range m.Stack.Parts {
+		z += m.Stack.Coef[k] * m.link(part, x)
+	}
+	return z
 }
 
 func (m *Model) imputed(x []float64) []float64 {
@@ -78,17 +172,39 @@ func (m *Model) imputed(x []float64) []float64 {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			y[j] = m.Impute[j]
 		}
+		if m.ClipLo != nil {
+			y[j] = math.Min(m.ClipHi[j], math.Max(m.ClipLo[j], y[j]))
+		}
 	}
 	return y
 }
 
-// Probability returns the calibrated churn probability of one row.
+// Probability returns the calibrated churn probability of one row, in
+// [ProbFloor, ProbCeil] (NaN only if an input the model cannot impute is).
 func (m *Model) Probability(x []float64) float64 {
+	if m.Stack != nil {
+		return bound(sigmoid(m.stackZ(x)))
+	}
 	p := m.raw(x)
 	if m.cal != nil {
 		p = m.cal.Apply(p)
 	}
-	return math.Min(1, math.Max(0, p))
+	return bound(p)
+}
+
+func bound(p float64) float64 {
+	if math.IsNaN(p) {
+		return p
+	}
+	return math.Min(ProbCeil, math.Max(ProbFloor, p))
+}
+
+func sigmoid(z float64) float64 {
+	if z >= 0 {
+		return 1 / (1 + math.Exp(-z))
+	}
+	e := math.Exp(z)
+	return e / (1 + e)
 }
 
 // PredictAll returns the calibrated churn probability of every row of X.
@@ -110,15 +226,44 @@ type Reason struct {
 
 // Reasons returns up to k features with the largest positive contribution to
 // the churn log-odds of x: tree path contributions (Saabas) for boosted
-// trees, coefficient × standardised value for logistic regression.
+// trees, coefficient × standardised value for logistic regression, the
+// score's distance from the training median for a baseline; a blend adds
+// its parts' contributions times their weights.
 func (m *Model) Reasons(x []float64, k int) []Reason {
-	var c []float64
-	if m.GBT != nil {
-		c = m.GBT.Contributions(x)[:len(m.Features)]
-	} else {
-		c = m.Logit.Contributions(m.imputed(x))
+	return m.topReasons(x, m.contributions(x), k)
+}
+
+func (m *Model) contributions(x []float64) []float64 {
+	if m.Stack == nil {
+		if m.GBT != nil {
+			return m.GBT.Contributions(x)[:len(m.Features)]
+		}
+		return m.Logit.Contributions(m.imputed(x))
 	}
-	return m.topReasons(x, c, k)
+	c := make([]float64, len(m.Features))
+	for k, part := range m.Stack.Parts {
+		w := m.Stack.Coef[k]
+		switch part {
+		case KindGBT:
+			for j, v := range m.GBT.Contributions(x)[:len(m.Features)] {
+				c[j] += w * v
+			}
+		case KindLogit:
+			for j, v := range m.Logit.Contributions(m.imputed(x)) {
+				c[j] += w * v
+			}
+		case KindBTYD, KindRecency:
+			name := ExtraBGNBDProbNoPurchase
+			if part == KindRecency {
+				name = recencyCol
+			}
+			j := m.col(name)
+			med := slices.Clone(x)
+			med[j] = m.Impute[j]
+			c[j] += w * (m.link(part, x) - m.link(part, med))
+		}
+	}
+	return c
 }
 
 // Scorer scores rows with one model: Probability and Reasons at once, the
@@ -144,11 +289,24 @@ func (s *Scorer) Score(x []float64, k int) (float64, []Reason) {
 	if m.GBT == nil {
 		return m.Probability(x), m.Reasons(x, k)
 	}
+	if m.Stack != nil {
+		if len(m.Stack.Parts) != 1 || m.Stack.Parts[0] != KindGBT {
+			return m.Probability(x), m.Reasons(x, k)
+		}
+		// Platt-scaled trees: one walk gives the score and the contributions.
+		w := m.Stack.Coef[0]
+		z := m.Stack.Intercept + w*clampLogit(m.GBT.PredictContributions(x, s.contrib))
+		c := s.contrib[:len(m.Features)]
+		for j := range c {
+			c[j] = 0 + w*c[j]
+		}
+		return bound(sigmoid(z)), m.topReasons(x, c, k)
+	}
 	p := m.GBT.PredictContributions(x, s.contrib)
 	if m.cal != nil {
 		p = m.cal.Apply(p)
 	}
-	return math.Min(1, math.Max(0, p)), m.topReasons(x, s.contrib[:len(m.Features)], k)
+	return bound(p), m.topReasons(x, s.contrib[:len(m.Features)], k)
 }
 
 // topReasons returns up to k features of positive contribution c, largest first.

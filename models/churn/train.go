@@ -30,19 +30,27 @@ func (s Set) rows() int {
 	return r
 }
 
-// TrainOptions configure Train.
+// TrainOptions configure Train and FitCandidates.
 type TrainOptions struct {
 	HorizonDays int
-	Candidates  []string // "gbt", "logit"; nil = both
-	GBT         gbt.Params
-	L2          float64 // logit ridge strength; 0 = 1e-3
-	MinBuyers   int     // training rows needed; 0 = 500
-	MinPerClass int     // rows of each churn class needed in training and validation; 0 = 50
+	// Candidates are the model kinds fitted ("gbt", "logit", "btyd",
+	// "recency", "blend"); nil = all. The blend needs gbt, logit and btyd.
+	Candidates []string
+	GBT        gbt.Params
+	// L2 are the logit ridge strengths tried, the best validation AUC
+	// kept; nil = 1e-3, 1e-2.
+	L2          []float64
+	MinBuyers   int // training rows needed; 0 = 500
+	MinPerClass int // rows of each churn class needed in training and validation; 0 = 50
 	// MaxTrainRows caps the training rows by a seeded uniform sample (the
-	// snapshots of a large population repeat the same customers); 0 = 150,000.
+	// snapshots of a large population repeat the same customers); 0 = 40,000.
+	// The logistic regression sees at most half of them.
 	MaxTrainRows int
 	Seed         uint64
 }
+
+// AllCandidates are the kinds fitted by default.
+var AllCandidates = []string{KindGBT, KindLogit, KindBTYD, KindRecency, KindBlend}
 
 // DefaultGBT are the boosting parameters used unless overridden: shallow
 // trees, a small learning rate and early stopping on the validation snapshot.
@@ -59,116 +67,279 @@ func DefaultGBT(seed uint64) gbt.Params {
 	return p
 }
 
-// Candidate is how one candidate did on the validation snapshot.
-type Candidate struct {
-	Kind    string  `json:"kind"`
-	AUC     float64 `json:"auc"`
-	Chosen  bool    `json:"chosen"`
-	Seconds float64 `json:"seconds"` // fitting time
-	Rounds  int     `json:"rounds,omitempty"`
-}
-
-// Train fits the candidates on train, picks the one with the best AUC on
-// val, calibrates it on val, and fits the predicted-stage model. names are
-// the matrix columns (FeatureNames), extra the BTYD columns among them,
-// stageCodes the class names of Set.Stage.
-func Train(train, val Set, names, extra, stageCodes []string, o TrainOptions) (*Model, []Candidate, error) {
+func (o TrainOptions) withDefaults() TrainOptions {
 	if o.MinBuyers == 0 {
 		o.MinBuyers = 500
 	}
 	if o.MinPerClass == 0 {
 		o.MinPerClass = 50
 	}
-	if o.L2 == 0 {
-		o.L2 = 1e-3
+	if o.L2 == nil {
+		o.L2 = []float64{1e-3, 1e-2}
 	}
 	if o.Candidates == nil {
-		o.Candidates = []string{"gbt", "logit"}
+		o.Candidates = AllCandidates
 	}
 	if o.GBT.Rounds == 0 {
 		o.GBT = DefaultGBT(o.Seed)
 	}
-	if err := enough(train, val, o); err != nil {
-		return nil, nil, err
-	}
 	if o.MaxTrainRows == 0 {
-		o.MaxTrainRows = 150_000
+		o.MaxTrainRows = 40_000
+	}
+	return o
+}
+
+// Candidate is how one candidate did on the validation snapshot(s).
+type Candidate struct {
+	Kind     string    `json:"kind"`
+	AUC      float64   `json:"auc"`                // mean validation AUC over the folds
+	FoldAUC  []float64 `json:"fold_auc,omitempty"` // validation AUC per fold, newest first
+	Chosen   bool      `json:"chosen"`
+	Baseline bool      `json:"baseline,omitempty"`
+	Seconds  float64   `json:"seconds"` // fitting time, all folds
+	Rounds   int       `json:"rounds,omitempty"`
+	L2       float64   `json:"l2,omitempty"`
+}
+
+// Fitted is one candidate fitted on a training set and calibrated on a
+// validation set.
+type Fitted struct {
+	Model   *Model
+	ValAUC  float64 // AUC of the uncalibrated score on the validation set (the blend's cross-fitted)
+	Seconds float64
+}
+
+// FitCandidates fits every candidate kind of o on train and calibrates it
+// on val (the most recent labelled window before the test snapshot): Platt
+// scaling of the part's log-odds score, and for the blend a logistic
+// regression on the gbt, logit and btyd scores, whose validation AUC is
+// cross-fitted (two halves of val, each scored by weights fitted on the
+// other). Results are in the order of o.Candidates.
+func FitCandidates(train, val Set, names, extra []string, o TrainOptions) ([]Fitted, error) {
+	o = o.withDefaults()
+	if err := enough(train, val, o); err != nil {
+		return nil, err
 	}
 	train = sample(train, o.MaxTrainRows, o.Seed)
-	base := Model{Features: names, Extra: extra, SchemaHash: SchemaHash(names), HorizonDays: o.HorizonDays}
-	var best *Model
-	var bestAUC float64
-	var cands []Candidate
-	var bestVal []float64
-	for _, kind := range o.Candidates {
+	base := Model{Features: names, Extra: extra, SchemaHash: SchemaHash(names), HorizonDays: o.HorizonDays,
+		Impute: medians(train.X)}
+	base.ClipLo, base.ClipHi = quantiles(train.X, 0.005), quantiles(train.X, 0.995)
+	for _, n := range []string{recencyCol, ExtraBGNBDProbNoPurchase} {
+		if !slices.Contains(names, n) {
+			return nil, fmt.Errorf("churn: the design matrix has no column %q", n)
+		}
+	}
+	var g *gbt.Model
+	var l *logit.Model
+	out := make([]Fitted, 0, len(o.Candidates))
+	byKind := map[string]*Model{}
+	need := map[string]bool{}
+	for _, k := range o.Candidates {
+		need[k] = true
+		if k == KindBlend {
+			need[KindGBT], need[KindLogit], need[KindBTYD] = true, true, true
+		}
+	}
+	links := map[string][]float64{}
+	secs := map[string]float64{}
+	fit := func(kind string) error {
 		t0 := time.Now()
 		m := base
 		m.Kind = kind
 		switch kind {
-		case "gbt":
+		case KindGBT:
 			p := o.GBT
 			p.Names = names
-			g, err := gbt.Fit(train.X, train.Churn, val.X, val.Churn, p)
-			if err != nil {
-				return nil, nil, fmt.Errorf("churn: gradient boosting: %w", err)
+			var err error
+			if g, err = gbt.Fit(train.X, train.Churn, val.X, val.Churn, p); err != nil {
+				return fmt.Errorf("churn: gradient boosting: %w", err)
 			}
 			m.GBT = g
-		case "logit":
-			m.Impute = medians(train.X)
+		case KindLogit:
 			tr := make([]logit.Transform, len(names))
 			for j := range tr {
 				tr[j] = logit.Log1p
 			}
-			l, err := logit.Fit(imputeAll(train.X, m.Impute), train.Churn, nil, logit.Options{L2: o.L2, Transforms: tr, Names: names})
-			if err != nil {
-				return nil, nil, fmt.Errorf("churn: logistic regression: %w", err)
+			lt := sample(train, o.MaxTrainRows/2, o.Seed+2)
+			Xi := imputeAll(lt.X, m.Impute)
+			r, c := Xi.Dims()
+			for i := 0; i < r; i++ {
+				row := Xi.RawRowView(i)
+				for j := 0; j < c; j++ {
+					row[j] = math.Min(m.ClipHi[j], math.Max(m.ClipLo[j], row[j]))
+				}
+			}
+			var bestAUC float64
+			for _, l2 := range o.L2 {
+				c, err := logit.Fit(Xi, lt.Churn, nil, logit.Options{L2: l2, Transforms: tr, Names: names})
+				if err != nil {
+					return fmt.Errorf("churn: logistic regression (L2 %g): %w", l2, err)
+				}
+				mm := m
+				mm.Logit = c
+				if auc := metrics.AUC(val.Churn, linkAll(&mm, KindLogit, val.X)); l == nil || auc > bestAUC {
+					l, bestAUC = c, auc
+				}
 			}
 			m.Logit = l
+		case KindBTYD, KindRecency:
 		default:
-			return nil, nil, fmt.Errorf("churn: unknown candidate %q (want gbt or logit)", kind)
+			return fmt.Errorf("churn: unknown candidate %q (want one of %v)", kind, AllCandidates)
 		}
-		raw := make([]float64, val.rows())
-		for i := range raw {
-			raw[i] = m.raw(val.X.RawRowView(i))
-		}
-		auc := metrics.AUC(val.Churn, raw)
-		c := Candidate{Kind: kind, AUC: auc, Seconds: time.Since(t0).Seconds()}
-		if m.GBT != nil {
-			c.Rounds = len(m.GBT.Trees)
-		}
-		cands = append(cands, c)
-		if best == nil || auc > bestAUC {
-			mm := m
-			best, bestAUC, bestVal = &mm, auc, raw
+		mm := m
+		byKind[kind] = &mm
+		links[kind] = linkAll(&mm, kind, val.X)
+		secs[kind] = time.Since(t0).Seconds()
+		return nil
+	}
+	for _, k := range []string{KindGBT, KindLogit, KindBTYD, KindRecency} {
+		if need[k] {
+			if err := fit(k); err != nil {
+				return nil, err
+			}
 		}
 	}
-	for i := range cands {
-		cands[i].Chosen = cands[i].Kind == best.Kind
+	for _, kind := range o.Candidates {
+		t0 := time.Now()
+		if kind == KindBlend {
+			parts := []string{KindGBT, KindLogit, KindBTYD}
+			Z := mat.NewDense(val.rows(), len(parts), nil)
+			for k, p := range parts {
+				Z.SetCol(k, links[p])
+			}
+			st, err := fitStack(parts, Z, val.Churn)
+			if err != nil {
+				return nil, err
+			}
+			m := base
+			m.Kind, m.GBT, m.Logit, m.Stack = KindBlend, g, l, st
+			out = append(out, Fitted{Model: &m, ValAUC: crossFittedAUC(parts, Z, val.Churn),
+				Seconds: secs[KindGBT] + secs[KindLogit] + time.Since(t0).Seconds()})
+			continue
+		}
+		m := byKind[kind]
+		Z := mat.NewDense(val.rows(), 1, links[kind])
+		st, err := fitStack([]string{kind}, Z, val.Churn)
+		if err != nil {
+			return nil, err
+		}
+		m.Stack = st
+		out = append(out, Fitted{Model: m, ValAUC: metrics.AUC(val.Churn, links[kind]), Seconds: secs[kind] + time.Since(t0).Seconds()})
 	}
-	cal, err := calibrate.Fit(calibrate.MethodIsotonic, bestVal, val.Churn)
+	return out, nil
+}
+
+func linkAll(m *Model, part string, X *mat.Dense) []float64 {
+	r, _ := X.Dims()
+	out := make([]float64, r)
+	for i := range out {
+		out[i] = m.link(part, X.RawRowView(i))
+	}
+	return out
+}
+
+// fitStack fits p = σ(b + Σ c_k z_k) on the link scores Z (one column per
+// part): Platt scaling for one part (calibrate.FitPlatt with its smoothed
+// targets), a lightly ridged logistic regression for several.
+func fitStack(parts []string, Z *mat.Dense, y []float64) (*Stack, error) {
+	if len(parts) == 1 {
+		p, err := calibrate.FitPlatt(Z.RawMatrix().Data, y, nil, false)
+		if err != nil {
+			return nil, fmt.Errorf("churn: calibrating %s: %w", parts[0], err)
+		}
+		return &Stack{Parts: parts, Coef: []float64{p.A}, Intercept: p.B}, nil
+	}
+	l, err := logit.Fit(Z, y, nil, logit.Options{L2: 1e-4})
 	if err != nil {
-		return nil, nil, fmt.Errorf("churn: calibration: %w", err)
+		return nil, fmt.Errorf("churn: fitting the blend: %w", err)
 	}
-	if best.Calibrator, err = calibrate.Marshal(cal); err != nil {
+	st := &Stack{Parts: parts, Coef: make([]float64, len(parts)), Intercept: l.Intercept}
+	for k := range parts {
+		// logit standardises its inputs: fold mean and SD into the weights.
+		st.Coef[k] = l.Coef[k] / l.SD[k]
+		st.Intercept -= l.Coef[k] * l.Mean[k] / l.SD[k]
+	}
+	return st, nil
+}
+
+// crossFittedAUC is the AUC of the blend on Z whose halves (even and odd
+// rows) are each scored by weights fitted on the other half.
+func crossFittedAUC(parts []string, Z *mat.Dense, y []float64) float64 {
+	r, c := Z.Dims()
+	score := make([]float64, r)
+	for h := 0; h < 2; h++ {
+		var fitRows, evalRows []int
+		for i := 0; i < r; i++ {
+			if i%2 == h {
+				evalRows = append(evalRows, i)
+			} else {
+				fitRows = append(fitRows, i)
+			}
+		}
+		Zf := mat.NewDense(len(fitRows), c, nil)
+		yf := make([]float64, len(fitRows))
+		for k, i := range fitRows {
+			Zf.SetRow(k, Z.RawRowView(i))
+			yf[k] = y[i]
+		}
+		st, err := fitStack(parts, Zf, yf)
+		if err != nil {
+			return math.NaN()
+		}
+		for _, i := range evalRows {
+			z := st.Intercept
+			for k, v := range Z.RawRowView(i) {
+				z += st.Coef[k] * v
+			}
+			score[i] = z
+		}
+	}
+	return metrics.AUC(y, score)
+}
+
+// FitStage fits the predicted-stage model (multiclass boosted trees) on
+// train with early stopping on val.
+func FitStage(train, val Set, names, stageCodes []string, o TrainOptions) (*gbt.Model, error) {
+	o = o.withDefaults()
+	p := o.GBT
+	p.Objective = gbt.Multiclass
+	p.NumClass = len(stageCodes)
+	p.Names = names
+	// K trees per round: a faster schedule keeps the stage model's cost near the churn model's.
+	p.Rounds, p.LearningRate, p.EarlyStoppingRounds = min(p.Rounds, 120), 0.15, 10
+	st := sample(train, 60_000, o.Seed+1)
+	s, err := gbt.Fit(st.X, st.Stage, val.X, val.Stage, p)
+	if err != nil {
+		return nil, fmt.Errorf("churn: predicted-stage model: %w", err)
+	}
+	return s, nil
+}
+
+// Train fits the candidates on train, picks the one with the best AUC on
+// val (calibrated on val), and fits the predicted-stage model: one fold of
+// the rolling-origin selection in package pipeline.
+func Train(train, val Set, names, extra, stageCodes []string, o TrainOptions) (*Model, []Candidate, error) {
+	fs, err := FitCandidates(train, val, names, extra, o)
+	if err != nil {
 		return nil, nil, err
 	}
-	best.cal = cal
-
-	if train.Stage != nil && len(stageCodes) >= 2 {
-		p := o.GBT
-		p.Objective = gbt.Multiclass
-		p.NumClass = len(stageCodes)
-		p.Names = names
-		// K trees per round: a faster schedule keeps the stage model's cost near the churn model's.
-		p.Rounds, p.LearningRate, p.EarlyStoppingRounds = min(p.Rounds, 120), 0.15, 10
-		st := sample(train, 60_000, o.Seed+1)
-		s, err := gbt.Fit(st.X, st.Stage, val.X, val.Stage, p)
-		if err != nil {
-			return nil, nil, fmt.Errorf("churn: predicted-stage model: %w", err)
+	best := 0
+	cands := make([]Candidate, len(fs))
+	for i, f := range fs {
+		cands[i] = Candidate{Kind: f.Model.Kind, AUC: f.ValAUC, FoldAUC: []float64{f.ValAUC}, Seconds: f.Seconds, Baseline: IsBaseline(f.Model.Kind)}
+		if f.ValAUC > fs[best].ValAUC {
+			best = i
 		}
-		best.Stage, best.StageCodes = s, stageCodes
 	}
-	return best, cands, nil
+	cands[best].Chosen = true
+	m := fs[best].Model
+	if train.Stage != nil && len(stageCodes) >= 2 {
+		if m.Stage, err = FitStage(train, val, names, stageCodes, o); err != nil {
+			return nil, nil, err
+		}
+		m.StageCodes = stageCodes
+	}
+	return m, cands, nil
 }
 
 func enough(train, val Set, o TrainOptions) error {
@@ -195,7 +366,11 @@ func enough(train, val Set, o TrainOptions) error {
 }
 
 // medians returns each column's median over its finite values (0 if none).
-func medians(X *mat.Dense) []float64 {
+func medians(X *mat.Dense) []float64 { return quantiles(X, 0.5) }
+
+// quantiles returns each column's q-quantile (nearest rank) over its finite
+// values (0 if none).
+func quantiles(X *mat.Dense, q float64) []float64 {
 	r, c := X.Dims()
 	out := make([]float64, c)
 	col := make([]float64, 0, r)
@@ -208,7 +383,7 @@ func medians(X *mat.Dense) []float64 {
 		}
 		if len(col) > 0 {
 			slices.Sort(col)
-			out[j] = col[len(col)/2]
+			out[j] = col[min(len(col)-1, int(q*float64(len(col))))]
 		}
 	}
 	return out

@@ -33,6 +33,12 @@ type Kind string
 const (
 	KindLogit Kind = "logit"
 	KindGBT   Kind = "gbt"
+	// KindBlend is an out-of-time stack of gbt, logit and the BG/NBD probability.
+	KindBlend Kind = "blend"
+	// KindBTYD and KindRecency are calibrated baselines, registered as the
+	// champion when no candidate beats them.
+	KindBTYD    Kind = "btyd"
+	KindRecency Kind = "recency"
 )
 
 // Well-known aliases.
@@ -219,7 +225,9 @@ func marshal(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
 // mismatch, a schema hash that does not match the features, non-finite
 // metrics).
 func (r *Registry) Register(a *Artifact) (string, error) {
-	if a.Kind != KindLogit && a.Kind != KindGBT {
+	switch a.Kind {
+	case KindLogit, KindGBT, KindBlend, KindBTYD, KindRecency:
+	default:
 		return "", fmt.Errorf("%w: kind %q", ErrInvalid, a.Kind)
 	}
 	if len(a.Model) == 0 || !json.Valid(a.Model) {

@@ -22,6 +22,9 @@ const (
 	CheckRejectRate    = "reject_rate"
 	CheckFeaturePSI    = "feature_psi"
 	CheckScorePSI      = "score_psi"
+	// Night over night: tonight against the last published night.
+	CheckFeaturePSINight = "feature_psi_night"
+	CheckScorePSINight   = "score_psi_night"
 )
 
 // Result is the outcome of one check. Value is NaN when the check was
@@ -152,6 +155,16 @@ type Drift struct {
 // message names up to worst features. Features without a reference or with
 // no values are ignored; with none left the check is skipped.
 func FeaturePSI(refs map[string]Reference, values map[string][]float64, warn, block float64, worst int) (Result, []Drift) {
+	return featurePSI(CheckFeaturePSI, "largest feature PSI", refs, values, warn, block, worst)
+}
+
+// FeaturePSINight is FeaturePSI against the last published night's
+// distributions (check feature_psi_night).
+func FeaturePSINight(refs map[string]Reference, values map[string][]float64, warn, block float64, worst int) (Result, []Drift) {
+	return featurePSI(CheckFeaturePSINight, "largest feature PSI against the last published night", refs, values, warn, block, worst)
+}
+
+func featurePSI(check, what string, refs map[string]Reference, values map[string][]float64, warn, block float64, worst int) (Result, []Drift) {
 	var drifts []Drift
 	for name, ref := range refs {
 		v, ok := values[name]
@@ -161,7 +174,7 @@ func FeaturePSI(refs map[string]Reference, values map[string][]float64, warn, bl
 		drifts = append(drifts, Drift{name, PSI(ref, v)})
 	}
 	if len(drifts) == 0 {
-		return skipped(CheckFeaturePSI, warn, block, "no feature reference"), nil
+		return skipped(check, warn, block, "no feature reference"), nil
 	}
 	sort.Slice(drifts, func(i, j int) bool {
 		if drifts[i].PSI != drifts[j].PSI {
@@ -169,7 +182,7 @@ func FeaturePSI(refs map[string]Reference, values map[string][]float64, warn, bl
 		}
 		return drifts[i].Feature < drifts[j].Feature
 	})
-	r := atLeast(CheckFeaturePSI, drifts[0].PSI, warn, block, "largest feature PSI")
+	r := atLeast(check, drifts[0].PSI, warn, block, what)
 	if worst <= 0 {
 		worst = 5
 	}
@@ -185,29 +198,51 @@ func FeaturePSI(refs map[string]Reference, values map[string][]float64, warn, bl
 // score distribution: warn at ≥ warn, block at ≥ block. A nil ref or no
 // scores skips the check.
 func ScorePSI(ref *Reference, scores []float64, warn, block float64) Result {
+	return scorePSI(CheckScorePSI, "churn score PSI", ref, scores, warn, block)
+}
+
+// ScorePSINight is ScorePSI against the last published night's scores
+// (check score_psi_night).
+func ScorePSINight(ref *Reference, scores []float64, warn, block float64) Result {
+	return scorePSI(CheckScorePSINight, "churn score PSI against the last published night", ref, scores, warn, block)
+}
+
+func scorePSI(check, what string, ref *Reference, scores []float64, warn, block float64) Result {
 	if ref == nil || len(ref.Shares) == 0 {
-		return skipped(CheckScorePSI, warn, block, "no score reference")
+		return skipped(check, warn, block, "no score reference")
 	}
 	if len(scores) == 0 {
-		return skipped(CheckScorePSI, warn, block, "no scores")
+		return skipped(check, warn, block, "no scores")
 	}
-	return atLeast(CheckScorePSI, PSI(*ref, scores), warn, block, "churn score PSI")
+	return atLeast(check, PSI(*ref, scores), warn, block, what)
 }
 
 // Config holds the thresholds of Evaluate. Zero switches a level off.
 type Config struct {
 	MaxRowDrop, MaxCustomerDrop float64 // block when dropped by more than this fraction
 	MaxReject                   float64 // block when the reject rate is above
-	PSIWarn, PSIBlock           float64 // per-feature PSI levels
-	ScorePSIWarn, ScorePSIBlock float64 // churn score PSI levels
+	PSIWarn, PSIBlock           float64 // per-feature PSI levels (champion and night over night)
+	ScorePSIWarn, ScorePSIBlock float64 // churn score PSI levels (champion and night over night)
 	WorstFeatures               int     // features named in the message; 0 = 5
+	// Feed checks, night over night (see the package doc).
+	MaxDayDrop                          float64 // day_rows: block when a day lost more than this fraction of its rows
+	AsOfDayRatioWarn, AsOfDayRatioBlock float64 // asof_day_rows: Poisson probability levels
+	MaxSpanShiftDays                    float64 // time_span: block beyond this many days
+	EventMixWarn, EventMixBlock         float64 // event_mix: total variation distance levels
+	AmountPSIWarn, AmountPSIBlock       float64 // amount_psi levels
 }
 
-// DefaultConfig returns the documented defaults: drops 0.5, reject rate
-// 0.01, PSI warn 0.1 / block 0.25 for features and scores.
+// DefaultConfig returns the documented defaults: drops 0.1 against the
+// last published night, reject rate 0.01, PSI warn 0.1 / block 0.25 for
+// features, scores and amounts, a day losing more than half of its rows,
+// the as-of day's volume warned below probability 0.001 (never blocked),
+// the span moved by more than 7 days, event-type shares moved by 0.03
+// (warn) / 0.1 (block).
 func DefaultConfig() Config {
-	return Config{MaxRowDrop: 0.5, MaxCustomerDrop: 0.5, MaxReject: 0.01,
-		PSIWarn: 0.1, PSIBlock: 0.25, ScorePSIWarn: 0.1, ScorePSIBlock: 0.25, WorstFeatures: 5}
+	return Config{MaxRowDrop: 0.1, MaxCustomerDrop: 0.1, MaxReject: 0.01,
+		PSIWarn: 0.1, PSIBlock: 0.25, ScorePSIWarn: 0.1, ScorePSIBlock: 0.25, WorstFeatures: 5,
+		MaxDayDrop: 0.5, AsOfDayRatioWarn: 0.25, MaxSpanShiftDays: 7, EventMixWarn: 0.03, EventMixBlock: 0.1,
+		AmountPSIWarn: 0.1, AmountPSIBlock: 0.25}
 }
 
 // Baseline holds the counts of the last good run.
@@ -226,18 +261,42 @@ type Input struct {
 	Features               map[string][]float64 // tonight's feature columns
 	ScoreRef               *Reference           // reference churn score distribution
 	Scores                 []float64            // tonight's churn probabilities
+	// Night over night. Feed and LastFeed are the input profiles of tonight
+	// and of the last published night (nil: feed checks skipped);
+	// NightRefs and NightScoreRef the last published night's feature and
+	// score distributions, NightFeatures tonight's values to compare with
+	// them (already transformed, see pipeline's drift gate).
+	Feed, LastFeed *Feed
+	NightRefs      map[string]Reference
+	NightFeatures  map[string][]float64
+	NightScoreRef  *Reference
 }
 
 // Report is the outcome of every check.
 type Report struct {
 	Status  string   `json:"status"` // the worst status of the results
 	Results []Result `json:"results"`
-	Drift   []Drift  `json:"drift,omitempty"` // per-feature PSI, worst first
-	Forced  bool     `json:"forced,omitempty"`
+	Drift   []Drift  `json:"drift,omitempty"` // per-feature PSI against the champion, worst first
+	// DriftNight is the per-feature PSI against the last published night.
+	DriftNight []Drift `json:"drift_night,omitempty"`
+	// Compared says which features each drift check compared, against
+	// what, and why the others were left out (filled by the caller).
+	Compared []Comparison `json:"compared,omitempty"`
+	Forced   bool         `json:"forced,omitempty"`
+}
+
+// Comparison records one drift check's scope for the ledger.
+type Comparison struct {
+	Check    string   `json:"check"`
+	Against  string   `json:"against"`
+	Features []string `json:"features"`
+	// NotCompared maps a reason to the features left out for it.
+	NotCompared map[string][]string `json:"not_compared,omitempty"`
 }
 
 // Evaluate runs the checks in a fixed order: rows_drop, customers_drop,
-// reject_rate, feature_psi, score_psi.
+// reject_rate, day_rows, asof_day_rows, time_span, event_mix, amount_psi,
+// feature_psi_night, feature_psi, score_psi_night, score_psi.
 func Evaluate(cfg Config, in Input) Report {
 	var prevRows, prevCust int64
 	if in.Last != nil {
@@ -248,9 +307,20 @@ func Evaluate(cfg Config, in Input) Report {
 		Drop(CheckCustomersDrop, prevCust, in.Customers, 0, cfg.MaxCustomerDrop),
 		RejectRate(in.RowsRead, in.RowsRejected, 0, cfg.MaxReject),
 	}}
+	rep.Results = append(rep.Results,
+		DayRows(in.LastFeed, in.Feed, 0, cfg.MaxDayDrop),
+		AsOfDayRows(in.Feed, cfg.AsOfDayRatioWarn, cfg.AsOfDayRatioBlock),
+		TimeSpan(in.LastFeed, in.Feed, cfg.MaxSpanShiftDays),
+		EventMix(in.LastFeed, in.Feed, cfg.EventMixWarn, cfg.EventMixBlock),
+		AmountPSI(in.LastFeed, in.Feed, cfg.AmountPSIWarn, cfg.AmountPSIBlock))
+	nr, ndrift := FeaturePSINight(in.NightRefs, in.NightFeatures, cfg.PSIWarn, cfg.PSIBlock, cfg.WorstFeatures)
 	fr, drift := FeaturePSI(in.FeatureRefs, in.Features, cfg.PSIWarn, cfg.PSIBlock, cfg.WorstFeatures)
-	rep.Results = append(rep.Results, fr, ScorePSI(in.ScoreRef, in.Scores, cfg.ScorePSIWarn, cfg.ScorePSIBlock))
-	rep.Drift = drift
+	rep.Results = append(rep.Results, nr, fr,
+		ScorePSINight(in.NightScoreRef, in.Scores, cfg.ScorePSIWarn, cfg.ScorePSIBlock),
+		// Against the champion the scores only warn: they are a function of
+		// tenure and recency, which move with the calendar (see pipeline).
+		ScorePSI(in.ScoreRef, in.Scores, cfg.ScorePSIWarn, 0))
+	rep.Drift, rep.DriftNight = drift, ndrift
 	rep.Status = Pass
 	for _, r := range rep.Results {
 		rep.Status = worse(rep.Status, r.Status)

@@ -267,7 +267,8 @@ func TestEvaluate(t *testing.T) {
 	for _, r := range report.Results {
 		names = append(names, r.Name)
 	}
-	assert.Equal(t, []string{"rows_drop", "customers_drop", "reject_rate", "feature_psi", "score_psi"}, names)
+	assert.Equal(t, []string{"rows_drop", "customers_drop", "reject_rate", "day_rows", "asof_day_rows", "time_span",
+		"event_mix", "amount_psi", "feature_psi_night", "feature_psi", "score_psi_night", "score_psi"}, names)
 
 	first := good
 	first.Last = nil
@@ -286,20 +287,25 @@ func TestEvaluate(t *testing.T) {
 	report = gate.Evaluate(cfg, shifted)
 	assert.True(t, report.Blocked())
 	blocked := report.Failed(gate.Block)
-	require.Len(t, blocked, 2)
+	require.Len(t, blocked, 1)
 	assert.Equal(t, "customers_drop", blocked[0].Name)
-	assert.Equal(t, "score_psi", blocked[1].Name)
-	assert.Contains(t, report.Summary(), "block: score_psi")
+	// Against the champion the score PSI only warns (scores move with the calendar).
+	assert.Contains(t, report.Summary(), "warn: score_psi (churn score PSI 0.7594")
+	// Night over night it blocks.
+	night := shifted
+	night.NightScoreRef = &scoreRef
+	report = gate.Evaluate(cfg, night)
+	assert.Contains(t, report.Summary(), "block: score_psi_night")
 
 	// The JSON form: non-finite values are null, thresholds kept, round trip.
 	report = gate.Evaluate(cfg, first)
 	var back gate.Report
 	require.NoError(t, json.Unmarshal(report.JSON(), &back))
 	assert.Equal(t, report.Status, back.Status)
-	require.Len(t, back.Results, 5)
+	require.Len(t, back.Results, 12)
 	assert.True(t, math.IsNaN(back.Results[0].Value), "skipped drop check")
-	assert.Equal(t, 0.5, back.Results[0].Block)
-	assert.Equal(t, report.Results[3], back.Results[3])
+	assert.Equal(t, 0.1, back.Results[0].Block)
+	assert.Equal(t, report.Results[9], back.Results[9])
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal(report.JSON(), &raw))
 	first0 := raw["results"].([]any)[0].(map[string]any)
@@ -327,7 +333,7 @@ func ExampleEvaluate() {
 	fmt.Println(rep.Summary())
 	// Output:
 	// block true
-	// block: rows_drop (dropped by 0.6 > limit 0.5 (1000 → 400)); block: customers_drop (dropped by 0.6 > limit 0.5 (100 → 40))
+	// block: rows_drop (dropped by 0.6 > limit 0.1 (1000 → 400)); block: customers_drop (dropped by 0.6 > limit 0.1 (100 → 40))
 }
 
 func BenchmarkPSI(b *testing.B) {

@@ -74,6 +74,8 @@ type figureView struct {
 
 type page struct {
 	Title      string
+	Warnings   []string // the model loses to a baseline, in words
+	Verdict    string
 	Facts      [][2]string
 	Metrics    []metricRow
 	Scores     []scoreRow
@@ -109,6 +111,19 @@ func writeHTML(w io.Writer, d *data, figs []figure) error {
 	for _, sc := range d.scores {
 		pg.Scores = append(pg.Scores, scoreRow{sc.name, formatValue(sc.auc), formatValue(sc.ap), fmt.Sprintf("%.2f×", sc.lift10)})
 	}
+	pg.Verdict = in.Verdict
+	if in.LosesToBaseline {
+		pg.Warnings = append(pg.Warnings, "The candidate model loses to a baseline on the training run's test snapshots: "+in.Verdict)
+	}
+	if len(d.scores) > 0 {
+		m := d.scores[0]
+		for _, sc := range d.scores[1:] {
+			if sc.baseline && sc.auc >= m.auc {
+				pg.Warnings = append(pg.Warnings, fmt.Sprintf("On this test snapshot the model (ROC AUC %s) loses to the %s (ROC AUC %s).",
+					formatValue(m.auc), sc.name, formatValue(sc.auc)))
+			}
+		}
+	}
 	for _, f := range figs {
 		pg.Figures = append(pg.Figures, figureView{f.file, f.title, f.caption, f.wPx, f.hPx})
 	}
@@ -135,11 +150,18 @@ figure { margin: 1.2em 0 2em; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e4e4e4; }
 figcaption { font-size: 0.95em; color: #444; margin-top: 0.4em; max-width: 60em; }
 p.note { color: #666; font-size: 0.95em; }
+p.warn { color: #8b0000; background: #fff0f0; border: 1px solid #e0a0a0; padding: 0.5em; }
 nav a { margin-right: 1em; }
 </style>
 </head>
 <body>
 <h1>{{.Title}}</h1>
+{{- range .Warnings}}
+<p class="warn"><strong>Warning:</strong> {{.}}</p>
+{{- end}}
+{{- if .Verdict}}
+<p class="verdict">Against the baselines: {{.Verdict}}</p>
+{{- end}}
 <table class="facts">
 {{- range .Facts}}
 <tr><th>{{index . 0}}</th><td>{{index . 1}}</td></tr>

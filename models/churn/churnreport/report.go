@@ -70,6 +70,11 @@ type Input struct {
 	// brier, log_loss, ece, lift_top10, stage_accuracy, …) first in a fixed
 	// order with an explanation, others after them by name. NaN shows as n/a.
 	Metrics map[string]float64
+	// Verdict is the training run's comparison with the baselines over all
+	// its test snapshots, in words; LosesToBaseline marks a candidate that
+	// lost (the page then says so at the top).
+	Verdict         string
+	LosesToBaseline bool
 }
 
 // Report lists what Write produced: Files are names relative to Dir,
