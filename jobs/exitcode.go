@@ -18,7 +18,10 @@ const (
 	ExitGateBlocked = 4 // a quality gate blocked publishing
 	ExitSink        = 5 // the prediction store is unavailable
 	ExitLocked      = 6 // another run holds the lock on the target table
-	ExitInterrupted = 130
+	// ExitRetrainRecommended: retrain --check found the champion's realized
+	// AUC or calibration behind its test figures (prediction_outcomes).
+	ExitRetrainRecommended = 10
+	ExitInterrupted        = 130
 )
 
 // UsageError marks an error in flags or configuration.
@@ -38,6 +41,8 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.Is(err, store.ErrLocked):
 		return ExitLocked
+	case errors.Is(err, ErrRetrainRecommended):
+		return ExitRetrainRecommended
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	case errors.Is(err, ErrNotPromoted), errors.Is(err, pipeline.ErrGateBlocked):

@@ -80,6 +80,9 @@ func FromConfig(c config.Config) (NightlyConfig, error) {
 		PSIWarn: g.PSIWarn, PSIBlock: g.PSIBlock, ScorePSIWarn: g.ScorePSIWarn, ScorePSIBlock: g.ScorePSIBlock,
 		MaxDayDrop: g.MaxDayDrop, AsOfDayRatioWarn: g.AsOfDayRatioWarn, AsOfDayRatioBlock: g.AsOfDayRatioBlock, MaxSpanShiftDays: g.MaxSpanShiftDays,
 		EventMixWarn: g.EventMixWarn, EventMixBlock: g.EventMixBlock, AmountPSIWarn: g.AmountPSIWarn, AmountPSIBlock: g.AmountPSIBlock}
+	o := c.Outcomes
+	nc.Outcomes = pipeline.OutcomeOptions{Disabled: !o.Enabled, HorizonDays: o.HorizonDays, MaxNights: o.MaxNights,
+		MaxAUCDrop: o.MaxAUCDrop, MaxECERise: o.MaxECERise}
 	nc.MetricsFile, nc.Pushgateway, nc.MetricsJob = c.Metrics.Textfile, c.Metrics.Pushgateway, c.Metrics.Job
 	return nc, nil
 }

@@ -121,6 +121,24 @@ func writeMetrics(ctx context.Context, cfg NightlyConfig, res pipeline.NightlyRe
 	for _, k := range steps {
 		m.Steps = append(m.Steps, metrics.Step{Name: k, Duration: time.Duration(res.Seconds[k] * float64(time.Second))})
 	}
+	newest := map[string]int{} // model version → index of its newest evaluated night
+	var versions []string
+	for i, o := range res.Outcomes {
+		k, ok := newest[o.ModelVersion]
+		if !ok {
+			versions = append(versions, o.ModelVersion)
+		}
+		if !ok || o.AsOf.After(res.Outcomes[k].AsOf) {
+			newest[o.ModelVersion] = i
+		}
+	}
+	sort.Strings(versions)
+	for _, v := range versions {
+		o := res.Outcomes[newest[v]]
+		m.Outcomes = append(m.Outcomes, metrics.Outcome{ModelVersion: v, AsOf: o.AsOf, AUC: o.AUC, Brier: o.Brier,
+			ECE: o.ECE, Lift10: o.Lift10, RealizedChurnRate: o.RealChurnRate})
+	}
+	m.RetrainRecommended = res.Retrain.Recommended
 	for _, g := range res.Gates.Results {
 		m.Gates = append(m.Gates, metrics.Gate{Name: g.Name, Value: g.Value, Status: g.Status})
 	}

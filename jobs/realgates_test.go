@@ -44,13 +44,13 @@ var (
 	gateFull   = flag.Bool("gates.full", false, "TestRealDataGates: default training and CLV on every night (slow)")
 )
 
-type realHistory struct {
+type gateHistory struct {
 	name string
 	path string // canonical CSV
 	asOf time.Time
 }
 
-func day(s string) time.Time {
+func gateDay(s string) time.Time {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		panic(err)
@@ -58,19 +58,19 @@ func day(s string) time.Time {
 	return t
 }
 
-// realHistories lists the shared histories with the as-of days of the
+// gateHistories lists the shared histories with the as-of days of the
 // acceptance (CDNOW: the 1998-06-29, the day before the data
 // ends; dunnhumby: 2017-12-30, the day before its last day), skipping
 // those that are absent, and writes the demo history (churnpipe demo's:
 // 5,000 synthetic customers 2024–2025, seed 1).
-func realHistories(t *testing.T) []realHistory {
+func gateHistories(t *testing.T) []gateHistory {
 	t.Helper()
 	root := filepath.Join(testenv.Root(t), "..", "shared", "data")
-	var out []realHistory
-	for _, h := range []realHistory{
-		{"cdnow_sample", "cdnow/cdnow_sample_interactions.csv", day("1998-06-29")},
-		{"cdnow_master", "cdnow_master/cdnow_master_interactions.csv", day("1998-06-29")},
-		{"dunnhumby", "dunnhumby/completejourney_sample_interactions.csv", day("2017-12-30")},
+	var out []gateHistory
+	for _, h := range []gateHistory{
+		{"cdnow_sample", "cdnow/cdnow_sample_interactions.csv", gateDay("1998-06-29")},
+		{"cdnow_master", "cdnow_master/cdnow_master_interactions.csv", gateDay("1998-06-29")},
+		{"dunnhumby", "dunnhumby/completejourney_sample_interactions.csv", gateDay("2017-12-30")},
 	} {
 		h.path = filepath.Join(root, h.path)
 		if _, err := os.Stat(h.path); err != nil {
@@ -80,20 +80,20 @@ func realHistories(t *testing.T) []realHistory {
 		out = append(out, h)
 	}
 	demo := filepath.Join(t.TempDir(), "demo.csv")
-	_, err := jobs.Synth(context.Background(), jobs.SynthConfig{Customers: 5000, Start: day("2024-01-01"),
-		End: day("2025-12-31"), Seed: 1, Out: demo}, nil)
+	_, err := jobs.Synth(context.Background(), jobs.SynthConfig{Customers: 5000, Start: gateDay("2024-01-01"),
+		End: gateDay("2025-12-31"), Seed: 1, Out: demo}, nil)
 	require.NoError(t, err)
-	return append(out, realHistory{"demo", demo, day("2025-12-31")})
+	return append(out, gateHistory{"demo", demo, gateDay("2025-12-31")})
 }
 
-// event is one canonical CSV row.
-type event struct {
+// gateEvent is one canonical CSV row.
+type gateEvent struct {
 	id, typ, amount string
 	t               time.Time
 	layout          string
 }
 
-func readEvents(t *testing.T, path string) []event {
+func gateReadEvents(t *testing.T, path string) []gateEvent {
 	t.Helper()
 	f, err := os.Open(path)
 	require.NoError(t, err)
@@ -102,9 +102,9 @@ func readEvents(t *testing.T, path string) []event {
 	recs, err := r.ReadAll()
 	require.NoError(t, err)
 	require.Equal(t, []string{"customer_id", "event_time", "event_type", "amount"}, recs[0][:4], path)
-	out := make([]event, 0, len(recs)-1)
+	out := make([]gateEvent, 0, len(recs)-1)
 	for i, rec := range recs[1:] {
-		e := event{id: rec[0], typ: rec[2], amount: rec[3]}
+		e := gateEvent{id: rec[0], typ: rec[2], amount: rec[3]}
 		for _, layout := range []string{time.DateOnly, time.RFC3339Nano, "2006-01-02 15:04:05"} {
 			if ts, err := time.Parse(layout, rec[1]); err == nil {
 				e.t, e.layout = ts, layout
@@ -117,7 +117,7 @@ func readEvents(t *testing.T, path string) []event {
 	return out
 }
 
-func writeEvents(t *testing.T, path string, evs []event) {
+func gateWriteEvents(t *testing.T, path string, evs []gateEvent) {
 	t.Helper()
 	f, err := os.Create(path)
 	require.NoError(t, err)
@@ -131,12 +131,12 @@ func writeEvents(t *testing.T, path string, evs []event) {
 	require.NoError(t, f.Close())
 }
 
-// writeDaily writes evs as a daily folder, one file per event day
+// gateWriteDaily writes evs as a daily folder, one file per gateEvent day
 // (events-YYYY-MM-DD.csv), leaving out the day skip (zero = none).
-func writeDaily(t *testing.T, dir string, evs []event, skip time.Time) {
+func gateWriteDaily(t *testing.T, dir string, evs []gateEvent, skip time.Time) {
 	t.Helper()
 	require.NoError(t, os.MkdirAll(dir, 0o755))
-	byDay := map[string][]event{}
+	byDay := map[string][]gateEvent{}
 	for _, e := range evs {
 		d := e.t.UTC().Format(time.DateOnly)
 		byDay[d] = append(byDay[d], e)
@@ -145,20 +145,20 @@ func writeDaily(t *testing.T, dir string, evs []event, skip time.Time) {
 		if !skip.IsZero() && d == skip.Format(time.DateOnly) {
 			continue
 		}
-		writeEvents(t, filepath.Join(dir, "events-"+d+".csv"), list)
+		gateWriteEvents(t, filepath.Join(dir, "events-"+d+".csv"), list)
 	}
 }
 
 // fault is an injected feed error and the gate that must name it.
 type fault struct {
 	name, gate string
-	apply      func(evs []event) []event
+	apply      func(evs []gateEvent) []gateEvent
 }
 
-func faults() []fault {
-	mapAll := func(f func(e *event)) func([]event) []event {
-		return func(evs []event) []event {
-			out := make([]event, len(evs))
+func gateFaults() []fault {
+	mapAll := func(f func(e *gateEvent)) func([]gateEvent) []gateEvent {
+		return func(evs []gateEvent) []gateEvent {
+			out := make([]gateEvent, len(evs))
 			for i, e := range evs {
 				f(&e)
 				out[i] = e
@@ -167,13 +167,13 @@ func faults() []fault {
 		}
 	}
 	return []fault{
-		{"amounts x100", "amount_psi", mapAll(func(e *event) {
+		{"amounts x100", "amount_psi", mapAll(func(e *gateEvent) {
 			if v, err := strconv.ParseFloat(e.amount, 64); err == nil {
 				e.amount = strconv.FormatFloat(v*100, 'f', -1, 64)
 			}
 		})},
-		{"half of the customers missing", "customers_drop", func(evs []event) []event {
-			var out []event
+		{"half of the customers missing", "customers_drop", func(evs []gateEvent) []gateEvent {
+			var out []gateEvent
 			for _, e := range evs {
 				h := fnv.New32a()
 				h.Write([]byte(e.id))
@@ -183,13 +183,13 @@ func faults() []fault {
 			}
 			return out
 		}},
-		{"event_time shifted back a year", "time_span", mapAll(func(e *event) { e.t = e.t.AddDate(-1, 0, 0) })},
-		{"event_time shifted forward a year", "time_span", mapAll(func(e *event) { e.t = e.t.AddDate(1, 0, 0) })},
-		{"every event_type a visit", "event_mix", mapAll(func(e *event) { e.typ = "visit" })},
+		{"event_time shifted back a year", "time_span", mapAll(func(e *gateEvent) { e.t = e.t.AddDate(-1, 0, 0) })},
+		{"event_time shifted forward a year", "time_span", mapAll(func(e *gateEvent) { e.t = e.t.AddDate(1, 0, 0) })},
+		{"every event_type a visit", "event_mix", mapAll(func(e *gateEvent) { e.typ = "visit" })},
 	}
 }
 
-type nightOutcome struct {
+type gateNight struct {
 	code    int
 	status  string
 	blocked []string // gates with status block in the ledger
@@ -197,8 +197,8 @@ type nightOutcome struct {
 	err     error
 }
 
-// ledgerGates reads the gate statuses of a run from pipeline_runs.details.
-func ledgerGates(t *testing.T, dbPath, runID string) (status string, blocked, warned []string) {
+// gateLedger reads the gate statuses of a run from pipeline_runs.details.
+func gateLedger(t *testing.T, dbPath, runID string) (status string, blocked, warned []string) {
 	t.Helper()
 	db := openDB(t, dbPath)
 	var details string
@@ -227,7 +227,7 @@ func TestRealDataGates(t *testing.T) {
 	ctx := context.Background()
 	type tally struct{ healthy, falseBlocks, faults, missed, warnNights int }
 	var lines []string
-	for _, h := range realHistories(t) {
+	for _, h := range gateHistories(t) {
 		t.Run(h.name, func(t *testing.T) {
 			dir := t.TempDir()
 			reg := filepath.Join(dir, "registry")
@@ -235,13 +235,13 @@ func TestRealDataGates(t *testing.T) {
 				TrainConfig: pipeline.TrainConfig{AsOf: h.asOf, Registry: reg, Seed: 1}}
 			if !*gateFull {
 				// A small model: the gates compare its reference, not its accuracy.
-				tc.TrainSnapshots, tc.Train = 2, churn.TrainOptions{Candidates: []string{"logit"}}
+				tc.TrainSnapshots, tc.Train = 2, churn.TrainOptions{Candidates: []string{"logit", "recency"}}
 			}
 			_, err := jobs.Train(ctx, tc, pipeline.Options{})
 			require.NoError(t, err)
 
 			var tl tally
-			night := func(db, input string, asOf time.Time, withModels bool) nightOutcome {
+			night := func(db, input string, asOf time.Time, withModels bool) gateNight {
 				cfg := jobs.NightlyConfig{NightlyConfig: pipeline.NightlyConfig{
 					Input: pipeline.Input{Path: input, MaxReject: 0.01, Quarantine: filepath.Join(dir, "q.csv")},
 					AsOf:  asOf, DB: "sqlite:" + db}}
@@ -251,13 +251,13 @@ func TestRealDataGates(t *testing.T) {
 					cfg.CLV.Disabled = true // feed gates: no model needed; faster
 				}
 				res, err := jobs.Nightly(ctx, cfg, pipeline.Options{})
-				o := nightOutcome{code: jobs.ExitCode(err), err: err}
+				o := gateNight{code: jobs.ExitCode(err), err: err}
 				if res.Run.ID != "" {
-					o.status, o.blocked, o.warned = ledgerGates(t, db, res.Run.ID)
+					o.status, o.blocked, o.warned = gateLedger(t, db, res.Run.ID)
 				}
 				return o
 			}
-			healthy := func(what string, o nightOutcome) {
+			healthy := func(what string, o gateNight) {
 				tl.healthy++
 				if len(o.warned) > 0 {
 					tl.warnNights++
@@ -279,31 +279,31 @@ func TestRealDataGates(t *testing.T) {
 			}
 
 			// (c) faults: a published night the day before, then the faulty night.
-			evs := readEvents(t, h.path)
+			evs := gateReadEvents(t, h.path)
 			prev := h.asOf.AddDate(0, 0, -1)
 			base := filepath.Join(dir, "base.db")
 			require.Equal(t, jobs.ExitOK, night(base, h.path, prev, false).code)
-			check := func(name, gateName string, o nightOutcome) {
+			check := func(name, gateName string, o gateNight) {
 				tl.faults++
-				ok := o.code == jobs.ExitGateBlocked && o.status == "blocked" && contains(o.blocked, gateName)
+				ok := o.code == jobs.ExitGateBlocked && o.status == "blocked" && gateContains(o.blocked, gateName)
 				if !assert.Truef(t, ok, "fault %q: exit %d, ledger %s blocked by %v, want exit 4 and %s (err %v)",
 					name, o.code, o.status, o.blocked, gateName, o.err) {
 					tl.missed++
 				}
 			}
-			for _, f := range faults() {
+			for _, f := range gateFaults() {
 				path := filepath.Join(dir, "fault.csv")
-				writeEvents(t, path, f.apply(evs))
+				gateWriteEvents(t, path, f.apply(evs))
 				check(f.name, f.gate, night(copyDB(t, base), path, h.asOf, false))
 			}
 			// A daily folder: a healthy night, then one day's file missing.
 			good, broken := filepath.Join(dir, "daily"), filepath.Join(dir, "daily-missing")
 			missing := h.asOf.AddDate(0, 0, -3)
-			for !hasDay(evs, missing) {
+			for !gateHasDay(evs, missing) {
 				missing = missing.AddDate(0, 0, -1)
 			}
-			writeDaily(t, good, evs, time.Time{})
-			writeDaily(t, broken, evs, missing)
+			gateWriteDaily(t, good, evs, time.Time{})
+			gateWriteDaily(t, broken, evs, missing)
 			fdb := filepath.Join(dir, "daily.db")
 			healthy("daily folder night "+prev.Format(time.DateOnly), night(fdb, good, prev, false))
 			fdb2 := copyDB(t, fdb)
@@ -320,7 +320,7 @@ func TestRealDataGates(t *testing.T) {
 	t.Logf("quality gates on real data (%d nights for (b)):\n%s", *gateNights, strings.Join(lines, "\n"))
 }
 
-func contains(list []string, s string) bool {
+func gateContains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
 			return true
@@ -329,7 +329,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func hasDay(evs []event, d time.Time) bool {
+func gateHasDay(evs []gateEvent, d time.Time) bool {
 	s := d.Format(time.DateOnly)
 	for _, e := range evs {
 		if e.t.UTC().Format(time.DateOnly) == s {

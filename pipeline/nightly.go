@@ -49,6 +49,8 @@ type NightlyConfig struct {
 	// Retry bounds the retries of transient database errors (connect,
 	// migrate, publish); zero = 5 attempts within 2 minutes.
 	Retry retry.Policy
+	// Outcomes configures prediction_outcomes and the retrain warning.
+	Outcomes OutcomeOptions
 }
 
 // NightlyResult is what a run did.
@@ -66,6 +68,10 @@ type NightlyResult struct {
 	Gates gate.Report
 	// Alerts counts tonight's customer_alerts rows by alert code.
 	Alerts map[string]int
+	// Outcomes are the all-buyers prediction_outcomes rows this run stored;
+	// Retrain compares the champion's newest ones with its test figures.
+	Outcomes []store.Outcome
+	Retrain  RetrainAdvice
 }
 
 // timer accumulates wall-clock seconds per step.
@@ -273,6 +279,8 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	}
 	tm.lap("publish")
 	log.Info("published", "customers", pred.NumRows(), "alerts", len(alerts))
+	nightOutcomes(ctx, st, cfg, asOf, models.Champion, opt.withLogger(log), &res)
+	tm.lap("outcomes")
 	return res, nil
 }
 

@@ -53,3 +53,8 @@ func (o Options) withDefaults() Options {
 	}
 	return o
 }
+
+func (o Options) withLogger(l *slog.Logger) Options {
+	o.Logger = l
+	return o
+}

@@ -62,7 +62,7 @@ Run "churnpipe COMMAND -h" for the flags of a command.
 Quick start: churnpipe demo --dir demo
 
 Exit codes: 0 ok · 1 internal error · 2 usage/config · 3 input rejected ·
-4 quality gate blocked · 5 database unavailable · 6 another run holds the lock
+4 quality gate blocked · 5 database unavailable · 6 another run holds the lock · 10 retrain recommended (retrain --check)
 `
 
 func usage(w io.Writer) {
@@ -126,7 +126,7 @@ func newFlags(name, synopsis string) (*flag.FlagSet, *logFlags) {
 			fmt.Fprintf(fs.Output(), "\nExamples:\n%s", ex)
 		}
 		fmt.Fprint(fs.Output(), "\nExit codes: 0 ok · 1 internal error · 2 usage/config · 3 input rejected · "+
-			"4 quality gate blocked · 5 database unavailable · 6 another run holds the lock\n")
+			"4 quality gate blocked · 5 database unavailable · 6 another run holds the lock · 10 retrain recommended (retrain --check)\n")
 	}
 	return fs, lf
 }

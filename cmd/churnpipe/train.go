@@ -165,6 +165,8 @@ func runRetrain(ctx context.Context, args []string, stdout io.Writer) error {
 	reg := fs.String("registry", jobs.DefaultRegistry, "model registry folder")
 	tf := registerTrainFlags(fs, "last day of history to use (default: the last event's day)")
 	force := fs.Bool("force", false, "promote even if the rule says no (recorded)")
+	check := fs.Bool("check", false, `only compare the champion's realized AUC and ECE (prediction_outcomes in the configured db) with its test figures: exit 10 and "retrain recommended" when they fell behind by outcomes.max_auc_drop / max_ece_rise, else exit 0; nothing is trained`)
+	db := fs.String("db", "", "prediction store holding prediction_outcomes (default: the configuration's db)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -175,9 +177,25 @@ func runRetrain(ctx context.Context, args []string, stdout io.Writer) error {
 	if set["registry"] || c.Registry == "" {
 		c.Registry = *reg
 	}
+	if *db != "" {
+		c.DB = *db
+	}
 	nc, err := jobs.FromConfig(c)
 	if err != nil {
 		return err
+	}
+	// The realized figures of the champion's published predictions.
+	adv, aerr := jobs.CheckRetrain(ctx, nc)
+	switch {
+	case adv.Recommended:
+		fmt.Fprintf(stdout, "retrain recommended: %s\n", adv.Reason)
+	case aerr != nil:
+		log.Warn("prediction outcomes not checked", "err", aerr)
+	default:
+		fmt.Fprintf(stdout, "outcomes: %s\n", adv.Reason)
+	}
+	if *check {
+		return aerr
 	}
 	tc := jobs.TrainConfig{Input: nc.Input}
 	tc.Registry, tc.Force, tc.Attributes = c.Registry, *force, nc.Attributes

@@ -243,6 +243,7 @@ const (
 	tStageLabels = "stage_labels"
 	tSegLabels   = "segment_labels"
 	tAlerts      = "customer_alerts"
+	tOutcomes    = "prediction_outcomes"
 )
 
 type migration struct {
@@ -270,7 +271,7 @@ var migrations = []migration{
 		}
 		return []string{"DROP INDEX IF EXISTS " + d.tbl(table+"_value_tier_idx")}
 	}},
-	{7, "CRM changes: previous stage and risk, stage_since, percentiles; customer_alerts", migrateV7},
+	{7, "CRM changes: previous stage and risk, stage_since, percentiles; customer_alerts, prediction_outcomes", migrateV7},
 	{8, "subscription columns (contractual setting)", func(d dialect, table string) []string { return addColumns(d, table, 8) }},
 }
 
@@ -360,6 +361,14 @@ func migrateV7(d dialect, table string) []string {
 	action TEXT, top_reasons TEXT, run_id %[5]s,
 	PRIMARY KEY (target_table, as_of, customer_id, alert))`, d.tbl(tAlerts), d.typ(kDate), d.key(), alertKey(d), d.typ(kText), d.typ(kReal)),
 		fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (target_table, as_of, alert)", ident(tAlerts+"_night_alert_idx"), d.tbl(tAlerts)),
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+	target_table %[3]s NOT NULL, as_of %[2]s NOT NULL, model_version %[4]s NOT NULL, clv_decile INTEGER NOT NULL,
+	evaluated_as_of %[2]s, horizon_days INTEGER, customers %[5]s, churn_customers %[5]s,
+	churn_auc %[6]s, churn_brier %[6]s, churn_ece %[6]s, churn_lift_10 %[6]s,
+	predicted_churn_rate %[6]s, realized_churn_rate %[6]s,
+	predicted_purchases %[6]s, realized_purchases %[6]s, predicted_spend %[6]s, realized_spend %[6]s,
+	stage_customers %[5]s, stage_accuracy %[6]s, run_id %[7]s,
+	PRIMARY KEY (target_table, as_of, model_version, clv_decile))`, d.tbl(tOutcomes), d.typ(kDate), d.key(), alertKey(d), d.bigint(), d.typ(kReal), d.typ(kText)),
 	)
 }
 

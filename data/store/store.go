@@ -101,6 +101,14 @@ type Store interface {
 	// PreviousNight returns the newest history night before asOf (the
 	// night the change columns of asOf compare with).
 	PreviousNight(ctx context.Context, asOf time.Time) (PreviousNight, error)
+	// OutcomeNights lists the history nights on or before through without
+	// prediction_outcomes rows, newest first; NightRows reads one night's
+	// predictions; PutOutcomes replaces a night's prediction_outcomes rows;
+	// Outcomes reads them back (decile 0 only unless allDeciles), oldest first.
+	OutcomeNights(ctx context.Context, through time.Time) ([]time.Time, error)
+	NightRows(ctx context.Context, asOf time.Time) ([]NightRow, error)
+	PutOutcomes(ctx context.Context, asOf time.Time, rows []Outcome) error
+	Outcomes(ctx context.Context, allDeciles bool) ([]Outcome, error)
 }
 
 // Run is one row of pipeline_runs.

@@ -24,6 +24,15 @@
 //	churnpipe_run_gate_value{command,gate}                 the gate's measured value (e.g. PSI)
 //	churnpipe_run_gate_status{command,gate}                0 pass, 1 warn, 2 block
 //
+// When the run evaluated published predictions (prediction_outcomes), per
+// model version the newest evaluated night's realized figures:
+//
+//	churnpipe_outcome_churn_auc / _churn_brier / _churn_ece / _churn_lift10{command,model_version}
+//	churnpipe_outcome_realized_churn_rate{command,model_version}
+//	churnpipe_outcome_as_of_timestamp_seconds{command,model_version}
+//	churnpipe_retrain_recommended{command}                 1 when the champion fell behind its test figures
+//
 // Alert on time() − churnpipe_run_last_success_timestamp_seconds > 26 h, on
-// churnpipe_run_success == 0 and on churnpipe_run_gate_status == 2.
+// churnpipe_run_success == 0, on churnpipe_run_gate_status == 2 and on
+// churnpipe_retrain_recommended == 1.
 package metrics

@@ -133,6 +133,19 @@ type Run struct {
 	RowsRead, RowsRejected, RowsExcluded, RowsDuplicate int64
 	Customers, Published                                int64
 	Gates                                               []Gate
+	// Outcomes are the realized figures of the newest evaluated night per
+	// model version (prediction_outcomes); RetrainRecommended is set when
+	// the champion's fell behind its test figures.
+	Outcomes           []Outcome
+	RetrainRecommended bool
+}
+
+// Outcome is how one model version's predictions of a night turned out.
+type Outcome struct {
+	ModelVersion            string
+	AsOf                    time.Time // the evaluated night
+	AUC, Brier, ECE, Lift10 float64
+	RealizedChurnRate       float64
 }
 
 // Statuses lists the values of churnpipe_run_status's status label that are
@@ -202,7 +215,37 @@ func (r Run) Families() []Family {
 		}
 		fams = append(fams, gv, gs)
 	}
-	return fams
+	return append(fams, r.outcomeFamilies(with)...)
+}
+
+// outcomeFamilies are the churnpipe_outcome_* gauges (labelled with the
+// model version) and churnpipe_retrain_recommended.
+func (r Run) outcomeFamilies(with func(...Label) []Label) []Family {
+	if len(r.Outcomes) == 0 {
+		return nil
+	}
+	names := []struct {
+		name, help string
+		v          func(Outcome) float64
+	}{
+		{"churnpipe_outcome_churn_auc", "Realized churn AUC of the newest night at least one horizon old.", func(o Outcome) float64 { return o.AUC }},
+		{"churnpipe_outcome_churn_brier", "Realized Brier score of that night's churn probabilities.", func(o Outcome) float64 { return o.Brier }},
+		{"churnpipe_outcome_churn_ece", "Realized expected calibration error (10 bins) of that night.", func(o Outcome) float64 { return o.ECE }},
+		{"churnpipe_outcome_churn_lift10", "Realized lift of the riskiest 10 % of that night's buyers.", func(o Outcome) float64 { return o.Lift10 }},
+		{"churnpipe_outcome_realized_churn_rate", "Share of that night's buyers without a purchase in the horizon.", func(o Outcome) float64 { return o.RealizedChurnRate }},
+		{"churnpipe_outcome_as_of_timestamp_seconds", "The evaluated night (midnight UTC), Unix seconds.", func(o Outcome) float64 { return unix(o.AsOf) }},
+	}
+	var fams []Family
+	for _, n := range names {
+		f := Family{Name: n.name, Help: n.help}
+		for _, o := range r.Outcomes {
+			f.Samples = append(f.Samples, Sample{with(Label{"model_version", o.ModelVersion}), n.v(o)})
+		}
+		fams = append(fams, f)
+	}
+	return append(fams, Family{Name: "churnpipe_retrain_recommended",
+		Help:    "1 when the champion's realized AUC or calibration fell behind its test figures by the configured margin.",
+		Samples: []Sample{{with(), b2f(r.RetrainRecommended)}}})
 }
 
 func dayOrEmpty(t time.Time) string {

@@ -57,6 +57,7 @@ type Config struct {
 	CLV       CLV       `yaml:"clv"`
 	ChurnRisk ChurnRisk `yaml:"churn_risk"`
 	RFM       RFM       `yaml:"rfm"`
+	Outcomes  Outcomes  `yaml:"outcomes"`
 	Gates     Gates     `yaml:"gates"`
 	Metrics   Metrics   `yaml:"metrics"`
 	Log       Log       `yaml:"log"`
@@ -144,6 +145,16 @@ func DefaultRFMSegments() []RFMSegment {
 	}
 }
 
+// Outcomes configures prediction_outcomes: checking each published night,
+// once it is a horizon old, against what the customers did.
+type Outcomes struct {
+	Enabled     bool    `yaml:"enabled"`
+	HorizonDays int     `yaml:"horizon_days"` // the churn label's horizon
+	MaxNights   int     `yaml:"max_nights"`   // nights evaluated per run, newest first
+	MaxAUCDrop  float64 `yaml:"max_auc_drop"` // retrain recommended below the champion's test AUC − this
+	MaxECERise  float64 `yaml:"max_ece_rise"` // … or above its test ECE + this
+}
+
 // Gates holds the quality-gate thresholds (0 switches a level off).
 type Gates struct {
 	MaxCustomerDrop float64 `yaml:"max_customer_drop"`
@@ -190,6 +201,7 @@ func Default() Config {
 		CLV:       CLV{Model: "bgnbd", TimeUnit: "week", HorizonDays: 90, CLVMonths: 12, AnnualDiscountRate: 0.10},
 		ChurnRisk: ChurnRisk{Medium: 0.3, High: 0.6},
 		RFM:       RFM{Segments: DefaultRFMSegments()},
+		Outcomes:  Outcomes{Enabled: true, HorizonDays: 90, MaxNights: 7, MaxAUCDrop: 0.05, MaxECERise: 0.05},
 		Gates: Gates{MaxCustomerDrop: 0.1, MaxRowDrop: 0.1, MaxReject: 0.01, PSIWarn: 0.1, PSIBlock: 0.25,
 			ScorePSIWarn: 0.1, ScorePSIBlock: 0.25, MaxDayDrop: 0.5, AsOfDayRatioWarn: 0.25, MaxSpanShiftDays: 7,
 			EventMixWarn: 0.03, EventMixBlock: 0.1, AmountPSIWarn: 0.1, AmountPSIBlock: 0.25},
@@ -562,6 +574,15 @@ func (c Config) Validate() error {
 			v.bad(p, "want segment, r, f and m (e.g. {segment: Champions, r: \"4-5\", f: \"4-5\", m: \"4-5\"})")
 		}
 	}
+
+	if o := c.Outcomes; o.HorizonDays < 7 || o.HorizonDays > 730 {
+		v.bad("outcomes.horizon_days", "%d: must be between 7 and 730", o.HorizonDays)
+	}
+	if c.Outcomes.MaxNights < 1 {
+		v.bad("outcomes.max_nights", "%d: must be ≥ 1", c.Outcomes.MaxNights)
+	}
+	v.fraction("outcomes.max_auc_drop", c.Outcomes.MaxAUCDrop)
+	v.fraction("outcomes.max_ece_rise", c.Outcomes.MaxECERise)
 
 	g := c.Gates
 	v.fraction("gates.max_customer_drop", g.MaxCustomerDrop)

@@ -49,6 +49,7 @@ func TestExampleIsTheDefaults(t *testing.T) {
 	assert.Equal(t, want.CLV, got.CLV)
 	assert.Equal(t, want.ChurnRisk, got.ChurnRisk)
 	assert.Equal(t, want.RFM, got.RFM)
+	assert.Equal(t, want.Outcomes, got.Outcomes)
 	assert.Equal(t, want.Gates, got.Gates)
 	assert.Equal(t, want.Metrics, got.Metrics)
 	assert.Equal(t, want.Log, got.Log)
