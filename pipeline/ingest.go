@@ -132,6 +132,12 @@ func consume(ctx context.Context, src Source, b *features.Builder, dd *dedupe, o
 			return err
 		}
 		rec := dd.filter(src.Record())
+		if opt.tap != nil {
+			if err := opt.tap(rec); err != nil {
+				rec.Release()
+				return err
+			}
+		}
 		err := b.Add(rec)
 		bar.Add(rec.NumRows())
 		rec.Release()

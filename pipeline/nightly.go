@@ -15,6 +15,7 @@ import (
 	"github.com/churnpipe/churnpipe/data/store"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
+	"github.com/churnpipe/churnpipe/features/subscription"
 	"github.com/churnpipe/churnpipe/internal/redact"
 	"github.com/churnpipe/churnpipe/internal/retry"
 	"github.com/churnpipe/churnpipe/models/churn"
@@ -49,6 +50,9 @@ type NightlyConfig struct {
 	// input (the finalize step of a sharded night).
 	FromShards string
 	Shards     int
+	// Subscriptions configure the contractual setting (customers with
+	// subscription events); see SubscriptionOptions.
+	Subscriptions SubscriptionOptions
 	// Retry bounds the retries of transient database errors (connect,
 	// migrate, publish); zero = 5 attempts within 2 minutes.
 	Retry retry.Policy
@@ -182,10 +186,18 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	pauseAt("read")
 	var feat arrow.Record
 	var ing IngestStats
+	var subTap *SubscriberTap
 	if cfg.FromShards != "" {
 		feat, ing, err = readShards(cfg.FromShards, asOf, cfg.Shards, opt)
 	} else {
-		feat, ing, err = BuildFeatures(ctx, cfg.Input, asOf, opt)
+		fopt := opt
+		if !cfg.Subscriptions.Disabled {
+			if subTap, err = NewSubscriberTap(asOf, cfg.Subscriptions); err != nil {
+				return res, err
+			}
+			fopt.tap = subTap.Add
+		}
+		feat, ing, err = BuildFeatures(ctx, cfg.Input, asOf, fopt)
 	}
 	tm.lap("read_features")
 	res.Ingest = ing
@@ -236,6 +248,15 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	tm.lap("fit")
 	pauseAt("score")
 	models := Models{CLV: clv, Risk: cfg.Risk, MoneyDecimals: cfg.MoneyDecimals}
+	if subTap != nil {
+		if models.Subs, err = FitSubscribers(subTap); err != nil {
+			return res, err
+		}
+		if models.Subs != nil {
+			res.Run.Details["subscriptions"] = models.Subs.summary()
+			log.Info("subscribers", "count", len(models.Subs.States), "retention", models.Subs.Fit.Params, "cancel_model", models.Subs.Report)
+		}
+	}
 	if models.Champion, err = loadNightChampion(cfg, log); err != nil {
 		return res, err
 	}
@@ -317,6 +338,8 @@ type Models struct {
 	// interval bounds) are rounded to: nil = DefaultMoneyDecimals (cents);
 	// negative = unrounded.
 	MoneyDecimals *int
+	// Subs, when non-nil, scores the subscribers (contractual setting).
+	Subs *Subscribers
 }
 
 // Score turns a feature table at asOf into the prediction record (caller
@@ -354,9 +377,11 @@ func scoreNight(feat arrow.Record, asOf time.Time, m Models, opt Options) (arrow
 	}
 	var segs, risks []string
 	rules.Tiers, segs, risks = predictiveSegments(fc, cv, chv, rules, m.Risk)
+	subCols := m.Subs.apply(fc, &rules, chv.prob, segs, risks, m.Risk)
 	cols := ruleColumns(fc, rules)
 	cols = append(cols, clvColumns(cv)...)
 	cols = append(cols, churnColumns(chv, segs, risks)...)
+	cols = append(cols, subCols...)
 	dec, err := moneyDecimals(m.MoneyDecimals)
 	if err != nil {
 		return nil, Rules{}, none, err
@@ -369,6 +394,9 @@ func scoreNight(feat arrow.Record, asOf time.Time, m Models, opt Options) (arrow
 func putLabels(ctx context.Context, st store.Store) error {
 	var stages []store.Label
 	for _, l := range lifecycle.Labels() {
+		stages = append(stages, store.Label{Code: string(l.Code), English: l.English, Chinese: l.Chinese, Action: l.Action})
+	}
+	for _, l := range subscription.Labels() {
 		stages = append(stages, store.Label{Code: string(l.Code), English: l.English, Chinese: l.Chinese, Action: l.Action})
 	}
 	if err := st.PutLabels(ctx, "stage_labels", stages); err != nil {

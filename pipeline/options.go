@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/churnpipe/churnpipe/features/lifecycle"
@@ -24,6 +25,10 @@ type Options struct {
 	// step's name as in NightlyResult.Seconds (benchmarks read the peak
 	// memory of each step there).
 	OnStep func(step string)
+
+	// tap, when set, receives every deduplicated event record a night
+	// reads (the subscriber state of the contractual setting).
+	tap func(arrow.Record) error
 }
 
 func (o Options) progressWriter() io.Writer {

@@ -246,6 +246,7 @@ func runSynth(ctx context.Context, args []string, stdout io.Writer) error {
 	out := fs.String("out", "", "output file: .parquet, .arrow or .csv (a folder with --partitions)")
 	tier := fs.String("tier", "", "write a benchmark tier instead: S (10 k customers, ~1 M events), M (1 M, ~50 M) or L (10 M, ~500 M), over 2024-01-01 … 2025-12-31, seed 1 unless --seed is given")
 	parts := fs.Int("partitions", 0, "write a folder of this many Parquet files partitioned by customer, for sharded nights (see churnpipe partition)")
+	setting := fs.String("setting", "noncontractual", "noncontractual (buyers) or contractual (subscribers: trials, renewals, cancellations with known sBG α = 1, β = 6, and one-off buyers mixed in)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -253,6 +254,11 @@ func runSynth(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	c := jobs.SynthConfig{Customers: *n, Seed: *seed, Out: *out, Partitions: *parts, Tier: *tier}
+	if set, err := jobs.ParseSetting(*setting); err != nil {
+		return err
+	} else if set == jobs.SettingContractual {
+		return runSynthContractual(ctx, c, *start, *end, stdout)
+	}
 	if *tier != "" {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -314,16 +320,22 @@ func runPartition(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, lf := newFlags("demo", "demo [--dir DIR] [--customers N] [--seed S]")
+	fs, lf := newFlags("demo", "demo [--dir DIR] [--customers N] [--seed S] [--setting contractual]")
 	dir := fs.String("dir", "churnpipe-demo", "folder for the sample history and the prediction database")
 	n := fs.Int("customers", 5000, "number of sample customers")
 	seed := fs.Uint64("seed", 1, "random seed")
+	setting := fs.String("setting", "noncontractual", "noncontractual (buyers) or contractual (a subscription business: subscriber stages, sBG retention, residual CLV)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	log, err := lf.setup()
 	if err != nil {
 		return err
+	}
+	if set, err := jobs.ParseSetting(*setting); err != nil {
+		return err
+	} else if set == jobs.SettingContractual {
+		return runDemoContractual(ctx, jobs.DemoConfig{Dir: *dir, Customers: *n, Seed: *seed}, log, stdout)
 	}
 	res, err := jobs.Demo(ctx, jobs.DemoConfig{Dir: *dir, Customers: *n, Seed: *seed}, pipeline.Options{Logger: log})
 	if err != nil {

@@ -67,3 +67,25 @@ func TestCLVFitSBGBadInput(t *testing.T) {
 	assert.Equal(t, jobs.ExitRejected, code)
 	assert.Contains(t, stderr, "line 4 column c")
 }
+
+// TestSynthDemoContractual runs the commands: synth --setting
+// contractual writes a subscription history; demo --setting contractual
+// prints every subscriber stage.
+func TestSynthDemoContractual(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := runCLI(t, "synth", "--setting", "contractual", "--customers", "300", "--out", dir+"/subs.csv")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "subscribers")
+	b, err := os.ReadFile(dir + "/subs.csv")
+	require.NoError(t, err)
+	for _, typ := range []string{"trial_start", "subscribe", "renew", "cancel", "expire", "visit"} {
+		assert.Contains(t, string(b), ","+typ+",", typ)
+	}
+	code, _, _ = runCLI(t, "synth", "--setting", "weekly", "--out", dir+"/x.csv")
+	assert.Equal(t, jobs.ExitUsage, code)
+	code, out, stderr = runCLI(t, "demo", "--setting", "contractual", "--dir", dir+"/demo", "--customers", "2000")
+	require.Equal(t, 0, code, stderr)
+	for _, st := range []string{"trial ", "trial_expired", "new_subscriber", "active", "renewal_due", "cancelled", "won_back", "at_risk"} {
+		assert.Contains(t, out, "  "+st, st)
+	}
+}

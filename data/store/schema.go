@@ -79,6 +79,12 @@ var predictionColumns = []colSpec{
 	{"churn_percentile", kReal, 7},
 	{"clv_percentile", kReal, 7},
 	{"churn_percentile_in_stage", kReal, 7},
+
+	{"subscription_status", kText, 8},
+	{"renewal_date", kDate, 8},
+	{"p_renew_next", kReal, 8},
+	{"expected_residual_lifetime", kReal, 8},
+	{"residual_clv", kReal, 8},
 }
 
 // dialect renders SQL for SQLite or PostgreSQL. SQL shared by both is written
@@ -281,6 +287,7 @@ var migrations = []migration{
 	}},
 	{6, "CLV intervals and latent P(alive)", func(d dialect, table string) []string { return addColumns(d, table, 6) }, nil},
 	{7, "CRM changes: previous stage and risk, stage_since, percentiles; customer_alerts, prediction_outcomes", migrateV7, nil},
+	{8, "subscription columns (contractual setting)", func(d dialect, table string) []string { return addColumns(d, table, 8) }, nil},
 }
 
 // addRunsColumn adds a column to pipeline_runs unless it is there already
