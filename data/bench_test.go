@@ -91,7 +91,7 @@ func BenchmarkWritePartitioned(b *testing.B) {
 }
 
 type eventWriter interface {
-	Write(arrow.Record) error
+	Write(arrow.RecordBatch) error
 	Close() error
 }
 

@@ -30,7 +30,7 @@ func TestGenerateFixtures(t *testing.T) {
 	b.Field(0).(*array.Float64Builder).AppendValues([]float64{1, 2}, nil)
 	b.Field(1).(*array.Int64Builder).AppendValues([]int64{1709287200000, 1709373600000}, nil)
 	b.Field(2).(*array.Float64Builder).AppendValues([]float64{1.5, 2.5}, nil)
-	rec := b.NewRecord()
+	rec := b.NewRecordBatch()
 	writeFixture(t, "testdata/wrong_types.parquet", rec)
 	rec.Release()
 	b.Release()
@@ -51,7 +51,7 @@ func TestGenerateFixtures(t *testing.T) {
 	}
 }
 
-func writeFixture(t *testing.T, path string, rec arrow.Record) {
+func writeFixture(t *testing.T, path string, rec arrow.RecordBatch) {
 	w, err := CreateFile(path, rec.Schema(), WriteOptions{})
 	require.NoError(t, err)
 	require.NoError(t, w.Write(rec))

@@ -80,7 +80,7 @@ type PartitionWriter struct {
 	bufs   []*array.RecordBuilder
 	rows   []int
 
-	queue  []chan arrow.Record // one per partition, to its writing goroutine
+	queue  []chan arrow.RecordBatch // one per partition, to its writing goroutine
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	err    error // the first write error of a goroutine
@@ -127,7 +127,7 @@ func (w *PartitionWriter) start(schema *arrow.Schema) error {
 		}
 		w.files = append(w.files, f)
 		w.bufs = append(w.bufs, array.NewRecordBuilder(w.alloc, schema))
-		q := make(chan arrow.Record, 1)
+		q := make(chan arrow.RecordBatch, 1)
 		w.queue = append(w.queue, q)
 		w.wg.Add(1)
 		go w.drain(f, q)
@@ -137,7 +137,7 @@ func (w *PartitionWriter) start(schema *arrow.Schema) error {
 
 // drain writes the batches queued for one partition file. After an error
 // it releases the rest unwritten.
-func (w *PartitionWriter) drain(f *FileWriter, q <-chan arrow.Record) {
+func (w *PartitionWriter) drain(f *FileWriter, q <-chan arrow.RecordBatch) {
 	defer w.wg.Done()
 	var err error
 	for rec := range q {
@@ -174,7 +174,7 @@ func (w *PartitionWriter) stop() {
 
 // Write routes the rows of rec (EventSchema or EventSchemaWithID, the same
 // for every record) to their partitions.
-func (w *PartitionWriter) Write(rec arrow.Record) error {
+func (w *PartitionWriter) Write(rec arrow.RecordBatch) error {
 	if w.closed {
 		return fmt.Errorf("%w: %s: Write after Close or Abort", ErrPartition, w.dir)
 	}
@@ -233,7 +233,7 @@ func (w *PartitionWriter) flush(p int) error {
 		return nil
 	}
 	w.rows[p] = 0
-	w.queue[p] <- w.bufs[p].NewRecord() // drain releases it
+	w.queue[p] <- w.bufs[p].NewRecordBatch() // drain releases it
 	return nil
 }
 

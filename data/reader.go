@@ -153,7 +153,7 @@ type Reader struct {
 	// have the schema EventSchemaWithID.
 	hasID bool
 
-	rec      arrow.Record
+	rec      arrow.RecordBatch
 	err      error
 	stats    Stats
 	released bool
@@ -407,7 +407,7 @@ func (r *Reader) Next() bool {
 	if r.rows == 0 || r.err != nil {
 		return false
 	}
-	r.rec = r.b.NewRecord()
+	r.rec = r.b.NewRecordBatch()
 	r.rows = 0
 	return true
 }
@@ -433,7 +433,7 @@ func (r *Reader) ExpectedRows() int64 { return r.expect }
 
 // Record returns the current batch. It is valid until the next call to Next
 // or Release; Retain it to keep it longer.
-func (r *Reader) Record() arrow.Record { return r.rec }
+func (r *Reader) Record() arrow.RecordBatch { return r.rec }
 
 // Err returns the error that stopped the reader, or nil at a normal end.
 // Without a Quarantine the first bad row is returned as a *ParseError.

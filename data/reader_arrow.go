@@ -31,7 +31,7 @@ type arrowSource struct {
 
 	names [nCanon]string // source column names; "" when absent
 
-	cur     arrow.Record // current record, retained
+	cur     arrow.RecordBatch // current record, retained
 	cols    [nCanon]arrow.Array
 	off     int   // next row of cur
 	rowBase int64 // 0-based row number in the file of cur's row 0
@@ -155,7 +155,7 @@ func (s *arrowSource) nextRecord() (ok bool, err error) {
 		s.cur.Release()
 		s.cur = nil
 	}
-	var rec arrow.Record
+	var rec arrow.RecordBatch
 	if s.rr != nil {
 		if !s.rr.Next() {
 			if err := s.rr.Err(); err != nil {

@@ -208,7 +208,7 @@ func TestReadArrowTypes(t *testing.T) {
 						b.Field(4).AppendNull()
 					}
 				}
-				rec := b.NewRecord()
+				rec := b.NewRecordBatch()
 				defer rec.Release()
 				path := filepath.Join(t.TempDir(), "typed"+ext)
 				w, err := CreateFile(path, sc, WriteOptions{Alloc: mem})
@@ -270,7 +270,7 @@ func TestReadArrowBadValues(t *testing.T) {
 		}
 		am.Append(r.a)
 	}
-	rec := b.NewRecord()
+	rec := b.NewRecordBatch()
 	defer rec.Release()
 	for _, ext := range []string{".parquet", ".arrow"} {
 		path := filepath.Join(t.TempDir(), "bad"+ext)

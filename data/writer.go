@@ -126,7 +126,7 @@ func (w *FileWriter) Schema() *arrow.Schema { return w.schema }
 
 // Write appends the rows of rec, whose schema must equal the writer's. The
 // writer does not keep rec after Write returns.
-func (w *FileWriter) Write(rec arrow.Record) error {
+func (w *FileWriter) Write(rec arrow.RecordBatch) error {
 	if w.done {
 		return fmt.Errorf("data: write %s: writer is closed", w.path)
 	}
@@ -155,7 +155,7 @@ func (w *FileWriter) Write(rec arrow.Record) error {
 // 2.5 M customers is 600 MB in one batch.
 const IPCBatchRows = 1 << 16
 
-func (w *FileWriter) writeIPC(rec arrow.Record) error {
+func (w *FileWriter) writeIPC(rec arrow.RecordBatch) error {
 	n := rec.NumRows()
 	if n <= IPCBatchRows {
 		return w.ipc.Write(rec)
@@ -278,7 +278,7 @@ func newCSVWriter(w io.Writer, schema *arrow.Schema) (*csvWriter, error) {
 	return c, err
 }
 
-func (c *csvWriter) write(rec arrow.Record) error {
+func (c *csvWriter) write(rec arrow.RecordBatch) error {
 	cols := rec.Columns()
 	for i := 0; i < int(rec.NumRows()); i++ {
 		c.buf = c.buf[:0]

@@ -36,7 +36,7 @@ func ms(s string) int64 {
 }
 
 // buildEvents builds a record with EventSchema; the caller releases it.
-func buildEvents(mem memory.Allocator, evs []event) arrow.Record {
+func buildEvents(mem memory.Allocator, evs []event) arrow.RecordBatch {
 	b := array.NewRecordBuilder(mem, EventSchema)
 	defer b.Release()
 	id := b.Field(0).(*array.StringBuilder)
@@ -53,11 +53,11 @@ func buildEvents(mem memory.Allocator, evs []event) arrow.Record {
 			am.Append(*e.Amount)
 		}
 	}
-	return b.NewRecord()
+	return b.NewRecordBatch()
 }
 
 // recordEvents converts an EventSchema record back to rows.
-func recordEvents(rec arrow.Record) []event {
+func recordEvents(rec arrow.RecordBatch) []event {
 	id := rec.Column(0).(*array.String)
 	tm := rec.Column(1).(*array.Timestamp)
 	ty := rec.Column(2).(*array.String)
@@ -132,7 +132,7 @@ func readWithArrowLibs(t *testing.T, mem memory.Allocator, path string) []event 
 		tr := array.NewTableReader(tbl, 1<<20)
 		defer tr.Release()
 		for tr.Next() {
-			out = append(out, recordEvents(tr.Record())...)
+			out = append(out, recordEvents(tr.RecordBatch())...)
 		}
 	default:
 		r, err := ipc.NewFileReader(f, ipc.WithAllocator(mem))
@@ -140,7 +140,7 @@ func readWithArrowLibs(t *testing.T, mem memory.Allocator, path string) []event 
 		defer r.Close()
 		require.True(t, r.Schema().Equal(EventSchema), "schema %s", r.Schema())
 		for i := 0; i < r.NumRecords(); i++ {
-			rec, err := r.Record(i)
+			rec, err := r.RecordBatch(i)
 			require.NoError(t, err)
 			out = append(out, recordEvents(rec)...)
 		}
@@ -211,7 +211,7 @@ var featureSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "churned", Type: arrow.FixedWidthTypes.Boolean},
 }, nil)
 
-func buildFeatures(mem memory.Allocator, withList bool) arrow.Record {
+func buildFeatures(mem memory.Allocator, withList bool) arrow.RecordBatch {
 	sc := featureSchema
 	if withList {
 		sc = arrow.NewSchema(append(featureSchema.Fields(),
@@ -232,7 +232,7 @@ func buildFeatures(mem memory.Allocator, withList bool) arrow.Record {
 		vb.AppendValues([]int32{1, 2}, nil)
 		lb.Append(true)
 	}
-	return b.NewRecord()
+	return b.NewRecordBatch()
 }
 
 func TestCreateFileFeatureTables(t *testing.T) {
@@ -262,7 +262,7 @@ func TestCreateFileFeatureTables(t *testing.T) {
 			f, err := os.Open(path)
 			require.NoError(t, err)
 			defer f.Close()
-			var back arrow.Record
+			var back arrow.RecordBatch
 			if tc.ext == ".parquet" {
 				pf, err := file.NewParquetReader(f)
 				require.NoError(t, err)
@@ -273,12 +273,12 @@ func TestCreateFileFeatureTables(t *testing.T) {
 				require.NoError(t, err)
 				defer rr.Release()
 				require.True(t, rr.Next())
-				back = rr.Record()
+				back = rr.RecordBatch()
 			} else {
 				r, err := ipc.NewFileReader(f, ipc.WithAllocator(mem))
 				require.NoError(t, err)
 				defer r.Close()
-				back, err = r.Record(0)
+				back, err = r.RecordBatch(0)
 				require.NoError(t, err)
 			}
 			assert.True(t, array.RecordEqual(rec, back), "got %v\nwant %v", back, rec)
@@ -381,7 +381,7 @@ func TestCreateFileArrowSplitsLargeRecords(t *testing.T) {
 	require.Equal(t, 3, r.NumRecords())
 	var got []event
 	for k := 0; k < r.NumRecords(); k++ {
-		b, err := r.Record(k)
+		b, err := r.RecordBatch(k)
 		require.NoError(t, err)
 		assert.LessOrEqual(t, b.NumRows(), int64(IPCBatchRows))
 		got = append(got, recordEvents(b)...)

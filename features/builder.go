@@ -248,7 +248,7 @@ func (b *Builder) Customers() int {
 // as-of day are counted and ignored. The record is retained until it has
 // been folded (at the latest when the next method of b returns) and then
 // released; it must not be modified meanwhile. Add panics after Finish.
-func (b *Builder) Add(rec arrow.Record) error {
+func (b *Builder) Add(rec arrow.RecordBatch) error {
 	if b.finished {
 		panic("features: Builder.Add after Finish")
 	}
@@ -288,7 +288,7 @@ type recCols struct {
 	noNulls bool
 }
 
-func columnsOf(rec arrow.Record) recCols {
+func columnsOf(rec arrow.RecordBatch) recCols {
 	ids := rec.Column(0).(*array.String)
 	types := rec.Column(2).(*array.String)
 	amounts := rec.Column(3).(*array.Float64)
@@ -494,7 +494,7 @@ func monthOf(day int32) int32 {
 // Finish waits for the workers and builds the feature table, one row per
 // customer ordered by customer_id. The caller releases the record. Finish
 // may be called once; the builder is not usable afterwards.
-func (b *Builder) Finish(mem memory.Allocator) arrow.Record {
+func (b *Builder) Finish(mem memory.Allocator) arrow.RecordBatch {
 	b.wait()
 	if b.finished {
 		panic("features: Builder.Finish called twice")
@@ -545,7 +545,7 @@ func (b *Builder) Finish(mem memory.Allocator) arrow.Record {
 	for w := range b.parts {
 		b.parts[w].index = nil
 	}
-	return rb.NewRecord()
+	return rb.NewRecordBatch()
 }
 
 // sortedOrder returns the indices of p's customers in id order.

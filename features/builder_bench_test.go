@@ -18,7 +18,7 @@ import (
 
 // benchHistory is a tier-M-like history (50 events per customer, calibrated)
 // of 40,000 customers, ~2 M events, generated once.
-var benchHistory = sync.OnceValues(func() ([]arrow.Record, error) {
+var benchHistory = sync.OnceValues(func() ([]arrow.RecordBatch, error) {
 	cfg, err := synth.Tier("M")
 	if err != nil {
 		return nil, err
@@ -27,7 +27,7 @@ var benchHistory = sync.OnceValues(func() ([]arrow.Record, error) {
 		return nil, err
 	}
 	cfg.Customers = 40_000
-	var recs []arrow.Record
+	var recs []arrow.RecordBatch
 	_, err = synth.Generate(context.Background(), cfg, memory.DefaultAllocator, func(rec arrow.RecordBatch) error {
 		rec.Retain()
 		recs = append(recs, rec)
@@ -36,7 +36,7 @@ var benchHistory = sync.OnceValues(func() ([]arrow.Record, error) {
 	return recs, err
 })
 
-func benchRecords(b *testing.B) ([]arrow.Record, int64) {
+func benchRecords(b *testing.B) ([]arrow.RecordBatch, int64) {
 	recs, err := benchHistory()
 	require.NoError(b, err)
 	var n int64

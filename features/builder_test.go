@@ -29,7 +29,7 @@ func day(s string) time.Time {
 	return t
 }
 
-func events(mem memory.Allocator, evs ...ev) arrow.Record {
+func events(mem memory.Allocator, evs ...ev) arrow.RecordBatch {
 	b := array.NewRecordBuilder(mem, data.EventSchema)
 	defer b.Release()
 	for _, e := range evs {
@@ -42,11 +42,11 @@ func events(mem memory.Allocator, evs ...ev) arrow.Record {
 			b.Field(3).(*array.Float64Builder).Append(e.amount)
 		}
 	}
-	return b.NewRecord()
+	return b.NewRecordBatch()
 }
 
 // row returns column name → Go value for row i (nil for null).
-func row(t *testing.T, rec arrow.Record, i int) map[string]any {
+func row(t *testing.T, rec arrow.RecordBatch, i int) map[string]any {
 	t.Helper()
 	out := map[string]any{}
 	for c, f := range rec.Schema().Fields() {
@@ -160,7 +160,7 @@ func TestBuilderPointInTime(t *testing.T) {
 		{"b", "2024-12-24", "support", nan},
 		{"c", "2025-01-01", "visit", nan},
 	}
-	build := func(evs []ev) arrow.Record {
+	build := func(evs []ev) arrow.RecordBatch {
 		rec := events(mem, evs...)
 		defer rec.Release()
 		b := features.NewBuilder(asOf)
@@ -180,7 +180,7 @@ func TestBuilderRejectsOtherSchemas(t *testing.T) {
 	s := arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Int64}}, nil)
 	b := array.NewRecordBuilder(mem, s)
 	defer b.Release()
-	rec := b.NewRecord()
+	rec := b.NewRecordBatch()
 	defer rec.Release()
 	err := features.NewBuilder(day("2024-01-01")).Add(rec)
 	assert.ErrorIs(t, err, features.ErrSchema)

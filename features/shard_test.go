@@ -61,8 +61,8 @@ func synthRows(t testing.TB, n int, seed uint64) []srow {
 }
 
 // records splits rows into canonical records of at most size rows.
-func records(mem memory.Allocator, rows []srow, size int) []arrow.Record {
-	var out []arrow.Record
+func records(mem memory.Allocator, rows []srow, size int) []arrow.RecordBatch {
+	var out []arrow.RecordBatch
 	for lo := 0; lo < len(rows); lo += size {
 		b := array.NewRecordBuilder(mem, data.EventSchema)
 		for _, s := range rows[lo:min(lo+size, len(rows))] {
@@ -75,14 +75,14 @@ func records(mem memory.Allocator, rows []srow, size int) []arrow.Record {
 				b.Field(3).AppendNull()
 			}
 		}
-		out = append(out, b.NewRecord())
+		out = append(out, b.NewRecordBatch())
 		b.Release()
 	}
 	return out
 }
 
 // build folds recs into a new builder with opts and returns the table.
-func build(t testing.TB, mem memory.Allocator, asOf time.Time, recs []arrow.Record, opts ...features.Option) (arrow.Record, *features.Builder) {
+func build(t testing.TB, mem memory.Allocator, asOf time.Time, recs []arrow.RecordBatch, opts ...features.Option) (arrow.RecordBatch, *features.Builder) {
 	t.Helper()
 	b, err := features.NewBuilderErr(asOf, opts...)
 	require.NoError(t, err)
@@ -92,14 +92,14 @@ func build(t testing.TB, mem memory.Allocator, asOf time.Time, recs []arrow.Reco
 	return b.Finish(mem), b
 }
 
-func release(recs []arrow.Record) {
+func release(recs []arrow.RecordBatch) {
 	for _, r := range recs {
 		r.Release()
 	}
 }
 
 // rowKeys maps customer_id → every value of its row, floats by their bits.
-func rowKeys(t testing.TB, rec arrow.Record) map[string]string {
+func rowKeys(t testing.TB, rec arrow.RecordBatch) map[string]string {
 	t.Helper()
 	out := make(map[string]string, rec.NumRows())
 	ids := rec.Column(0).(*array.String)
@@ -124,7 +124,7 @@ func rowKeys(t testing.TB, rec arrow.Record) map[string]string {
 	return out
 }
 
-func sortedIDs(t *testing.T, rec arrow.Record) {
+func sortedIDs(t *testing.T, rec arrow.RecordBatch) {
 	t.Helper()
 	ids := rec.Column(0).(*array.String)
 	for i := 1; i < ids.Len(); i++ {
@@ -155,7 +155,7 @@ func TestBuilderOrderAndWorkers(t *testing.T) {
 	sortedIDs(t, want)
 	for _, tc := range []struct {
 		name    string
-		recs    []arrow.Record
+		recs    []arrow.RecordBatch
 		workers int
 	}{
 		{"shuffled", mixed, 1},

@@ -52,7 +52,7 @@ func SynthContractual(ctx context.Context, c SynthConfig, mem memory.Allocator) 
 	if err != nil {
 		return synth.ContractualStats{}, err
 	}
-	st, err := synth.GenerateContractual(ctx, cfg, mem, func(rec arrow.Record) error { return fw.Write(rec) })
+	st, err := synth.GenerateContractual(ctx, cfg, mem, func(rec arrow.RecordBatch) error { return fw.Write(rec) })
 	if err != nil {
 		fw.Abort()
 		return st, err

@@ -57,7 +57,7 @@ func Synth(ctx context.Context, c SynthConfig, mem memory.Allocator) (synth.Stat
 		return synth.Stats{}, &UsageError{fmt.Errorf("no --out file")}
 	}
 	var w interface {
-		Write(arrow.Record) error
+		Write(arrow.RecordBatch) error
 		Close() error
 		Abort()
 	}
@@ -74,7 +74,7 @@ func Synth(ctx context.Context, c SynthConfig, mem memory.Allocator) (synth.Stat
 		}
 		w = fileWriter{fw}
 	}
-	st, err := synth.Generate(ctx, cfg, mem, func(rec arrow.Record) error { return w.Write(rec) })
+	st, err := synth.Generate(ctx, cfg, mem, func(rec arrow.RecordBatch) error { return w.Write(rec) })
 	if err != nil {
 		w.Abort()
 		return st, err

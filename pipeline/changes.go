@@ -73,7 +73,7 @@ func AlertLabels() []AlertLabel {
 // (tier A/B at high risk tonight, previous risk known and not already tier
 // A/B at high risk), entered_declining, entered_dormant, reactivated (stage
 // tonight, a different stage before).
-func Changes(mem memory.Allocator, pred arrow.Record, asOf time.Time, prev store.PreviousNight) (arrow.Record, []store.Alert, error) {
+func Changes(mem memory.Allocator, pred arrow.RecordBatch, asOf time.Time, prev store.PreviousNight) (arrow.RecordBatch, []store.Alert, error) {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
@@ -262,7 +262,7 @@ func (pc *predCols) str(a *array.String, i int) string {
 	return a.Value(i)
 }
 
-func newPredCols(rec arrow.Record) (*predCols, error) {
+func newPredCols(rec arrow.RecordBatch) (*predCols, error) {
 	var pc predCols
 	get := func(name string) (arrow.Array, error) {
 		is := rec.Schema().FieldIndices(name)
@@ -301,7 +301,7 @@ func newPredCols(rec arrow.Record) (*predCols, error) {
 
 // nightChanges reads the previous published night and adds the change and
 // rank columns and alerts to a night (the record is the caller's to release).
-func nightChanges(ctx context.Context, st store.Store, pred arrow.Record, asOf time.Time, opt Options, res *NightlyResult) (arrow.Record, []store.Alert, error) {
+func nightChanges(ctx context.Context, st store.Store, pred arrow.RecordBatch, asOf time.Time, opt Options, res *NightlyResult) (arrow.RecordBatch, []store.Alert, error) {
 	prev, err := st.PreviousNight(ctx, asOf)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrSink, err)

@@ -20,7 +20,7 @@ type predRow struct {
 	buyer                      bool
 }
 
-func predRecord(mem memory.Allocator, rows []predRow) arrow.Record {
+func predRecord(mem memory.Allocator, rows []predRow) arrow.RecordBatch {
 	return buildRecord(mem, len(rows), []column{
 		strCol(PredCustomerID, func(i int) string { return rows[i].id }),
 		strCol(PredLifecycleStage, func(i int) string { return rows[i].stage }),

@@ -101,7 +101,7 @@ type churnValues struct {
 }
 
 // score applies the champion to the buyers of the feature table at asOf.
-func (c *Champion) score(feat arrow.Record, fc *featureCols, asOf time.Time) (churnValues, error) {
+func (c *Champion) score(feat arrow.RecordBatch, fc *featureCols, asOf time.Time) (churnValues, error) {
 	n := fc.id.Len()
 	v := churnValues{prob: nans(n), stage: make([]string, n), reasons: make([]string, n)}
 	if c == nil {

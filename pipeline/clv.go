@@ -96,7 +96,7 @@ type CLVModels struct {
 
 // SummaryData returns the BTYD summary (x, t_x, T) of the buyers of a
 // feature table in unit, and the row index of each summary row.
-func SummaryData(feat arrow.Record, unit btyd.TimeUnit) (btyd.Data, []int, error) {
+func SummaryData(feat arrow.RecordBatch, unit btyd.TimeUnit) (btyd.Data, []int, error) {
 	fc, err := newFeatureCols(feat)
 	if err != nil {
 		return btyd.Data{}, nil, err
@@ -107,7 +107,7 @@ func SummaryData(feat arrow.Record, unit btyd.TimeUnit) (btyd.Data, []int, error
 
 // SummaryWithSpend is SummaryData with each buyer's z̄, the mean spend of
 // the repeat purchase days (0 for one-time buyers).
-func SummaryWithSpend(feat arrow.Record, unit btyd.TimeUnit) (btyd.Data, []float64, error) {
+func SummaryWithSpend(feat arrow.RecordBatch, unit btyd.TimeUnit) (btyd.Data, []float64, error) {
 	fc, err := newFeatureCols(feat)
 	if err != nil {
 		return btyd.Data{}, nil, err
@@ -140,20 +140,20 @@ func (fc *featureCols) summary(unit btyd.TimeUnit) (btyd.Data, []int, []float64)
 // of a feature table. Too few buyers, or a spend model that cannot be
 // fitted, are warnings (the columns stay null), not errors; a count model
 // that does not converge is an error.
-func FitCLV(feat arrow.Record, o CLVOptions) (*CLVModels, error) {
+func FitCLV(feat arrow.RecordBatch, o CLVOptions) (*CLVModels, error) {
 	return FitCLVHoldout(feat, nil, o)
 }
 
 // Calibration is the feature table at the calibration end (as_of −
 // HoldoutDays) that clv.model: auto compares the count models on.
 type Calibration struct {
-	Features arrow.Record
+	Features arrow.RecordBatch
 	End      time.Time
 }
 
 // FitCLVHoldout is FitCLV with the calibration table of clv.model: auto;
 // without it (nil) auto falls back to mbgnbd with a recorded warning.
-func FitCLVHoldout(feat arrow.Record, cal *Calibration, o CLVOptions) (*CLVModels, error) {
+func FitCLVHoldout(feat arrow.RecordBatch, cal *Calibration, o CLVOptions) (*CLVModels, error) {
 	o = o.withDefaults()
 	fc, err := newFeatureCols(feat)
 	if err != nil {
@@ -452,7 +452,7 @@ func (m *CLVModels) summary() map[string]any {
 }
 
 // FeatureIDs returns the customer_id column of a feature table as strings.
-func FeatureIDs(feat arrow.Record) []string {
+func FeatureIDs(feat arrow.RecordBatch) []string {
 	ids := feat.Column(0).(*array.String)
 	out := make([]string, ids.Len())
 	for i := range out {
@@ -465,7 +465,7 @@ func FeatureIDs(feat arrow.Record) []string {
 const autoFallback = "mbgnbd"
 
 // choose runs the holdout comparison of clv.model: auto.
-func (m *CLVModels) choose(feat arrow.Record, cal *Calibration, o CLVOptions) (string, error) {
+func (m *CLVModels) choose(feat arrow.RecordBatch, cal *Calibration, o CLVOptions) (string, error) {
 	if cal == nil {
 		m.Warnings = append(m.Warnings, fmt.Sprintf("clv: model auto: no history before the %d-day holdout to compare on: %s used", o.HoldoutDays, autoFallback))
 		return autoFallback, nil

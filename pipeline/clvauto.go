@@ -106,7 +106,7 @@ type HoldoutSet struct {
 // NewHoldoutSet pairs a feature table at the calibration end with one at the
 // end of the holdout: a customer's holdout purchase days are the difference
 // of the repeat purchase counts.
-func NewHoldoutSet(cal, end arrow.Record, unit btyd.TimeUnit, holdoutDays int) (HoldoutSet, error) {
+func NewHoldoutSet(cal, end arrow.RecordBatch, unit btyd.TimeUnit, holdoutDays int) (HoldoutSet, error) {
 	cfc, err := newFeatureCols(cal)
 	if err != nil {
 		return HoldoutSet{}, err

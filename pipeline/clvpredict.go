@@ -17,7 +17,7 @@ const ColCLVModel = "clv_model"
 // expected_next_purchase_date, expected_avg_spend, predicted_clv_12m,
 // p_alive_latent and the p10/p90 columns — and clv_model, the count model
 // used, for every customer of the feature table at asOf (caller releases).
-func CLVTable(feat arrow.Record, m *CLVModels, asOf time.Time, mem memory.Allocator) (arrow.Record, error) {
+func CLVTable(feat arrow.RecordBatch, m *CLVModels, asOf time.Time, mem memory.Allocator) (arrow.RecordBatch, error) {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}

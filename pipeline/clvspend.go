@@ -78,7 +78,7 @@ func (s *SpendFit) Warning() string {
 
 // SpendSummary returns, for every buyer of a feature table, the customer id,
 // the number of repeat purchase days x and the mean repeat spend z̄.
-func SpendSummary(feat arrow.Record) (ids []string, x, zbar []float64, err error) {
+func SpendSummary(feat arrow.RecordBatch) (ids []string, x, zbar []float64, err error) {
 	fc, err := newFeatureCols(feat)
 	if err != nil {
 		return nil, nil, nil, err

@@ -113,7 +113,7 @@ const idOffset = fnvOffset ^ 0x9e3779b97f4a7c15
 
 // filter returns rec without the re-delivered events (rec itself, retained,
 // when there is none). The caller releases the result.
-func (d *dedupe) filter(rec arrow.Record) arrow.Record {
+func (d *dedupe) filter(rec arrow.RecordBatch) arrow.RecordBatch {
 	ids := rec.Column(0).(*array.String)
 	ts := rec.Column(1).(*array.Timestamp)
 	types := rec.Column(2).(*array.String)

@@ -179,7 +179,7 @@ func shifted(v []float64, by float64) []float64 {
 
 // numericColumns returns every Int32, Int64 and Float64 column of rec as
 // float64 (null = NaN).
-func numericColumns(rec arrow.Record) map[string][]float64 {
+func numericColumns(rec arrow.RecordBatch) map[string][]float64 {
 	out := map[string][]float64{}
 	for j, f := range rec.Schema().Fields() {
 		col := rec.Column(j)
@@ -239,7 +239,7 @@ type feedSource struct {
 	bad *bool // set when a record lacks the canonical columns
 }
 
-func (s feedSource) Record() arrow.Record {
+func (s feedSource) Record() arrow.RecordBatch {
 	rec := s.Source.Record()
 	if !countFeed(s.c, rec) {
 		*s.bad = true
@@ -265,7 +265,7 @@ func withFeed(src Source, asOf time.Time) Source {
 
 // countFeed adds the events of rec (data.EventSchema) to c; false when rec
 // lacks event_time, event_type or amount.
-func countFeed(c *gate.FeedCounter, rec arrow.Record) bool {
+func countFeed(c *gate.FeedCounter, rec arrow.RecordBatch) bool {
 	if rec == nil {
 		return true
 	}

@@ -17,7 +17,7 @@ import (
 // fold (the rolling origin, 0 = newest; a snapshot appears once per fold that uses it),
 // churn (1 = no purchase within the horizon), stage_now, stage_at_horizon,
 // then every model feature (float64; null where missing). For notebooks.
-func LabelledSnapshots(ctx context.Context, h *History, cfg TrainConfig, opt Options) ([]arrow.Record, error) {
+func LabelledSnapshots(ctx context.Context, h *History, cfg TrainConfig, opt Options) ([]arrow.RecordBatch, error) {
 	cfg = cfg.withDefaults()
 	opt = opt.withDefaults()
 	type job struct {
@@ -44,7 +44,7 @@ func LabelledSnapshots(ctx context.Context, h *History, cfg TrainConfig, opt Opt
 	}
 	names := churn.FeatureNames(ExtraNames)
 	codes := StageCodes()
-	var out []arrow.Record
+	var out []arrow.RecordBatch
 	release := func() {
 		for _, r := range out {
 			r.Release()

@@ -60,7 +60,7 @@ func profileOf(details map[string]any) *nightProfile {
 // event-type mix and amounts, and the feature distributions night over
 // night. feat is nil when the input had no customer at the as-of day. It
 // returns ErrGateBlocked when a check blocks and publishing is not forced.
-func feedGates(ctx context.Context, st store.Store, cfg NightlyConfig, asOf time.Time, res *NightlyResult, feat arrow.Record, log *slog.Logger) (*gateState, error) {
+func feedGates(ctx context.Context, st store.Store, cfg NightlyConfig, asOf time.Time, res *NightlyResult, feat arrow.RecordBatch, log *slog.Logger) (*gateState, error) {
 	gs := &gateState{cfg: gateConfig(cfg), log: log}
 	gs.in = gate.Input{RowsRead: res.Ingest.RowsRead, RowsRejected: res.Ingest.RowsRejected,
 		Customers: int64(res.Ingest.Customers), Feed: res.Ingest.Feed}

@@ -18,7 +18,7 @@ import (
 // records, for jobs that need features at many days (training snapshots,
 // backtests, reports). Release it when done.
 type History struct {
-	recs  []arrow.Record
+	recs  []arrow.RecordBatch
 	Stats IngestStats
 	First time.Time // day of the earliest event
 	Last  time.Time // day of the latest event
@@ -70,7 +70,7 @@ func LoadHistory(ctx context.Context, in Input, opt Options) (*History, error) {
 func dayTime(d int32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 
 // FeaturesAt returns the feature table at day (caller releases).
-func (h *History) FeaturesAt(day time.Time, opt Options) (arrow.Record, error) {
+func (h *History) FeaturesAt(day time.Time, opt Options) (arrow.RecordBatch, error) {
 	opt = opt.withDefaults()
 	b := features.NewBuilder(day)
 	for _, r := range h.recs {

@@ -18,7 +18,7 @@ import (
 // a *data.Reader.
 type Source interface {
 	Next() bool
-	Record() arrow.Record
+	Record() arrow.RecordBatch
 	Err() error
 	Stats() data.Stats
 	Release()
@@ -59,7 +59,7 @@ type IngestStats struct {
 // BuildFeatures reads the input and returns the feature table at asOf
 // (caller releases) and what happened to the rows. It fails with an error
 // wrapping data.ErrTooManyRejects when the reject limit is exceeded.
-func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (arrow.Record, IngestStats, error) {
+func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (arrow.RecordBatch, IngestStats, error) {
 	var st IngestStats
 	opt = opt.withDefaults()
 	var bopts []features.Option

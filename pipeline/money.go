@@ -63,7 +63,7 @@ func RoundMoney(x float64, decimals int) float64 {
 // roundMoneyColumns returns rec with its money columns (IsMoneyColumn,
 // float64) rounded to decimals places; rec itself, retained, when decimals
 // is negative or there is none. The caller releases both.
-func roundMoneyColumns(mem memory.Allocator, rec arrow.Record, decimals int) arrow.Record {
+func roundMoneyColumns(mem memory.Allocator, rec arrow.RecordBatch, decimals int) arrow.RecordBatch {
 	if decimals < 0 {
 		rec.Retain()
 		return rec

@@ -184,7 +184,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	res.Seconds = tm.m
 	tm.lap("setup")
 	pauseAt("read")
-	var feat arrow.Record
+	var feat arrow.RecordBatch
 	var ing IngestStats
 	var subTap *SubscriberTap
 	if cfg.FromShards != "" {
@@ -294,7 +294,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	pauseAt("publish")
 	// The ledger row turns succeeded inside the publishing transaction.
 	ledger := res.Run
-	pub := store.Publication{RunID: cfg.RunID, AsOf: asOf, Records: []arrow.Record{night}, Alerts: alerts, Run: &ledger}
+	pub := store.Publication{RunID: cfg.RunID, AsOf: asOf, Records: []arrow.RecordBatch{night}, Alerts: alerts, Run: &ledger}
 	if err := retry.Do(ctx, pol, func(ctx context.Context) error { return st.Publish(ctx, pub) }); err != nil {
 		// An interruption (SIGTERM) during COMMIT may come after the commit:
 		// the table then holds this run's night and the ledger says
@@ -345,12 +345,12 @@ type Models struct {
 // Score turns a feature table at asOf into the prediction record (caller
 // releases): rules, CLV, churn, value tier (by predicted CLV when there is
 // one) and the value × risk segment.
-func Score(feat arrow.Record, asOf time.Time, m Models, opt Options) (arrow.Record, Rules, error) {
+func Score(feat arrow.RecordBatch, asOf time.Time, m Models, opt Options) (arrow.RecordBatch, Rules, error) {
 	rec, rules, _, err := scoreNight(feat, asOf, m, opt)
 	return rec, rules, err
 }
 
-func scoreNight(feat arrow.Record, asOf time.Time, m Models, opt Options) (arrow.Record, Rules, churnValues, error) {
+func scoreNight(feat arrow.RecordBatch, asOf time.Time, m Models, opt Options) (arrow.RecordBatch, Rules, churnValues, error) {
 	var none churnValues
 	opt = opt.withDefaults()
 	if m.Risk == (churn.Thresholds{}) {

@@ -56,7 +56,7 @@ func LoadModel(dir, ref string) (*Champion, error) {
 // features.Schema(), in its order (caller releases). Extra columns are
 // ignored; a missing column or one of another type is an error wrapping
 // ErrFeatureTable that names the file and column.
-func ReadFeatureTable(ctx context.Context, path string, mem memory.Allocator) (arrow.Record, error) {
+func ReadFeatureTable(ctx context.Context, path string, mem memory.Allocator) (arrow.RecordBatch, error) {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
@@ -158,14 +158,14 @@ func readIPCColumns(path string, mem memory.Allocator) (map[string]arrow.Array, 
 	defer r.Close()
 	sch := r.Schema()
 	chunks := make([][]arrow.Array, sch.NumFields())
-	var recs []arrow.Record
+	var recs []arrow.RecordBatch
 	defer func() {
 		for _, rec := range recs {
 			rec.Release()
 		}
 	}()
 	for k := 0; k < r.NumRecords(); k++ {
-		rec, err := r.Record(k)
+		rec, err := r.RecordBatch(k)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -198,7 +198,7 @@ func readIPCColumns(path string, mem memory.Allocator) (map[string]arrow.Array, 
 // FeatureAsOf returns the as-of day of a feature table: first_purchase_date
 // + first_to_asof_days, which every buyer must agree on. It fails for a
 // table without buyers or whose buyers disagree (a mix of days).
-func FeatureAsOf(feat arrow.Record) (time.Time, error) {
+func FeatureAsOf(feat arrow.RecordBatch) (time.Time, error) {
 	fc, err := newFeatureCols(feat)
 	if err != nil {
 		return time.Time{}, err
@@ -226,7 +226,7 @@ func FeatureAsOf(feat arrow.Record) (time.Time, error) {
 // fitted on the table itself (as a nightly run does), and the churn model
 // ch (may be nil). The record has the prediction table's columns (caller
 // releases).
-func ScoreTable(feat arrow.Record, asOf time.Time, ch *Champion, clv CLVOptions, opt Options) (arrow.Record, *CLVModels, error) {
+func ScoreTable(feat arrow.RecordBatch, asOf time.Time, ch *Champion, clv CLVOptions, opt Options) (arrow.RecordBatch, *CLVModels, error) {
 	var models Models
 	models.Champion = ch
 	if !clv.Disabled {

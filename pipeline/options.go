@@ -28,7 +28,7 @@ type Options struct {
 
 	// tap, when set, receives every deduplicated event record a night
 	// reads (the subscriber state of the contractual setting).
-	tap func(arrow.Record) error
+	tap func(arrow.RecordBatch) error
 }
 
 func (o Options) progressWriter() io.Writer {

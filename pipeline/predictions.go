@@ -40,12 +40,12 @@ type Rules struct {
 
 // ApplyRules evaluates the stage, RFM and ABC rules on a feature table with
 // the default RFM segment table.
-func ApplyRules(feat arrow.Record, r lifecycle.Rules) (Rules, error) {
+func ApplyRules(feat arrow.RecordBatch, r lifecycle.Rules) (Rules, error) {
 	return ApplyRulesWith(feat, r, rfm.DefaultRules())
 }
 
 // ApplyRulesWith is ApplyRules with an RFM segment table (nil = the default).
-func ApplyRulesWith(feat arrow.Record, r lifecycle.Rules, segs rfm.Rules) (Rules, error) {
+func ApplyRulesWith(feat arrow.RecordBatch, r lifecycle.Rules, segs rfm.Rules) (Rules, error) {
 	if segs == nil {
 		segs = rfm.DefaultRules()
 	}
@@ -85,7 +85,7 @@ type featureCols struct {
 	firstPurchase, lastPurchase *array.Date32
 }
 
-func newFeatureCols(rec arrow.Record) (*featureCols, error) {
+func newFeatureCols(rec arrow.RecordBatch) (*featureCols, error) {
 	s := rec.Schema()
 	get := func(name string) (arrow.Array, error) {
 		is := s.FieldIndices(name)

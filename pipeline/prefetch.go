@@ -23,15 +23,15 @@ const prefetchDepth = 2
 // caller's reads).
 type prefetched struct {
 	src  Source
-	ch   chan arrow.Record
+	ch   chan arrow.RecordBatch
 	quit chan struct{}
 	done chan struct{}
 	once sync.Once
-	cur  arrow.Record
+	cur  arrow.RecordBatch
 }
 
 func prefetch(src Source) *prefetched {
-	p := &prefetched{src: src, ch: make(chan arrow.Record, prefetchDepth), quit: make(chan struct{}), done: make(chan struct{})}
+	p := &prefetched{src: src, ch: make(chan arrow.RecordBatch, prefetchDepth), quit: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		defer close(p.ch)
@@ -59,7 +59,7 @@ func (p *prefetched) Next() bool {
 	return ok
 }
 
-func (p *prefetched) Record() arrow.Record { return p.cur }
+func (p *prefetched) Record() arrow.RecordBatch { return p.cur }
 
 // Err stops the reader and returns the wrapped source's error.
 func (p *prefetched) Err() error {

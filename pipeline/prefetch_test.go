@@ -17,7 +17,7 @@ import (
 type countSource struct {
 	mem      memory.Allocator
 	n, i     int
-	rec      arrow.Record
+	rec      arrow.RecordBatch
 	err      error
 	released bool
 }
@@ -39,7 +39,7 @@ func (s *countSource) Next() bool {
 	s.i++
 	return true
 }
-func (s *countSource) Record() arrow.Record { return s.rec }
+func (s *countSource) Record() arrow.RecordBatch { return s.rec }
 func (s *countSource) Err() error {
 	if s.i == s.n {
 		return s.err

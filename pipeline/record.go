@@ -61,7 +61,7 @@ func dateCol(name string, src *array.Date32) column {
 }
 
 // buildRecord materialises n rows of the columns.
-func buildRecord(mem memory.Allocator, n int, cols []column) arrow.Record {
+func buildRecord(mem memory.Allocator, n int, cols []column) arrow.RecordBatch {
 	fields := make([]arrow.Field, len(cols))
 	for i, c := range cols {
 		fields[i] = c.field
@@ -75,5 +75,5 @@ func buildRecord(mem memory.Allocator, n int, cols []column) arrow.Record {
 			col.fill(b, i)
 		}
 	}
-	return rb.NewRecord()
+	return rb.NewRecordBatch()
 }

@@ -71,17 +71,17 @@ func WriteShard(ctx context.Context, in Input, asOf time.Time, dir string, opt O
 	return st, base + ".arrow", saveJSON(base+".json", st)
 }
 
-func emptyFeatures(opt Options) arrow.Record {
+func emptyFeatures(opt Options) arrow.RecordBatch {
 	b := array.NewRecordBuilder(opt.Alloc, features.Schema())
 	defer b.Release()
-	return b.NewRecord()
+	return b.NewRecordBatch()
 }
 
 // readShards reads and concatenates the n shard tables of a night (caller
 // releases) and sums their ingest counts.
-func readShards(dir string, asOf time.Time, n int, opt Options) (arrow.Record, IngestStats, error) {
+func readShards(dir string, asOf time.Time, n int, opt Options) (arrow.RecordBatch, IngestStats, error) {
 	var total IngestStats
-	var recs []arrow.Record
+	var recs []arrow.RecordBatch
 	defer func() {
 		for _, r := range recs {
 			r.Release()
@@ -108,7 +108,7 @@ func readShards(dir string, asOf time.Time, n int, opt Options) (arrow.Record, I
 			return nil, total, fmt.Errorf("%w: %s.arrow: %w", ErrShards, base, err)
 		}
 		for k := 0; k < r.NumRecords(); k++ {
-			rec, err := r.Record(k)
+			rec, err := r.RecordBatch(k)
 			if err != nil {
 				r.Close()
 				f.Close()
@@ -166,7 +166,7 @@ func readShards(dir string, asOf time.Time, n int, opt Options) (arrow.Record, I
 	for _, r := range recs {
 		rows += r.NumRows()
 	}
-	cat := array.NewRecord(features.Schema(), cols, rows)
+	cat := array.NewRecordBatch(features.Schema(), cols, rows)
 	for _, a := range cols {
 		a.Release()
 	}

@@ -39,7 +39,7 @@ var ExtraNames = []string{churn.ExtraBGNBDPAlive, churn.ExtraBGNBDProbNoPurchase
 // every row, P(alive), P(no purchase in the horizon) and the expected
 // purchases in the horizon (NaN for non-buyers, or all NaN when the model
 // cannot be fitted: the trees route missing values).
-func btydExtras(feat arrow.Record, day time.Time, horizonDays int) (map[string][]float64, error) {
+func btydExtras(feat arrow.RecordBatch, day time.Time, horizonDays int) (map[string][]float64, error) {
 	n := int(feat.NumRows())
 	out := map[string][]float64{}
 	for _, name := range ExtraNames {
@@ -91,7 +91,7 @@ func (s *Snapshot) Rows() int { return len(s.IDs) }
 
 // labelSnapshot builds the snapshot at day from the features at day (now)
 // and at day+horizon (later).
-func labelSnapshot(day time.Time, now, later arrow.Record, horizonDays int, rules lifecycle.Rules) (*Snapshot, error) {
+func labelSnapshot(day time.Time, now, later arrow.RecordBatch, horizonDays int, rules lifecycle.Rules) (*Snapshot, error) {
 	fcNow, err := newFeatureCols(now)
 	if err != nil {
 		return nil, err

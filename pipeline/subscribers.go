@@ -90,7 +90,7 @@ func NewSubscriberTap(asOf time.Time, o SubscriptionOptions) (*SubscriberTap, er
 }
 
 // Add folds one canonical event record.
-func (t *SubscriberTap) Add(rec arrow.Record) error {
+func (t *SubscriberTap) Add(rec arrow.RecordBatch) error {
 	if err := t.now.Add(rec); err != nil {
 		return err
 	}

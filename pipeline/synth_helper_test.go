@@ -29,7 +29,7 @@ func WriteTestSynth(t *testing.T, n int, seed uint64) string {
 	w, err := data.CreateFile(path, data.EventSchema, data.WriteOptions{})
 	require.NoError(t, err)
 	_, err = synth.Generate(context.Background(), synth.DefaultConfig(n, TestSynthStart, TestSynthEnd, seed),
-		memory.DefaultAllocator, func(r arrow.Record) error { return w.Write(r) })
+		memory.DefaultAllocator, func(r arrow.RecordBatch) error { return w.Write(r) })
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
 	return path

@@ -224,13 +224,13 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 			return nil, nil, err
 		}
 	}
-	cache := map[time.Time]arrow.Record{}
+	cache := map[time.Time]arrow.RecordBatch{}
 	defer func() {
 		for _, r := range cache {
 			r.Release()
 		}
 	}()
-	featAt := func(d time.Time) (arrow.Record, error) {
+	featAt := func(d time.Time) (arrow.RecordBatch, error) {
 		if r, ok := cache[d]; ok {
 			return r, nil
 		}

@@ -91,7 +91,7 @@ type event struct {
 
 type stream interface {
 	Next() bool
-	Record() arrow.Record
+	Record() arrow.RecordBatch
 	Err() error
 }
 

@@ -73,7 +73,7 @@ type Reader struct {
 
 	idBuf []byte // text of a non-text customer_id
 	amBuf []byte // text of a numeric amount
-	rec   arrow.Record
+	rec   arrow.RecordBatch
 	err   error
 	stats data.Stats
 	done  bool
@@ -285,11 +285,11 @@ func (r *Reader) Next() bool {
 	}
 	if n == 0 || r.err != nil {
 		if n > 0 { // drop the partial batch
-			r.b.NewRecord().Release()
+			r.b.NewRecordBatch().Release()
 		}
 		return false
 	}
-	r.rec = r.b.NewRecord()
+	r.rec = r.b.NewRecordBatch()
 	return true
 }
 
@@ -527,7 +527,7 @@ func (r *Reader) raw(vals [][]byte) string {
 
 // Record returns the current batch. It is valid until the next call to
 // Next or Release; Retain it to keep it longer.
-func (r *Reader) Record() arrow.Record { return r.rec }
+func (r *Reader) Record() arrow.RecordBatch { return r.rec }
 
 // Err returns the error that stopped the reader, or nil at a normal end.
 // Without a Quarantine the first bad row is returned as a *data.ParseError.

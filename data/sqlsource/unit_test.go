@@ -21,7 +21,7 @@ import (
 // not import up).
 var _ interface {
 	Next() bool
-	Record() arrow.Record
+	Record() arrow.RecordBatch
 	Err() error
 	Stats() data.Stats
 	Release()

@@ -51,9 +51,9 @@ func Example() {
 	b.Field(0).(*array.StringBuilder).AppendValues([]string{"c1", "c2", "c3"}, nil)
 	b.Field(1).(*array.StringBuilder).AppendValues([]string{"A_high", "A_high", "C_low"}, nil)
 	b.Field(2).(*array.Float64Builder).AppendValues([]float64{820.5, 310, 12}, nil)
-	rec := b.NewRecord()
+	rec := b.NewRecordBatch()
 	defer rec.Release()
-	if err := s.Publish(ctx, store.Publication{RunID: run.ID, AsOf: run.AsOf, Records: []arrow.Record{rec}}); err != nil {
+	if err := s.Publish(ctx, store.Publication{RunID: run.ID, AsOf: run.AsOf, Records: []arrow.RecordBatch{rec}}); err != nil {
 		log.Fatal(err)
 	}
 	run.Status, run.Customers = store.StatusSucceeded, 3

@@ -264,8 +264,8 @@ var nightSchema = arrow.NewSchema([]arrow.Field{
 }, nil)
 
 // customersRecords builds records of at most chunk rows from cs.
-func customersRecords(mem memory.Allocator, cs []cust, chunk int) []arrow.Record {
-	var out []arrow.Record
+func customersRecords(mem memory.Allocator, cs []cust, chunk int) []arrow.RecordBatch {
+	var out []arrow.RecordBatch
 	for lo := 0; lo < len(cs); lo += chunk {
 		hi := min(lo+chunk, len(cs))
 		b := array.NewRecordBuilder(mem, nightSchema)
@@ -286,7 +286,7 @@ func customersRecords(mem memory.Allocator, cs []cust, chunk int) []arrow.Record
 			b.Field(5).(*array.Int32Builder).Append(int32(len(c.id) % 5))
 			b.Field(6).(*array.StringBuilder).Append("B_mid")
 		}
-		out = append(out, b.NewRecord())
+		out = append(out, b.NewRecordBatch())
 		b.Release()
 	}
 	return out
@@ -311,7 +311,7 @@ func syntheticNight(n, variant int) []cust {
 }
 
 // v1Records builds one record with v1 columns only.
-func v1Records(mem memory.Allocator, cs []cust) []arrow.Record {
+func v1Records(mem memory.Allocator, cs []cust) []arrow.RecordBatch {
 	schema := arrow.NewSchema(nightSchema.Fields()[:4], nil)
 	b := array.NewRecordBuilder(mem, schema)
 	defer b.Release()
@@ -321,10 +321,10 @@ func v1Records(mem memory.Allocator, cs []cust) []arrow.Record {
 		b.Field(2).(*array.Int64Builder).Append(c.days)
 		b.Field(3).(*array.Float64Builder).Append(c.hv)
 	}
-	return []arrow.Record{b.NewRecord()}
+	return []arrow.RecordBatch{b.NewRecordBatch()}
 }
 
-func release(recs []arrow.Record) {
+func release(recs []arrow.RecordBatch) {
 	for _, r := range recs {
 		r.Release()
 	}

@@ -139,7 +139,7 @@ type Publication struct {
 	// Records hold one row per customer. Columns are matched by name to the
 	// table's columns; as_of, run_id and updated_at are filled by the store and
 	// must not be present. Publish does not retain or release them.
-	Records []arrow.Record
+	Records []arrow.RecordBatch
 	// Alerts replace the night's rows of customer_alerts in the same
 	// transaction (none: the night has no alerts).
 	Alerts []Alert

@@ -60,12 +60,12 @@ func TestPublishReadBack(t *testing.T) {
 		rb.Field(7).(*array.BooleanBuilder).AppendValues([]bool{true, false, false, false}, []bool{true, true, false, false})
 		seen := time.Date(2024, 1, 2, 3, 4, 5, 6e6, time.UTC)
 		rb.Field(8).(*array.TimestampBuilder).AppendValues([]arrow.Timestamp{arrow.Timestamp(seen.UnixMilli()), 0, 0, 0}, []bool{true, false, false, false})
-		rec := rb.NewRecord()
+		rec := rb.NewRecordBatch()
 		defer rec.Release()
 
 		asOf := time.Date(2024, 3, 1, 17, 30, 0, 0, time.FixedZone("X", 3600)) // time of day ignored
 		before := time.Now().Add(-time.Second)
-		require.NoError(t, s.Publish(ctx, Publication{RunID: "run-1", AsOf: asOf, Records: []arrow.Record{rec}}))
+		require.NoError(t, s.Publish(ctx, Publication{RunID: "run-1", AsOf: asOf, Records: []arrow.RecordBatch{rec}}))
 
 		rows := query(t, s, `SELECT customer_id, as_of, run_id, lifecycle_stage, rfm_r, days_since_last_purchase, historic_value,
 			first_purchase_date, top_reasons, flag, seen_at, updated_at, p_alive, churn_probability FROM `+cur(s)+` ORDER BY customer_id`)
@@ -127,7 +127,7 @@ func TestPublishErrors(t *testing.T) {
 
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		defer mem.AssertSize(t, 0)
-		mk := func(names ...string) arrow.Record {
+		mk := func(names ...string) arrow.RecordBatch {
 			fields := make([]arrow.Field, len(names))
 			for i, n := range names {
 				fields[i] = arrow.Field{Name: n, Type: arrow.BinaryTypes.String}
@@ -137,11 +137,11 @@ func TestPublishErrors(t *testing.T) {
 			for i := range names {
 				rb.Field(i).(*array.StringBuilder).AppendValues([]string{"x1", "x1"}, nil)
 			}
-			return rb.NewRecord()
+			return rb.NewRecordBatch()
 		}
 		cases := []struct {
 			name string
-			rec  arrow.Record
+			rec  arrow.RecordBatch
 			is   error  // sentinel, or nil for a plain error
 			msg  string // substring of the message
 		}{
@@ -151,7 +151,7 @@ func TestPublishErrors(t *testing.T) {
 			{"duplicate customer", mk("customer_id"), ErrDuplicateCustomer, "customer_id"},
 		}
 		for _, c := range cases {
-			err := s.Publish(ctx, Publication{RunID: "bad", AsOf: date(2024, 5, 2), Records: []arrow.Record{c.rec}})
+			err := s.Publish(ctx, Publication{RunID: "bad", AsOf: date(2024, 5, 2), Records: []arrow.RecordBatch{c.rec}})
 			c.rec.Release()
 			require.Error(t, err, c.name)
 			if c.is != nil {

@@ -102,7 +102,7 @@ type cev struct {
 // data.EventSchema, one record per 1,000 customers in customer order
 // (subscribers "S…", buyers "B…"). emit must not Release the record.
 // Deterministic for a given configuration.
-func GenerateContractual(ctx context.Context, c ContractualConfig, alloc memory.Allocator, emit func(arrow.Record) error) (ContractualStats, error) {
+func GenerateContractual(ctx context.Context, c ContractualConfig, alloc memory.Allocator, emit func(arrow.RecordBatch) error) (ContractualStats, error) {
 	var st ContractualStats
 	if err := c.Validate(); err != nil {
 		return st, err
@@ -116,7 +116,7 @@ func GenerateContractual(ctx context.Context, c ContractualConfig, alloc memory.
 	defer b.Release()
 	var evs []cev
 	flush := func() error {
-		rec := b.NewRecord()
+		rec := b.NewRecordBatch()
 		defer rec.Release()
 		if rec.NumRows() == 0 {
 			return nil

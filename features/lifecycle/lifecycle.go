@@ -151,7 +151,7 @@ func (r Rules) declining(c Customer) bool {
 }
 
 // Assign returns the stage of every row of a feature table (features.Schema).
-func (r Rules) Assign(rec arrow.Record) ([]Stage, error) {
+func (r Rules) Assign(rec arrow.RecordBatch) ([]Stage, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}

@@ -101,7 +101,7 @@ var ErrSchema = errors.New("subscription: record is not a canonical event record
 // Add folds a record with the canonical columns customer_id, event_time,
 // event_type and amount (looked up by name). Events after the as-of day are
 // ignored.
-func (b *Builder) Add(rec arrow.Record) error {
+func (b *Builder) Add(rec arrow.RecordBatch) error {
 	s := rec.Schema()
 	col := func(name string) arrow.Array {
 		if is := s.FieldIndices(name); len(is) == 1 {

@@ -19,7 +19,7 @@ type ev struct {
 	amount       float64 // NaN = null
 }
 
-func record(t *testing.T, mem memory.Allocator, evs []ev) arrow.Record {
+func record(t *testing.T, mem memory.Allocator, evs []ev) arrow.RecordBatch {
 	t.Helper()
 	b := array.NewRecordBuilder(mem, data.EventSchema)
 	defer b.Release()
@@ -35,7 +35,7 @@ func record(t *testing.T, mem memory.Allocator, evs []ev) arrow.Record {
 			b.Field(3).(*array.Float64Builder).Append(e.amount)
 		}
 	}
-	return b.NewRecord()
+	return b.NewRecordBatch()
 }
 
 // TestStates: one customer per rule, as-of 2025-06-30 (the stage rules of

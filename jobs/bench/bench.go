@@ -375,7 +375,7 @@ func featurePass(ctx context.Context, path string, asOf time.Time, mem memory.Al
 	if err != nil {
 		return 0, err
 	}
-	var recs []arrow.Record
+	var recs []arrow.RecordBatch
 	defer func() {
 		for _, rec := range recs {
 			rec.Release()

@@ -52,7 +52,7 @@ func SchemaHash(names []string) string {
 // Matrix builds the design matrix of the rows of feat selected by rows (nil =
 // all), with the named extra columns (each indexed like feat's rows). Null
 // values are NaN: gradient boosting routes them, logit sees them imputed.
-func Matrix(feat arrow.Record, rows []int, extra map[string][]float64, extraNames []string) (*mat.Dense, []string, error) {
+func Matrix(feat arrow.RecordBatch, rows []int, extra map[string][]float64, extraNames []string) (*mat.Dense, []string, error) {
 	names := FeatureNames(extraNames)
 	if rows == nil {
 		rows = make([]int, feat.NumRows())
