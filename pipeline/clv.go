@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -255,19 +256,29 @@ func (m *CLVModels) score(fc *featureCols, asOfDay int32) (clvValues, error) {
 	}
 	o := m.opt
 	d, rows, zbar := fc.summary(o.Unit)
-	days := o.Unit.Days()
-	sc := btyd.Score(m.Count, d, float64(o.HorizonDays)/days, runtime.GOMAXPROCS(0))
 	np, _ := m.Count.(nextPurchaser)
-	var mean float64
-	if m.Spend != nil {
-		mean, _ = m.Spend.MeanSpend()
-	}
 	clvOpt := btyd.CLVOptions{ModelUnit: o.Unit, Period: btyd.Month, Periods: o.CLVMonths,
 		DiscountRate: math.Pow(1+o.AnnualRate, 1.0/12) - 1}
 	u := m.uncertainty()
-	// The customers are independent: one chunk of them per CPU.
-	err := inChunks(len(rows), clvChunkRows, func(lo, hi int) error {
-		return m.scoreRows(fc, &v, d, rows, zbar, sc, np, mean, clvOpt, u, asOfDay, lo, hi)
+	// Everything that depends on (x, t_x, T) alone — the discounted
+	// purchases of the CLV, the interval widths, the next purchase — is
+	// computed once per distinct row (a night has far fewer distinct rows
+	// than customers), then gathered; both passes split over the CPUs.
+	dist, idx := btyd.CompressIndex(btyd.Data{X: d.X, Tx: d.Tx, T: d.T})
+	pr, err := m.scoreDistinct(dist, np, clvOpt, u)
+	if err != nil {
+		var re *btyd.RowError
+		if errors.As(err, &re) {
+			for k, j := range idx {
+				if int(j) == re.Row {
+					return v, fmt.Errorf("clv: customer %q: %w", fc.id.Value(rows[k]), re.Err)
+				}
+			}
+		}
+		return v, fmt.Errorf("clv: %w", err)
+	}
+	err = inChunks(len(rows), clvChunkRows, func(lo, hi int) error {
+		return m.scoreRows(fc, &v, d, rows, idx, &pr, zbar, u, asOfDay, lo, hi)
 	})
 	if err != nil {
 		return v, err
@@ -318,59 +329,91 @@ func spendOf(g btyd.GammaGamma, x, zbar float64) (float64, error) {
 	return g.MeanSpend()
 }
 
-// scoreRows fills v for the customers rows[lo:hi].
-func (m *CLVModels) scoreRows(fc *featureCols, v *clvValues, d btyd.Data, rows []int, zbar []float64, sc btyd.Scores,
-	np nextPurchaser, mean float64, clvOpt btyd.CLVOptions, u *uncertainty, asOfDay int32, lo, hi int) error {
+// distinctScores holds, per distinct (x, t_x, T) row, what depends on the
+// row alone.
+type distinctScores struct {
+	sc           btyd.Scores // the count model's scores
+	dep          []float64   // discounted expected purchases of the CLV horizon (CLV per unit spend); nil without a spend model
+	depSD, expSD []float64   // log-scale sd of dep and of the expected purchases; NaN: no interval
+	nextDays     []float64   // median wait to the next purchase in days; NaN: none
+}
+
+// scoreDistinct scores the distinct rows dist: the count model, the CLV per
+// unit of spend, the interval widths from the shifted models and the next
+// purchase. The expectations go through btyd's batch functions, which
+// evaluate the alive-customer factor once per distinct (x, T).
+func (m *CLVModels) scoreDistinct(dist btyd.Data, np nextPurchaser, clvOpt btyd.CLVOptions, u *uncertainty) (distinctScores, error) {
 	o := m.opt
 	days := o.Unit.Days()
 	h := float64(o.HorizonDays) / days
-	// Quantities that depend on (x, t_x, T) only: compute each once.
-	type key struct{ x, tx, T float64 }
-	type perRow struct{ dep, depSD, expSD float64 }
-	cache := map[key]perRow{}
-	var fj []float64
+	workers := runtime.GOMAXPROCS(0)
+	n := dist.Len()
+	s := distinctScores{sc: btyd.Score(m.Count, dist, h, workers), depSD: nans(n), expSD: nans(n), nextDays: nans(n)}
+	var err error
+	if m.Spend != nil {
+		if s.dep, err = btyd.DiscountedPurchasesRows(m.Count, dist, clvOpt, workers); err != nil {
+			return s, err
+		}
+	}
 	if u.count != nil {
-		fj = make([]float64, len(u.countModel))
+		exp := make([][]float64, len(u.countModel))
+		dep := make([][]float64, len(u.countModel))
+		for j, cm := range u.countModel {
+			exp[j] = btyd.ExpectedPurchasesRows(cm, dist, h, workers)
+			if m.Spend != nil {
+				if dep[j], err = btyd.DiscountedPurchasesRows(cm, dist, clvOpt, workers); err != nil {
+					return s, err
+				}
+			}
+		}
+		fj := make([]float64, len(u.countModel))
+		for k := 0; k < n; k++ {
+			for j := range exp {
+				fj[j] = exp[j][k]
+			}
+			s.expSD[k] = u.count.LogSD(s.sc.ExpectedPurchases[k], fj)
+			if m.Spend != nil {
+				for j := range dep {
+					fj[j] = dep[j][k]
+				}
+				s.depSD[k] = u.count.LogSD(s.dep[k], fj)
+			}
+		}
+	}
+	if np != nil {
+		for k := 0; k < n; k++ {
+			if 1-s.sc.ProbNoPurchase[k] < o.MinPAliveETA {
+				continue
+			}
+			if _, median, ok := np.NextPurchaseTime(dist.X[k], dist.Tx[k], dist.T[k], 0); ok && median*days <= float64(o.MaxETADays) {
+				s.nextDays[k] = median * days
+			}
+		}
+	}
+	return s, nil
+}
+
+// scoreRows fills v for the customers rows[lo:hi]; idx maps each of them to
+// its distinct row in pr.
+func (m *CLVModels) scoreRows(fc *featureCols, v *clvValues, d btyd.Data, rows []int, idx []int32, pr *distinctScores, zbar []float64,
+	u *uncertainty, asOfDay int32, lo, hi int) error {
+	var sj []float64
+	if u.spend != nil {
+		sj = make([]float64, len(u.spendModel))
 	}
 	for k := lo; k < hi; k++ {
 		i := rows[k]
-		x, tx, T := d.X[k], d.Tx[k], d.T[k]
+		x := d.X[k]
+		j := idx[k]
+		sc := &pr.sc
 		// p_alive is the probability of at least one purchase in the
 		// horizon; the latent P(alive at T) is p_alive_latent.
-		v.pAlive[i] = 1 - sc.ProbNoPurchase[k]
-		v.pAliveLatent[i], v.expPurchases[i], v.probNone[i] = sc.PAlive[k], sc.ExpectedPurchases[k], sc.ProbNoPurchase[k]
-		if np != nil && v.pAlive[i] >= o.MinPAliveETA {
-			if _, median, ok := np.NextPurchaseTime(x, tx, T, 0); ok && median*days <= float64(o.MaxETADays) {
-				v.nextDay[i] = asOfDay + int32(math.Round(median*days))
-			}
+		v.pAlive[i] = 1 - sc.ProbNoPurchase[j]
+		v.pAliveLatent[i], v.expPurchases[i], v.probNone[i] = sc.PAlive[j], sc.ExpectedPurchases[j], sc.ProbNoPurchase[j]
+		if nd := pr.nextDays[j]; !math.IsNaN(nd) {
+			v.nextDay[i] = asOfDay + int32(math.Round(nd))
 		}
-		kk := key{x, tx, T}
-		pr, ok := cache[kk]
-		if !ok {
-			pr.depSD, pr.expSD = math.NaN(), math.NaN()
-			if u.count != nil {
-				for j, cm := range u.countModel {
-					fj[j] = cm.ExpectedPurchases(h, x, tx, T)
-				}
-				pr.expSD = u.count.LogSD(sc.ExpectedPurchases[k], fj)
-			}
-			if m.Spend != nil {
-				var err error
-				if pr.dep, err = btyd.CLV(m.Count, 1, x, tx, T, clvOpt); err != nil {
-					return fmt.Errorf("clv: customer %q: %w", fc.id.Value(i), err)
-				}
-				if u.count != nil {
-					for j, cm := range u.countModel {
-						if fj[j], err = btyd.CLV(cm, 1, x, tx, T, clvOpt); err != nil {
-							return fmt.Errorf("clv: customer %q: %w", fc.id.Value(i), err)
-						}
-					}
-					pr.depSD = u.count.LogSD(pr.dep, fj)
-				}
-			}
-			cache[kk] = pr
-		}
-		v.expLo[i], v.expHi[i] = btyd.Interval80(sc.ExpectedPurchases[k], pr.expSD)
+		v.expLo[i], v.expHi[i] = btyd.Interval80(sc.ExpectedPurchases[j], pr.expSD[j])
 		if m.Spend == nil {
 			continue
 		}
@@ -379,23 +422,21 @@ func (m *CLVModels) scoreRows(fc *featureCols, v *clvValues, d btyd.Data, rows [
 			return fmt.Errorf("clv: expected spend of customer %q: %w", fc.id.Value(i), err)
 		}
 		v.avgSpend[i] = spend
-		v.clv[i] = spend * pr.dep
+		v.clv[i] = spend * pr.dep[j]
 		// log CLV = log spend + log discounted purchases; the two fits are
 		// independent, so their log-variances add.
 		sd := math.NaN()
-		if u.spend != nil && !math.IsNaN(pr.depSD) {
-			sj := make([]float64, len(u.spendModel))
+		if u.spend != nil && !math.IsNaN(pr.depSD[j]) {
 			for j, g := range u.spendModel {
 				if sj[j], err = spendOf(g, x, zbar[k]); err != nil {
 					sj[j] = math.NaN()
 				}
 			}
 			ssd := u.spend.LogSD(spend, sj)
-			sd = math.Sqrt(ssd*ssd + pr.depSD*pr.depSD)
+			sd = math.Sqrt(ssd*ssd + pr.depSD[j]*pr.depSD[j])
 		}
 		v.clvLo[i], v.clvHi[i] = btyd.Interval80(v.clv[i], sd)
 	}
-	_ = mean
 	return nil
 }
 

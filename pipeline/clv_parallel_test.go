@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/churnpipe/churnpipe/data"
+	"github.com/churnpipe/churnpipe/models/btyd"
 )
 
 // synthInput writes a synthetic history of n customers to a temporary
@@ -134,4 +135,78 @@ func TestChampionScoreSameInParallel(t *testing.T) {
 		}
 	}
 	assert.Greater(t, scored, 1000, "the buyers of 1,500 customers are scored")
+}
+
+// TestCLVScoreMatchesDirect: scoring each distinct (x, t_x, T) row once,
+// with the alive factor of the expectations once per distinct (x, T), and
+// gathering gives every customer what applying the models to that customer
+// alone gives (the naive, per-customer evaluation): the same probabilities
+// and dates, the same expectations and CLV to 1e-12 relative (the product
+// P(alive) · g is formed in another order).
+func TestCLVScoreMatchesDirect(t *testing.T) {
+	end := TestSynthEnd
+	feat, _, err := BuildFeatures(context.Background(), synthInput(t, 1500, 7), end, Options{})
+	require.NoError(t, err)
+	defer feat.Release()
+	m, err := FitCLV(feat, CLVOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, m.Spend, "the spend model is fitted on 1,500 synthetic customers")
+	fc, err := newFeatureCols(feat)
+	require.NoError(t, err)
+	asOf := data.DayOf(end.UnixMilli())
+	got, err := m.score(fc, asOf)
+	require.NoError(t, err)
+
+	o := m.opt
+	days := o.Unit.Days()
+	h := float64(o.HorizonDays) / days
+	clvOpt := btyd.CLVOptions{ModelUnit: o.Unit, Period: btyd.Month, Periods: o.CLVMonths,
+		DiscountRate: math.Pow(1+o.AnnualRate, 1.0/12) - 1}
+	np, _ := m.Count.(nextPurchaser)
+	d, rows, zbar := fc.summary(o.Unit)
+	require.Greater(t, len(rows), 1000)
+	distinct, _ := btyd.CompressIndex(btyd.Data{X: d.X, Tx: d.Tx, T: d.T})
+	t.Logf("%d buyers, %d distinct (x, t_x, T) rows", len(rows), distinct.Len())
+	for k, i := range rows {
+		x, tx, T := d.X[k], d.Tx[k], d.T[k]
+		p0 := m.Count.ProbNoPurchase(h, x, tx, T)
+		assert.Equal(t, 1-p0, got.pAlive[i], "p_alive of %s", fc.id.Value(i))
+		assert.Equal(t, m.Count.PAlive(x, tx, T), got.pAliveLatent[i], "p_alive_latent of %s", fc.id.Value(i))
+		assert.InEpsilon(t, m.Count.ExpectedPurchases(h, x, tx, T), got.expPurchases[i], 1e-12, "expected purchases of %s", fc.id.Value(i))
+		dep, err := btyd.CLV(m.Count, 1, x, tx, T, clvOpt)
+		require.NoError(t, err)
+		spend, err := spendOf(*m.Spend, x, zbar[k])
+		require.NoError(t, err)
+		assert.InEpsilon(t, spend*dep, got.clv[i], 1e-12, "clv of %s", fc.id.Value(i))
+		next := int32(-1)
+		if np != nil && 1-p0 >= o.MinPAliveETA {
+			if _, median, ok := np.NextPurchaseTime(x, tx, T, 0); ok && median*days <= float64(o.MaxETADays) {
+				next = asOf + int32(math.Round(median*days))
+			}
+		}
+		assert.Equal(t, next, got.nextDay[i], "next purchase day of %s", fc.id.Value(i))
+	}
+}
+
+// BenchmarkCLVScore scores the CLV columns of 100,000 synthetic customers
+// with fitted models (count model, Gamma-Gamma and the intervals): the
+// nightly scoring step alone.
+func BenchmarkCLVScore(b *testing.B) {
+	end := TestSynthEnd
+	path := WriteTestSynth(b, 100_000, 3)
+	feat, _, err := BuildFeatures(context.Background(), Input{Path: path, MaxReject: 0.01,
+		Quarantine: filepath.Join(filepath.Dir(path), "q.csv")}, end, Options{})
+	require.NoError(b, err)
+	defer feat.Release()
+	m, err := FitCLV(feat, CLVOptions{})
+	require.NoError(b, err)
+	fc, err := newFeatureCols(feat)
+	require.NoError(b, err)
+	asOf := data.DayOf(end.UnixMilli())
+	b.ResetTimer()
+	for range b.N {
+		if _, err := m.score(fc, asOf); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -23,7 +23,7 @@ var (
 
 // WriteTestSynth writes a synthetic history of n customers to a temporary
 // Parquet file and returns its path.
-func WriteTestSynth(t *testing.T, n int, seed uint64) string {
+func WriteTestSynth(t testing.TB, n int, seed uint64) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "history.parquet")
 	w, err := data.CreateFile(path, data.EventSchema, data.WriteOptions{})

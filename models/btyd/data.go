@@ -126,3 +126,9 @@ func compressIndex(d Data) (Data, []int32) {
 	}
 	return out, idx
 }
+
+// CompressIndex is Compress that also returns, for every row of d, the
+// index of its row in the compressed data: scoring the compressed rows and
+// gathering by the index gives every row its scores at the cost of the
+// distinct rows only.
+func CompressIndex(d Data) (Data, []int32) { return compressIndex(d) }

@@ -27,7 +27,9 @@ func Score(m CountModel, d Data, t float64, workers int) Scores {
 	}
 	u, idx := compressIndex(Data{X: d.X, Tx: d.Tx, T: d.T})
 	n := u.Len()
-	pa, ex, p0 := make([]float64, n), make([]float64, n), make([]float64, n)
+	pa, p0 := make([]float64, n), make([]float64, n)
+	// The expectations: the alive factor once per distinct (x, T).
+	ex := ExpectedPurchasesRows(m, u, t, workers)
 	chunks := workers
 	if n < 4096 {
 		chunks = 1
@@ -41,7 +43,6 @@ func Score(m CountModel, d Data, t float64, workers int) Scores {
 			for i := lo; i < hi; i++ {
 				x, tx, T := u.X[i], u.Tx[i], u.T[i]
 				pa[i] = m.PAlive(x, tx, T)
-				ex[i] = m.ExpectedPurchases(t, x, tx, T)
 				p0[i] = m.ProbNoPurchase(t, x, tx, T)
 			}
 		}()

@@ -1,0 +1,92 @@
+package btyd
+
+import (
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The published CDNOW fits (Fader, Hardie & Lee 2005; Batislam et al. 2007)
+// and the extreme BG/NBD of a visit-heavy history: the batch functions give
+// each row what the per-row methods give, to rounding.
+var factoredModels = []CountModel{
+	BGNBD{R: 0.2425945, Alpha: 4.4136019, A: 0.7929199, B: 2.4258881},
+	MBGNBD{R: 0.525, Alpha: 6.183, A: 0.891, B: 1.614},
+	ParetoNBD{R: 0.55315, Alpha: 10.57633, S: 0.60625, Beta: 11.67150},
+	extremeBGNBD,
+}
+
+func TestBatchRowsMatchPerRow(t *testing.T) {
+	_, cd := loadCDNOW(t)
+	d := Data{X: cd.X, Tx: cd.Tx, T: cd.T}
+	o := CLVOptions{ModelUnit: Week, Period: Month, Periods: 12, DiscountRate: 0.01}
+	for _, m := range factoredModels {
+		t.Run(m.Name(), func(t *testing.T) {
+			for _, h := range []float64{0, 1, 13, 52} {
+				got := ExpectedPurchasesRows(m, d, h, 2)
+				require.Len(t, got, d.Len())
+				for i := range got {
+					want := m.ExpectedPurchases(h, d.X[i], d.Tx[i], d.T[i])
+					if want == 0 {
+						assert.Zero(t, got[i], "h=%v row %d", h, i)
+						continue
+					}
+					assert.InEpsilon(t, want, got[i], 1e-12, "E[Y(%v)] row %d", h, i)
+				}
+			}
+			dep, err := DiscountedPurchasesRows(m, d, o, 2)
+			require.NoError(t, err)
+			for i := range dep {
+				want, err := CLV(m, 1, d.X[i], d.Tx[i], d.T[i], o)
+				require.NoError(t, err)
+				assert.InEpsilon(t, want, dep[i], 1e-12, "CLV per unit spend, row %d", i)
+			}
+		})
+	}
+}
+
+func TestBatchRowsInvalid(t *testing.T) {
+	m := factoredModels[0]
+	d := Data{X: []float64{1, 2, 3}, Tx: []float64{1, 5, 2}, T: []float64{4, 4, 4}} // row 1: t_x > T
+	_, err := DiscountedPurchasesRows(m, d, CLVOptions{ModelUnit: Week, Period: Month, Periods: 12}, 1)
+	var re *RowError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, 1, re.Row)
+	assert.ErrorIs(t, err, ErrInvalidInput)
+	_, err = DiscountedPurchasesRows(m, d, CLVOptions{}, 1)
+	assert.ErrorIs(t, err, ErrInvalidInput, "options without units")
+	assert.False(t, errors.As(err, &re), "an options error is not about a row")
+
+	e := ExpectedPurchasesRows(m, d, 4, 1)
+	assert.True(t, math.IsNaN(e[1]), "a row outside the domain gets NaN")
+	assert.False(t, math.IsNaN(e[0]))
+	assert.True(t, math.IsNaN(ExpectedPurchasesRows(m, d, math.Inf(1), 1)[0]), "an infinite horizon gets NaN")
+}
+
+// BenchmarkCLVRows compares the per-row CLV (the naive loop) with
+// DiscountedPurchasesRows on the 2,357 CDNOW customers, 12 monthly periods.
+func BenchmarkCLVRows(b *testing.B) {
+	_, cd := loadCDNOW(b)
+	d := Data{X: cd.X, Tx: cd.Tx, T: cd.T}
+	o := CLVOptions{ModelUnit: Week, Period: Month, Periods: 12, DiscountRate: 0.01}
+	m := factoredModels[1]
+	b.Run("naive", func(b *testing.B) {
+		for range b.N {
+			for i := range d.X {
+				if _, err := CLV(m, 1, d.X[i], d.Tx[i], d.T[i], o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("batch", func(b *testing.B) {
+		for range b.N {
+			if _, err := DiscountedPurchasesRows(m, d, o, 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
