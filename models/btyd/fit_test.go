@@ -197,7 +197,8 @@ func TestParallelEvalMatchesSerial(t *testing.T) {
 			assert.InDelta(t, g1[i], g2[i], 1e-10)
 		}
 		// Pareto/NBD pass too.
-		p1, p2 := paretoEval(rows, th, 1), paretoEval(rows, th, 2)
+		pr := newParetoRows(rows)
+		p1, p2 := paretoEval(pr, th, 1), paretoEval(pr, th, 2)
 		assert.InDelta(t, p1, p2, 1e-12*math.Abs(p1))
 	}
 }

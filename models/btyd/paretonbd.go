@@ -1,6 +1,9 @@
 package btyd
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // ParetoNBD is a fitted Pareto/NBD model: purchase rate λ ~ Gamma(R, Alpha)
 // and exponential lifetime with rate μ ~ Gamma(S, Beta) (shape, rate).
@@ -113,25 +116,74 @@ func (m ParetoNBD) LogLik(d Data) float64 {
 	if d.Validate() != nil {
 		return math.NaN()
 	}
-	rows := newBGRows(Compress(d), false)
+	rows := newParetoRows(newBGRows(Compress(d), false))
 	return -paretoEval(rows, []float64{math.Log(m.R), math.Log(m.Alpha), math.Log(m.S), math.Log(m.Beta)}, 1) * rows.W
 }
 
-func paretoEval(rw *bgRows, theta []float64, workers int) float64 {
+// paretoRows are the likelihood rows of Pareto/NBD with the distinct
+// (x, τ) pairs, τ ∈ {t_x, T}, at which the antiderivative of the dropout
+// integral is needed: a customer base of a million has far fewer of them than
+// distinct (x, t_x, T) rows, and each costs a 2F1 series per evaluation.
+type paretoRows struct {
+	*bgRows
+	px, pt   []float64 // the distinct pairs
+	itx, iT  []int32   // the pair of each row's (x, t_x) and (x, T)
+	antiPool sync.Pool // *[]float64 scratch of len(px)
+}
+
+func newParetoRows(rw *bgRows) *paretoRows {
+	p := &paretoRows{bgRows: rw, itx: make([]int32, len(rw.x)), iT: make([]int32, len(rw.x))}
+	type key struct{ x, t float64 }
+	seen := make(map[key]int32, min(2*len(rw.x), 1<<16))
+	pair := func(x, t float64) int32 {
+		k := key{x, t}
+		j, ok := seen[k]
+		if !ok {
+			j = int32(len(p.px))
+			seen[k] = j
+			p.px, p.pt = append(p.px, x), append(p.pt, t)
+		}
+		return j
+	}
+	for i := range rw.x {
+		p.itx[i] = pair(rw.x[i], rw.tx[i])
+		p.iT[i] = pair(rw.x[i], rw.T[i])
+	}
+	return p
+}
+
+func paretoEval(rw *paretoRows, theta []float64, workers int) float64 {
 	r, alpha, s, beta := math.Exp(theta[0]), math.Exp(theta[1]), math.Exp(theta[2]), math.Exp(theta[3])
 	for _, v := range [...]float64{r, alpha, s, beta} {
 		if !(v > 0) || math.IsInf(v, 0) {
 			return math.Inf(1)
 		}
 	}
+	buf, _ := rw.antiPool.Get().(*[]float64)
+	if buf == nil || len(*buf) != len(rw.px) {
+		b := make([]float64, len(rw.px))
+		buf = &b
+	}
+	defer rw.antiPool.Put(buf)
+	anti := *buf
+	// Each chunk writes its own pairs; nothing is summed, so the values do
+	// not depend on the worker count.
+	parallelSum(len(rw.px), workers, 0, func(lo, hi int, _ []float64) {
+		for j := lo; j < hi; j++ {
+			anti[j] = paretoAnti(r+rw.px[j], s, alpha, beta, rw.pt[j])
+		}
+	})
 	ls := math.Log(s)
 	acc := parallelSum(len(rw.x), workers, 1, func(lo, hi int, acc []float64) {
 		ll := 0.0
 		for i := lo; i < hi; i++ {
-			rx, T := r+rw.x[i], rw.T[i]
+			rx, tx, T := r+rw.x[i], rw.tx[i], rw.T[i]
 			l1 := -rx*math.Log(alpha+T) - s*math.Log(beta+T)
-			l2 := ls + lnParetoIntegral(rx, s, alpha, beta, rw.tx[i], T)
-			v, _ := lse2(l1, l2)
+			li := math.Inf(-1)
+			if T > tx {
+				li = lnParetoIntegralAnti(rx, s, alpha, beta, tx, T, anti[rw.itx[i]], anti[rw.iT[i]])
+			}
+			v, _ := lse2(l1, ls+li)
 			ll += rw.w[i] * v
 		}
 		acc[0] += ll
@@ -157,7 +209,7 @@ func FitParetoNBD(d Data, opt FitOptions) (ParetoNBD, FitResult, error) {
 		return ParetoNBD{}, FitResult{Model: "paretonbd"}, err
 	}
 	o := opt.withDefaults()
-	rows := newBGRows(cd, false)
+	rows := newParetoRows(newBGRows(cd, false))
 	obj := &objective{
 		model: "paretonbd", names: []string{"r", "alpha", "s", "beta"}, weight: rows.W, customers: n,
 		f: func(theta []float64) float64 { return paretoEval(rows, theta, o.Workers) },
@@ -167,7 +219,7 @@ func FitParetoNBD(d Data, opt FitOptions) (ParetoNBD, FitResult, error) {
 		// Warm start from a deterministic subsample of ~20k distinct rows:
 		// each numerical gradient costs 9 likelihood passes, so most
 		// iterations are better spent on the subsample.
-		sub := rows.subsample(len(rows.x) / 20_000)
+		sub := newParetoRows(rows.subsample(len(rows.x) / 20_000))
 		so := o
 		so.SkipStdErr = true
 		subObj := &objective{model: "paretonbd", names: obj.names, weight: sub.W, customers: n,

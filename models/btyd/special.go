@@ -69,25 +69,35 @@ func lnParetoIntegral(R, S, A, B, lo, hi float64) float64 {
 	if !(hi > lo) {
 		return math.Inf(-1)
 	}
+	return lnParetoIntegralAnti(R, S, A, B, lo, hi, paretoAnti(R, S, A, B, lo), paretoAnti(R, S, A, B, hi))
+}
+
+// paretoAnti is the log of the antiderivative of lnParetoIntegral's
+// integrand at τ (up to the factor 1/(R+S) applied at the end); it depends on
+// (R, τ) and the parameters only, so a likelihood over many customers
+// evaluates it once per distinct (x, τ).
+func paretoAnti(R, S, A, B, tau float64) float64 {
 	m := R + S
-	anti := func(tau float64) float64 {
-		if A >= B {
-			u := A + tau
-			z := (A - B) / u
-			return -m*math.Log(u) - S*math.Log1p((B-A)/u) + lnHyp2F1One(R, m+1, z)
-		}
-		u := B + tau
-		z := (B - A) / u
-		return -m*math.Log(u) + (1-R)*math.Log1p((A-B)/u) + lnHyp2F1One(S+1, m+1, z)
+	if A >= B {
+		u := A + tau
+		z := (A - B) / u
+		return -m*math.Log(u) - S*math.Log1p((B-A)/u) + lnHyp2F1One(R, m+1, z)
 	}
-	l1, l2 := anti(lo), anti(hi)
+	u := B + tau
+	z := (B - A) / u
+	return -m*math.Log(u) + (1-R)*math.Log1p((A-B)/u) + lnHyp2F1One(S+1, m+1, z)
+}
+
+// lnParetoIntegralAnti is lnParetoIntegral from the antiderivatives l1 at lo
+// and l2 at hi (> lo).
+func lnParetoIntegralAnti(R, S, A, B, lo, hi, l1, l2 float64) float64 {
 	if !(l2 < l1) {
 		// Rounding made the antiderivatives equal: fall back to the
 		// midpoint rule, exact to O((hi-lo)^3).
 		mid := 0.5 * (lo + hi)
 		return math.Log(hi-lo) - R*math.Log(A+mid) - (S+1)*math.Log(B+mid)
 	}
-	return l1 + log1mExp(l2-l1) - math.Log(m)
+	return l1 + log1mExp(l2-l1) - math.Log(R+S)
 }
 
 // bgExpected returns E[Y(t)] for a customer alive now whose purchase rate is
