@@ -17,9 +17,83 @@ import (
 // and note eq. 21; Batislam et al. 2007): the costly part of g (the 2F1
 // series of the BG family) is then evaluated once per distinct (x, T)
 // instead of once per customer.
+//
+// The probability of no purchase factors the same way,
+// P(Y(t) = 0 | x, t_x, T) = 1 − P(alive at T) · b(t; x, T), with b the
+// probability that a customer alive at T buys in (T, T+t].
 type aliveFactored interface {
 	CountModel
 	aliveExpected(t, x, T float64) float64
+	aliveBuy(t, x, T float64) float64
+}
+
+// pAliveBatcher is implemented by the models whose P(alive) has a part
+// shared by many rows (Pareto/NBD's dropout integral, whose antiderivative
+// depends on (x, t_x) and (x, T) separately).
+type pAliveBatcher interface {
+	pAliveRows(d Data, workers int) []float64
+}
+
+// pAliveRows returns P(alive at T) for every row of d, row by row or, where
+// the model can, with the shared parts once per distinct pair.
+func pAliveRows(m CountModel, d Data, workers int) []float64 {
+	if b, ok := m.(pAliveBatcher); ok {
+		return b.pAliveRows(d, workers)
+	}
+	out := make([]float64, d.Len())
+	parallelRows(d.Len(), workers, func(i int) { out[i] = m.PAlive(d.X[i], d.Tx[i], d.T[i]) })
+	return out
+}
+
+func (m BGNBD) aliveBuy(t, x, T float64) float64 {
+	return -math.Expm1(-(m.R + x) * math.Log1p(t/(m.Alpha+T)))
+}
+
+func (m MBGNBD) aliveBuy(t, x, T float64) float64 {
+	return -math.Expm1(-(m.R + x) * math.Log1p(t/(m.Alpha+T)))
+}
+
+func (m ParetoNBD) aliveBuy(t, x, T float64) float64 {
+	if t == 0 {
+		return 0
+	}
+	rx, aT, bT := m.R+x, m.Alpha+T, m.Beta+T
+	l1 := -rx*math.Log1p(t/aT) - m.S*math.Log1p(t/bT)
+	l2 := math.Log(m.S) + rx*math.Log(aT) + m.S*math.Log(bT) + lnParetoIntegral(rx, m.S, aT, bT, 0, t)
+	lp0, _ := lse2(l1, l2)
+	return -math.Expm1(math.Min(lp0, 0))
+}
+
+func (m ParetoNBD) pAliveRows(d Data, workers int) []float64 {
+	n := d.Len()
+	out := make([]float64, n)
+	ok := make([]bool, n)
+	var rows Data
+	for i := 0; i < n; i++ {
+		if ok[i] = checkRow(d.X[i], d.Tx[i], d.T[i]) == nil; ok[i] {
+			rows.X, rows.Tx, rows.T = append(rows.X, d.X[i]), append(rows.Tx, d.Tx[i]), append(rows.T, d.T[i])
+		} else {
+			out[i] = math.NaN()
+		}
+	}
+	pr := newParetoRows(&bgRows{x: rows.X, tx: rows.Tx, T: rows.T})
+	anti := make([]float64, len(pr.px))
+	parallelRows(len(pr.px), workers, func(j int) { anti[j] = paretoAnti(m.R+pr.px[j], m.S, m.Alpha, m.Beta, pr.pt[j]) })
+	ls := math.Log(m.S)
+	k := 0
+	for i := 0; i < n; i++ {
+		if !ok[i] {
+			continue
+		}
+		x, tx, T := rows.X[k], rows.Tx[k], rows.T[k]
+		li := math.Inf(-1)
+		if T > tx {
+			li = lnParetoIntegralAnti(m.R+x, m.S, m.Alpha, m.Beta, tx, T, anti[pr.itx[k]], anti[pr.iT[k]])
+		}
+		out[i] = invOnePlusExp(ls + (m.R+x)*math.Log(m.Alpha+T) + m.S*math.Log(m.Beta+T) + li)
+		k++
+	}
+	return out
 }
 
 func (m BGNBD) aliveExpected(t, x, T float64) float64 {
@@ -47,12 +121,10 @@ func ExpectedPurchasesRows(m CountModel, d Data, t float64, workers int) []float
 		parallelRows(d.Len(), workers, func(i int) { out[i] = m.ExpectedPurchases(t, d.X[i], d.Tx[i], d.T[i]) })
 		return out
 	}
-	g := aliveGrid(f, d, []float64{t}, workers)
+	g := aliveGrid(f, d, []float64{t}, workers, f.aliveExpected)
+	pa := pAliveRows(m, d, workers)
 	for i := range out {
-		out[i] = math.NaN()
-		if checkRow(d.X[i], d.Tx[i], d.T[i]) == nil {
-			out[i] = m.PAlive(d.X[i], d.Tx[i], d.T[i]) * g.vals[g.idx[i]]
-		}
+		out[i] = pa[i] * g.vals[g.idx[i]] // NaN outside the domain, through pa
 	}
 	return out
 }
@@ -93,7 +165,7 @@ func DiscountedPurchasesRows(m CountModel, d Data, o CLVOptions, workers int) ([
 		ts[k] = float64(k+1) * step
 		disc[k] = math.Pow(1+o.DiscountRate, float64(k+1))
 	}
-	g := aliveGrid(f, d, ts, workers)
+	g := aliveGrid(f, d, ts, workers, f.aliveExpected)
 	// The discounted sum of the alive factor, per distinct (x, T).
 	sum := make([]float64, len(g.vals)/len(ts))
 	for j := range sum {
@@ -105,8 +177,9 @@ func DiscountedPurchasesRows(m CountModel, d Data, o CLVOptions, workers int) ([
 		}
 		sum[j] = v
 	}
+	pa := pAliveRows(m, d, workers)
 	for i := range out {
-		out[i] = m.PAlive(d.X[i], d.Tx[i], d.T[i]) * sum[g.idx[i]]
+		out[i] = pa[i] * sum[g.idx[i]]
 	}
 	return out, nil
 }
@@ -122,15 +195,15 @@ func (e *RowError) Error() string { return fmt.Sprintf("row %d: %v", e.Row, e.Er
 
 func (e *RowError) Unwrap() error { return e.Err }
 
-// grid holds the alive-customer expectations g(ts[k]; x, T) of the distinct
-// (x, T) pairs of a Data: vals[j·len(ts)+k] for pair j, idx[i] the pair of
+// grid holds an alive-customer quantity g(ts[k]; x, T) (the expectation or
+// the probability to buy) of the distinct (x, T) pairs of a Data: vals[j·len(ts)+k] for pair j, idx[i] the pair of
 // row i.
 type grid struct {
 	idx  []int32
 	vals []float64
 }
 
-func aliveGrid(f aliveFactored, d Data, ts []float64, workers int) grid {
+func aliveGrid(f aliveFactored, d Data, ts []float64, workers int, g func(t, x, T float64) float64) grid {
 	type key struct{ x, T float64 }
 	n := d.Len()
 	idx := make([]int32, n)
@@ -149,7 +222,7 @@ func aliveGrid(f aliveFactored, d Data, ts []float64, workers int) grid {
 	vals := make([]float64, len(keys)*len(ts))
 	parallelRows(len(keys), workers, func(j int) {
 		for k, t := range ts {
-			vals[j*len(ts)+k] = f.aliveExpected(t, keys[j].x, keys[j].T)
+			vals[j*len(ts)+k] = g(t, keys[j].x, keys[j].T)
 		}
 	})
 	return grid{idx: idx, vals: vals}

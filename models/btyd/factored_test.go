@@ -119,9 +119,32 @@ func TestParetoEvalPairsMatchNaive(t *testing.T) {
 	require.Less(t, len(pr.px), 2*len(rows.x))
 	for _, th := range [][]float64{
 		{math.Log(0.55315), math.Log(10.57633), math.Log(0.60625), math.Log(11.67150)}, // FHL 2005
-		{math.Log(2), math.Log(1), math.Log(0.1), math.Log(30)},                      // β > α
-		{0, 0, 0, 0},                                                                  // α = β
+		{math.Log(2), math.Log(1), math.Log(0.1), math.Log(30)},                        // β > α
+		{0, 0, 0, 0}, // α = β
 	} {
 		assert.Equal(t, paretoEvalNaive(rows, th), paretoEval(pr, th, 1), "θ = %v", th)
+	}
+}
+
+// Score, which evaluates P(alive) with Pareto/NBD's shared antiderivatives
+// once per (x, τ) pair and the alive customer's expectation and probability
+// to buy once per (x, T), gives exactly the per-row methods' values.
+func TestScoreMatchesPerRow(t *testing.T) {
+	_, cd := loadCDNOW(t)
+	d := Data{X: append([]float64{-1}, cd.X...), Tx: append([]float64{0}, cd.Tx...), T: append([]float64{1}, cd.T...)}
+	for _, m := range factoredModels {
+		t.Run(m.Name(), func(t *testing.T) {
+			for _, h := range []float64{0, 1, 13, 52} {
+				sc := Score(m, d, h, 2)
+				assert.True(t, math.IsNaN(sc.PAlive[0]) && math.IsNaN(sc.ExpectedPurchases[0]) && math.IsNaN(sc.ProbNoPurchase[0]),
+					"x = −1 is outside the domain")
+				for i := 1; i < d.Len(); i++ {
+					x, tx, T := d.X[i], d.Tx[i], d.T[i]
+					require.Equal(t, m.PAlive(x, tx, T), sc.PAlive[i], "P(alive) row %d", i)
+					require.Equal(t, m.ExpectedPurchases(h, x, tx, T), sc.ExpectedPurchases[i], "E[Y(%v)] row %d", h, i)
+					require.Equal(t, m.ProbNoPurchase(h, x, tx, T), sc.ProbNoPurchase[i], "P(Y(%v)=0) row %d", h, i)
+				}
+			}
+		})
 	}
 }

@@ -1,8 +1,8 @@
 package btyd
 
 import (
+	"math"
 	"runtime"
-	"sync"
 )
 
 // Scores holds per-customer scores, aligned with the rows of the scored
@@ -27,27 +27,27 @@ func Score(m CountModel, d Data, t float64, workers int) Scores {
 	}
 	u, idx := compressIndex(Data{X: d.X, Tx: d.Tx, T: d.T})
 	n := u.Len()
-	pa, p0 := make([]float64, n), make([]float64, n)
-	// The expectations: the alive factor once per distinct (x, T).
-	ex := ExpectedPurchasesRows(m, u, t, workers)
-	chunks := workers
-	if n < 4096 {
-		chunks = 1
+	var pa, ex, p0 []float64
+	if f, ok := m.(aliveFactored); ok && t >= 0 && !math.IsInf(t, 0) {
+		// P(alive) per row (shared parts once per pair); the alive
+		// customer's expectation and probability to buy once per (x, T).
+		pa = pAliveRows(m, u, workers)
+		ge := aliveGrid(f, u, []float64{t}, workers, f.aliveExpected)
+		gb := aliveGrid(f, u, []float64{t}, workers, f.aliveBuy)
+		ex, p0 = make([]float64, n), make([]float64, n)
+		for i := range pa {
+			ex[i] = pa[i] * ge.vals[ge.idx[i]]
+			p0[i] = clamp01(1 - pa[i]*gb.vals[gb.idx[i]])
+		}
+	} else {
+		pa, ex, p0 = make([]float64, n), make([]float64, n), make([]float64, n)
+		parallelRows(n, workers, func(i int) {
+			x, tx, T := u.X[i], u.Tx[i], u.T[i]
+			pa[i] = m.PAlive(x, tx, T)
+			ex[i] = m.ExpectedPurchases(t, x, tx, T)
+			p0[i] = m.ProbNoPurchase(t, x, tx, T)
+		})
 	}
-	var wg sync.WaitGroup
-	for c := 0; c < chunks; c++ {
-		lo, hi := c*n/chunks, (c+1)*n/chunks
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				x, tx, T := u.X[i], u.Tx[i], u.T[i]
-				pa[i] = m.PAlive(x, tx, T)
-				p0[i] = m.ProbNoPurchase(t, x, tx, T)
-			}
-		}()
-	}
-	wg.Wait()
 	out := Scores{
 		PAlive:            make([]float64, len(idx)),
 		ExpectedPurchases: make([]float64, len(idx)),
