@@ -40,7 +40,7 @@ func ExitCode(err error) int {
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &ue), errors.Is(err, store.ErrUnsupportedDSN):
+	case errors.As(err, &ue), errors.Is(err, store.ErrUnsupportedDSN), errors.Is(err, store.ErrInvalidTarget):
 		return ExitUsage
 	case errors.Is(err, store.ErrLocked):
 		return ExitLocked

@@ -3,6 +3,7 @@ package jobs
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/churnpipe/churnpipe/data"
@@ -50,8 +51,9 @@ func FromConfig(c config.Config) (NightlyConfig, error) {
 	nc.DB, nc.Attributes = c.DB, c.Attributes
 	nc.Registry, nc.RegistryRequired = RegistryOf(c)
 	nc.Store.Table = c.Table
-	if c.Schema != "public" {
-		nc.Store.Schema = c.Schema
+	nc.Store.Schema = c.Schema
+	if lower := strings.ToLower(c.DB); c.Schema == "public" && (strings.HasPrefix(lower, "mysql://") || strings.HasPrefix(lower, "mariadb://")) {
+		nc.Store.Schema = "" // the default of older example files: MySQL has no public database, the DSN's is meant
 	}
 	if nc.TimeZone, err = time.LoadLocation(c.TimeZone); err != nil {
 		return nc, &UsageError{fmt.Errorf("time_zone %q: %w", c.TimeZone, err)}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -24,11 +23,10 @@ func TestNightlyPostgresMatchesSQLite(t *testing.T) {
 	dsn := testenv.Postgres(t)
 	csvPath := testenv.SharedData(t, "cdnow/cdnow_sample_interactions.csv")
 	ctx := context.Background()
-	schema := fmt.Sprintf("jobs_test_%d", rand.Uint32())
+	schema := testenv.PostgresSchema(t, dsn, "jobs_test_")
 	conn, err := pgx.Connect(ctx, dsn)
 	require.NoError(t, err)
 	defer conn.Close(ctx)
-	t.Cleanup(func() { conn.Exec(context.Background(), `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`) })
 
 	dir := t.TempDir()
 	run := func(db string, storeSchema string) {
@@ -110,11 +108,10 @@ func TestNightlyFromPostgresEqualsCSV(t *testing.T) {
 	dsn := testenv.Postgres(t)
 	csvPath := testenv.SharedData(t, "cdnow/cdnow_sample_interactions.csv")
 	ctx := context.Background()
-	schema := fmt.Sprintf("jobs_src_%d", rand.Uint32())
+	schema := testenv.PostgresSchema(t, dsn, "jobs_src_")
 	conn, err := pgx.Connect(ctx, dsn)
 	require.NoError(t, err)
 	defer conn.Close(ctx)
-	t.Cleanup(func() { conn.Exec(context.Background(), `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`) })
 	for _, q := range []string{
 		`CREATE SCHEMA "` + schema + `"`,
 		`CREATE TABLE "` + schema + `".events (customer_id text, event_time date, event_type text, amount numeric)`,

@@ -28,7 +28,10 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	asOf := fs.String("as-of", "", "score as of this day, inclusive (YYYY-MM-DD; default: yesterday in --tz)")
 	tz := fs.String("tz", "Local", "time zone that decides which day is yesterday (IANA name, e.g. Asia/Shanghai)")
 	db := fs.String("db", jobs.DefaultDB, "prediction store: sqlite:PATH (its folder must exist), postgres://user@host/db or mysql://user@host:3306/db (password via PGPASSWORD or ${ENV} in --config)")
-	table := fs.String("table", "customer_predictions", "name of the prediction table (history is TABLE_history)")
+	table := fs.String("table", "customer_predictions", "name of the prediction table, or SCHEMA.TABLE (history is TABLE_history); "+
+		"PostgreSQL: at most 39 bytes (MySQL: 40 characters), so that TABLE_history_customer_id_idx is not truncated")
+	schema := fs.String("schema", "", "PostgreSQL schema of every table, ledger included (MySQL: the database); default: the DSN's search_path, else public (MySQL: the DSN's database). "+
+		"A --schema, a SCHEMA.TABLE and a search_path that disagree are refused (exit 2)")
 	reg := fs.String("registry", jobs.DefaultRegistry, "churn model registry (from churnpipe train); its champion scores the night. "+
 		"Named here or in --config it must exist and hold a champion (else exit 7); the default may be missing (churn columns NULL, warned)")
 	attrs := fs.String("attributes", "", "customer-attribute file (CSV or Parquet keyed by customer_id) for a champion trained with churnpipe train --attributes")
@@ -49,6 +52,7 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	for name, apply := range map[string]func(){
 		"tz": func() { c.TimeZone = *tz }, "db": func() { c.DB = *db }, "table": func() { c.Table = *table },
+		"schema":   func() { c.Schema = *schema },
 		"registry": func() { c.Registry = *reg }, "metrics-file": func() { c.Metrics.Textfile = *metricsFile },
 		"pushgateway": func() { c.Metrics.Pushgateway = *push }, "attributes": func() { c.Attributes = *attrs },
 		"money-decimals": func() { c.Publish.MoneyDecimals = *money },

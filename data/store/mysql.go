@@ -53,18 +53,20 @@ func mysqlConfig(dsn string) (*mysql.Config, error) {
 	return cfg, nil
 }
 
-func openMySQL(ctx context.Context, dsn string, opt Options, schema string) (Store, error) {
+func openMySQL(ctx context.Context, dsn string, opt Options) (Store, error) {
 	red := RedactDSN(dsn)
 	cfg, err := mysqlConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: invalid MySQL DSN: %v", ErrUnsupportedDSN, red, redact.Scrub(err.Error()))
 	}
-	if schema == "" {
-		schema = cfg.DBName
+	schema, table, err := resolveTarget("mysql", opt, "", "", cfg.DBName)
+	if err != nil {
+		return nil, err
 	}
 	if schema == "" {
 		return nil, fmt.Errorf("%w: %s names no database", ErrUnsupportedDSN, red)
 	}
+	opt.Table = table
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", red, err)

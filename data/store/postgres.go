@@ -19,6 +19,13 @@ func openPostgres(ctx context.Context, dsn string, opt Options) (Store, error) {
 		// pgx error messages may quote the DSN: do not wrap err.
 		return nil, fmt.Errorf("%w: %s: invalid PostgreSQL DSN", ErrUnsupportedDSN, red)
 	}
+	pathSchema, pathSource, err := pgSearchPath(cfg.ConnConfig.RuntimeParams)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Schema, opt.Table, err = resolveTarget("postgres", opt, pathSchema, pathSource, "public"); err != nil {
+		return nil, err
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", red, err)

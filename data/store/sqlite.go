@@ -30,6 +30,9 @@ func openSQLite(ctx context.Context, path string, opt Options) (Store, error) {
 	if strings.HasPrefix(strings.ToLower(path), "file:") {
 		return nil, fmt.Errorf("%w: sqlite:%s: give a plain file path (sqlite:/var/lib/churnpipe/p.db), not a file: URI with options", ErrUnsupportedDSN, path)
 	}
+	if strings.Contains(opt.Table, ".") {
+		return nil, fmt.Errorf("%w: table %q: SQLite has no schemas, give the table name without a dot", ErrInvalidTarget, opt.Table)
+	}
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("%w: sqlite:%s: folder %s: %w (churnpipe creates the database file, not its folder)", ErrUnsupportedDSN, path, dir, err)

@@ -52,11 +52,19 @@ const (
 // Options configures Open.
 type Options struct {
 	// Table is the current-night table; "" means DefaultTable. The history
-	// table is Table+"_history". Any name works: identifiers are always quoted.
+	// table is Table+"_history". Identifiers are always quoted, so any
+	// characters work, but a dot separates SCHEMA.TABLE (PostgreSQL; MySQL:
+	// DATABASE.TABLE; refused by SQLite), and a name PostgreSQL would
+	// truncate with a suffix the store appends (over MaxTableBytes, 39
+	// bytes; MySQL: 40 characters) is refused (ErrInvalidTarget).
 	Table string
-	// Schema is the PostgreSQL schema; "" means "public". For MySQL it is
-	// the database holding the tables; "" means the DSN's database. Migrate
-	// creates it. Ignored by SQLite.
+	// Schema is the PostgreSQL schema; "" means the schema of a dotted
+	// Table, else the first schema of the DSN's search_path (search_path=…
+	// or options=-c search_path=…), else "public". For MySQL it is the
+	// database holding the tables; "" means the DSN's database. Two of these
+	// naming different schemas are refused (ErrInvalidTarget). Migrate
+	// creates the schema. Every table of the sink — the ledger and
+	// schema_migrations too — lives in it. Ignored by SQLite.
 	Schema string
 	// Logger receives progress messages; nil discards them. DSNs are logged
 	// through RedactDSN only.
@@ -163,10 +171,6 @@ func Open(ctx context.Context, dsn string, opt Options) (Store, error) {
 	if opt.Table == "" {
 		opt.Table = DefaultTable
 	}
-	schema := opt.Schema
-	if opt.Schema == "" {
-		opt.Schema = "public"
-	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -175,7 +179,7 @@ func Open(ctx context.Context, dsn string, opt Options) (Store, error) {
 	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
 		return openPostgres(ctx, dsn, opt)
 	case strings.HasPrefix(lower, "mysql://"), strings.HasPrefix(lower, "mariadb://"):
-		return openMySQL(ctx, dsn, opt, schema)
+		return openMySQL(ctx, dsn, opt)
 	case strings.HasPrefix(lower, "sqlite://"):
 		return openSQLite(ctx, dsn[len("sqlite://"):], opt)
 	case strings.HasPrefix(lower, "sqlite:"):

@@ -57,7 +57,7 @@ type Config struct {
 	Input     Input     `yaml:"input"`
 	DB        string    `yaml:"db"`        // sqlite:PATH, postgres://… or mysql://…; secrets via ${ENV}
 	Table     string    `yaml:"table"`     // current-night table; the history table is Table+"_history"
-	Schema    string    `yaml:"schema"`    // PostgreSQL schema
+	Schema    string    `yaml:"schema"`    // PostgreSQL schema (MySQL: database); "" = the DSN's search_path, else public (MySQL: the DSN's database)
 	TimeZone  string    `yaml:"time_zone"` // IANA name deciding "yesterday"; "Local" = the machine's
 	Registry  string    `yaml:"registry"`  // model registry folder; "" = DefaultRegistry (shared by nightly and retrain)
 	Lifecycle Lifecycle `yaml:"lifecycle"`
@@ -207,7 +207,6 @@ func Default() Config {
 		Input:        Input{Delimiter: ",", MaxReject: 0.01},
 		DB:           "sqlite:churnpipe.db",
 		Table:        "customer_predictions",
-		Schema:       "public",
 		TimeZone:     "Local",
 		Registry:     DefaultRegistry,
 		ChurnScoring: true,
