@@ -78,49 +78,90 @@ func FitCLV(ctx context.Context, c CLVFitConfig, opt pipeline.Options) (btyd.Fit
 // CLVReportConfig describes `churnpipe clv report`.
 type CLVReportConfig struct {
 	Input                      pipeline.Input
-	Model                      string // bgnbd (default), mbgnbd, paretonbd
+	Model                      string // auto (default), bgnbd, mbgnbd, paretonbd
 	CalibrationEnd, HoldoutEnd time.Time
 	Unit                       btyd.TimeUnit
 	Out                        string
+	// HoldoutDays is model auto's own holdout, the last days of the
+	// calibration period; 0 means 90.
+	HoldoutDays int
 }
 
-// CLVReport fits the model on the calibration period and compares it with
-// the holdout period: tracking plot, conditional expectations, P(alive) heat
-// map and report.json in Out.
-func CLVReport(ctx context.Context, c CLVReportConfig, opt pipeline.Options) (btydplot.Report, btyd.FitResult, error) {
-	var none btydplot.Report
-	if c.Model == "" {
-		c.Model = "bgnbd"
+// CLVReportResult is what `clv report` found and wrote.
+type CLVReportResult struct {
+	Plots  btydplot.Report
+	Models *pipeline.CLVModels // fitted on the calibration period
+	// Evaluation compares the models' holdout predictions with what
+	// happened, next to the last-period run rate.
+	Evaluation *pipeline.CLVEvaluation
+}
+
+// CLVReport fits the CLV models (the count model chosen by holdout with
+// model auto, and Gamma-Gamma) on the calibration period and compares them
+// with the holdout period: tracking plot, conditional expectations, P(alive)
+// heat map, the holdout evaluation (pipeline.EvaluateCLV) and report.json in
+// Out.
+func CLVReport(ctx context.Context, c CLVReportConfig, opt pipeline.Options) (CLVReportResult, error) {
+	var res CLVReportResult
+	switch c.Model {
+	case "":
+		c.Model = pipeline.ModelAuto
+	case pipeline.ModelAuto, "bgnbd", "mbgnbd", "paretonbd":
+	default:
+		return res, &UsageError{fmt.Errorf("--model %q: want auto, bgnbd, mbgnbd or paretonbd", c.Model)}
+	}
+	if c.Unit == 0 {
+		c.Unit = btyd.Week
+	}
+	if c.HoldoutDays <= 0 {
+		c.HoldoutDays = 90
 	}
 	if c.Input.Path == "" || c.Out == "" || c.CalibrationEnd.IsZero() || c.HoldoutEnd.IsZero() {
-		return none, btyd.FitResult{}, &UsageError{fmt.Errorf("clv report needs --input, --calibration-end, --holdout-end and --out")}
+		return res, &UsageError{fmt.Errorf("clv report needs --input, --calibration-end, --holdout-end and --out")}
 	}
 	if !c.HoldoutEnd.After(c.CalibrationEnd) {
-		return none, btyd.FitResult{}, &UsageError{fmt.Errorf("--holdout-end must be after --calibration-end")}
+		return res, &UsageError{fmt.Errorf("--holdout-end must be after --calibration-end")}
 	}
 	if c.Input.Quarantine == "" {
 		c.Input.Quarantine = filepath.Join(c.Out, "quarantine.csv")
 	}
 	if err := os.MkdirAll(c.Out, 0o755); err != nil {
-		return none, btyd.FitResult{}, err
+		return res, err
 	}
 	h, err := pipeline.LoadHistory(ctx, c.Input, opt)
 	if err != nil {
-		return none, btyd.FitResult{}, err
+		return res, err
 	}
 	defer h.Release()
 	cal, err := h.FeaturesAt(c.CalibrationEnd, opt)
 	if err != nil {
-		return none, btyd.FitResult{}, err
+		return res, err
 	}
 	defer cal.Release()
+	var m *pipeline.CLVModels
+	if c.Model == pipeline.ModelAuto {
+		m, err = fitAuto(h, c.CalibrationEnd, c.Unit, c.HoldoutDays, opt)
+	} else {
+		m, err = pipeline.FitCLV(cal, pipeline.CLVOptions{Model: c.Model, Unit: c.Unit})
+	}
+	if err != nil {
+		return res, err
+	}
+	if m.Count == nil {
+		return res, fmt.Errorf("%w: %v", pipeline.ErrNoCustomers, m.Warnings)
+	}
+	res.Models = m
+	if opt.Logger != nil {
+		for _, w := range m.Warnings {
+			opt.Logger.Warn(w)
+		}
+	}
+	if res.Evaluation, err = pipeline.EvaluateCLV(h, m, c.CalibrationEnd, c.HoldoutEnd, opt); err != nil {
+		return res, err
+	}
 	d, rows, err := pipeline.SummaryData(cal, c.Unit)
 	if err != nil {
-		return none, btyd.FitResult{}, err
-	}
-	m, fit, err := btyd.Fit(c.Model, btyd.Compress(d), btyd.FitOptions{})
-	if err != nil {
-		return none, fit, err
+		return res, err
 	}
 	days := pipeline.FeatureIDs(cal)
 	purchases := h.PurchaseDays(c.HoldoutEnd)
@@ -143,6 +184,16 @@ func CLVReport(ctx context.Context, c CLVReportConfig, opt pipeline.Options) (bt
 			}
 		}
 	}
-	rep, err := btydplot.WriteOptions(c.Out, m, tr, ho, btydplot.Options{Unit: c.Unit, Title: filepath.Base(c.Input.Path)})
-	return rep, fit, err
+	attach := map[string]any{"evaluation": res.Evaluation, "count_fit": m.CountFit}
+	if m.Comparison != nil {
+		attach["comparison"] = m.Comparison
+	}
+	if m.Spend != nil {
+		attach["spend_fit"] = m.SpendFit
+	}
+	if len(m.Warnings) > 0 {
+		attach["warnings"] = m.Warnings
+	}
+	res.Plots, err = btydplot.WriteOptions(c.Out, m.Count, tr, ho, btydplot.Options{Unit: c.Unit, Title: filepath.Base(c.Input.Path), Attach: attach})
+	return res, err
 }

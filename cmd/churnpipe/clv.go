@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 
@@ -22,7 +23,7 @@ const clvUsage = `Usage:
   churnpipe clv fit    --input PATH --model bgnbd|mbgnbd|paretonbd|gammagamma --calibration-end DAY [--time-unit week] [--json]
   churnpipe clv fit    --input PATH --compare --calibration-end DAY [--holdout-days 90] [--json]
   churnpipe clv fit    --model sbg|bdw|auto-retention --survival CSV --column COHORT --periods N [--json]
-  churnpipe clv report --input PATH --calibration-end DAY --holdout-end DAY --out DIR [--model auto]
+  churnpipe clv report --input PATH --calibration-end DAY --holdout-end DAY --out DIR [--model auto] [--json]
   churnpipe clv predict --input PATH --as-of DAY --out FILE.parquet|.csv [--model auto]
 
 fit     maximum-likelihood fit on the history up to the calibration end (inclusive);
@@ -37,8 +38,12 @@ fit     maximum-likelihood fit on the history up to the calibration end (inclusi
 predict fits the models on the history up to the as-of day (inclusive) and writes the per-customer
         CLV columns of the prediction table (p_alive, expected purchases, spend, predicted_clv_12m and
         their p10/p90, clv_model) to a Parquet, Arrow or CSV file — no database needed.
-report  fits on the calibration period, compares with the holdout period and writes PNG plots
-        (cumulative repeat purchases, conditional expectations, P(alive) heat map) and report.json.
+report  fits the CLV models on the calibration period (--model auto: the count model chosen by
+        holdout inside it, as the nightly does), compares with the holdout period and prints the
+        holdout evaluation next to a naive baseline (last-period run rate): MAE of repeat
+        transactions per customer, aggregate and tracking error, normalized Gini and top-20 %
+        share of predicted vs realized holdout spend, decile table. Writes PNG plots (cumulative
+        repeat purchases, conditional expectations, P(alive) heat map) and report.json.
 `
 
 func runCLV(ctx context.Context, args []string, stdout io.Writer) error {
@@ -173,11 +178,13 @@ func runCLVReport(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, lf := newFlags("clv report", "clv report --input PATH --calibration-end DAY --holdout-end DAY --out DIR [flags]")
 	var in inputFlags
 	in.register(fs)
-	model := fs.String("model", "bgnbd", "model: bgnbd, mbgnbd or paretonbd")
+	model := fs.String("model", "auto", "count model: auto (chosen by holdout inside the calibration period), bgnbd, mbgnbd or paretonbd")
 	calEnd := fs.String("calibration-end", "", "last day of the calibration period, inclusive (YYYY-MM-DD)")
 	holdEnd := fs.String("holdout-end", "", "last day of the holdout period, inclusive (YYYY-MM-DD)")
 	unit := fs.String("time-unit", "week", "time unit: day, week or month")
+	holdoutDays := fs.Int("holdout-days", 90, "model auto: the last days of the calibration period that its comparison holds out")
 	out := fs.String("out", "", "output folder for the PNG plots and report.json")
+	asJSON := fs.Bool("json", false, "print the holdout evaluation as JSON instead of tables")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -185,7 +192,7 @@ func runCLVReport(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c := jobs.CLVReportConfig{Model: *model, Out: *out}
+	c := jobs.CLVReportConfig{Model: *model, Out: *out, HoldoutDays: *holdoutDays}
 	if c.Input, err = in.input(); err != nil {
 		return err
 	}
@@ -198,13 +205,77 @@ func runCLVReport(ctx context.Context, args []string, stdout io.Writer) error {
 	if c.Unit, err = jobs.ParseTimeUnit(*unit); err != nil {
 		return err
 	}
-	rep, fit, err := jobs.CLVReport(ctx, c, pipeline.Options{Logger: log})
+	res, err := jobs.CLVReport(ctx, c, pipeline.Options{Logger: log})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s fitted on %d customers (log-likelihood %.3f); wrote %s to %s\n",
-		fit.Model, fit.Customers, fit.LogLik, strings.Join(rep.Files, ", "), *out)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res.Evaluation)
+	}
+	m := res.Models
+	printComparison(stdout, m.Comparison)
+	fmt.Fprintf(stdout, "%s fitted on %d customers (log-likelihood %.3f)", m.CountFit.Model, m.CountFit.Customers, m.CountFit.LogLik)
+	if m.Spend != nil {
+		fmt.Fprintf(stdout, ", gammagamma on %d repeat buyers", m.SpendFit.Customers)
+	}
+	fmt.Fprintln(stdout)
+	for _, w := range m.Warnings {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
+	}
+	printEvaluation(stdout, res.Evaluation)
+	fmt.Fprintf(stdout, "wrote %s to %s\n", strings.Join(res.Plots.Files, ", "), *out)
 	return nil
+}
+
+// printEvaluation prints the holdout evaluation of clv report: the metrics
+// of the model and the baseline side by side, then their decile tables.
+func printEvaluation(w io.Writer, ev *pipeline.CLVEvaluation) {
+	if ev == nil || len(ev.Predictors) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "holdout %s … %s (%.1f %ss), %d calibration customers: %.0f purchase days, spend %.2f\n",
+		ev.CalibrationEnd, ev.HoldoutEnd, ev.HoldoutLength, ev.Unit, ev.Customers, float64(ev.ActualTransactions), float64(ev.ActualSpend))
+	fmt.Fprintf(w, "  %-34s", "")
+	for _, p := range ev.Predictors {
+		fmt.Fprintf(w, " %18s", p.Name)
+	}
+	fmt.Fprintln(w)
+	row := func(label, format string, get func(pipeline.PredictorEvaluation) pipeline.Num) {
+		fmt.Fprintf(w, "  %-34s", label)
+		for _, p := range ev.Predictors {
+			fmt.Fprintf(w, " %18s", fmtNum(format, get(p)))
+		}
+		fmt.Fprintln(w)
+	}
+	row("MAE repeat transactions/customer", "%.4f", func(p pipeline.PredictorEvaluation) pipeline.Num { return p.TransactionsMAE })
+	row("predicted repeat transactions", "%.1f", func(p pipeline.PredictorEvaluation) pipeline.Num { return p.PredictedTransactions })
+	row("aggregate error", "%+.1f %%", func(p pipeline.PredictorEvaluation) pipeline.Num { return p.AggregateError * 100 })
+	row("tracking error (MAPE, cumulative)", "%.1f %%", func(p pipeline.PredictorEvaluation) pipeline.Num { return p.TrackingMAPE * 100 })
+	row("predicted spend", "%.2f", func(p pipeline.PredictorEvaluation) pipeline.Num { return p.PredictedSpend })
+	row("normalized Gini (spend)", "%.4f", func(p pipeline.PredictorEvaluation) pipeline.Num { return p.NormalizedGini })
+	row("top-20 % share of spend", "%.1f %%", func(p pipeline.PredictorEvaluation) pipeline.Num { return p.Top20Share * 100 })
+	fmt.Fprintf(w, "  (best possible top-20 %% share: %s)\n", fmtNum("%.1f %%", ev.OracleTop20Share*100))
+	fmt.Fprintf(w, "baseline: %s\n", ev.BaselineRule)
+	for _, p := range ev.Predictors {
+		if len(p.Deciles) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "deciles by predicted holdout spend, %s:\n  %6s %9s %14s %14s %9s\n", p.Name, "decile", "customers", "predicted mean", "actual mean", "share")
+		for _, g := range p.Deciles {
+			fmt.Fprintf(w, "  %6d %9d %14.2f %14.2f %8.1f%%\n", g.Group, g.Customers, g.Predicted, g.Actual, g.Share*100)
+		}
+	}
+}
+
+// fmtNum formats v, or "—" when it is not finite.
+func fmtNum(format string, v pipeline.Num) string {
+	f := float64(v)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "—"
+	}
+	return fmt.Sprintf(format, f)
 }
 
 func runCLVPredict(ctx context.Context, args []string, stdout io.Writer) error {

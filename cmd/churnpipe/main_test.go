@@ -127,9 +127,13 @@ func TestCLVReportCDNOW(t *testing.T) {
 	csvPath := testenv.SharedData(t, "cdnow/cdnow_sample_interactions.csv")
 	out := filepath.Join(t.TempDir(), "clv")
 	code, stdout, stderr := runCLI(t, "clv", "report", "--input", csvPath, "--calibration-end", "1997-09-30",
-		"--holdout-end", "1998-06-30", "--out", out)
+		"--holdout-end", "1998-06-30", "--out", out, "--model", "bgnbd")
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "tracking.png")
+	for _, row := range []string{"MAE repeat transactions/customer", "aggregate error", "tracking error (MAPE, cumulative)",
+		"normalized Gini (spend)", "top-20 % share of spend", "deciles by predicted holdout spend, bgnbd + gammagamma", "run rate"} {
+		assert.Contains(t, stdout, row)
+	}
 	for _, f := range []string{"tracking.png", "conditional_expectations.png", "p_alive_heatmap.png"} {
 		st, err := os.Stat(filepath.Join(out, f))
 		require.NoError(t, err)
@@ -164,4 +168,29 @@ func TestCLVReportCDNOW(t *testing.T) {
 			break
 		}
 	}
+}
+
+// TestCLVReportJSON: `clv report --json` prints the holdout evaluation of the
+// model chosen by auto and of the run-rate baseline as one JSON object.
+func TestCLVReportJSON(t *testing.T) {
+	csvPath := testenv.SharedData(t, "cdnow/cdnow_sample_interactions.csv")
+	code, stdout, stderr := runCLI(t, "clv", "report", "--input", csvPath, "--calibration-end", "1997-09-30",
+		"--holdout-end", "1998-06-30", "--out", t.TempDir(), "--json")
+	require.Equal(t, 0, code, stderr)
+	var ev struct {
+		Model      string  `json:"model"`
+		Customers  int     `json:"customers"`
+		Actual     float64 `json:"actual_transactions"`
+		Predictors []struct {
+			Name string  `json:"name"`
+			MAE  float64 `json:"transactions_mae"`
+			Gini float64 `json:"normalized_gini"`
+		} `json:"predictors"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &ev), stdout)
+	assert.Equal(t, 2357, ev.Customers)
+	assert.Equal(t, 1882.0, ev.Actual, "CDNOW's published holdout repeat transactions")
+	require.Len(t, ev.Predictors, 2)
+	assert.Equal(t, "run rate", ev.Predictors[1].Name)
+	assert.Contains(t, ev.Predictors[0].Name, ev.Model)
 }

@@ -1,5 +1,6 @@
-// Package metrics computes evaluation metrics for binary churn scores and for
-// multiclass (predicted-stage) labels.
+// Package metrics computes evaluation metrics for binary churn scores, for
+// multiclass (predicted-stage) labels and for predicted customer value
+// (normalized Gini, top-share, lift tables, MAE).
 //
 // Binary functions take labels y (0 or 1; any non-zero value is a positive)
 // and scores (probabilities or any monotone score) of the same length, in the

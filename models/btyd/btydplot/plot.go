@@ -53,6 +53,10 @@ type Options struct {
 	// MaxFrequency is the largest x of the heat map; zero means the 99th
 	// percentile of x in the Holdout data, at least 10.
 	MaxFrequency int
+	// Attach adds top-level sections to report.json (for example the
+	// holdout evaluation and the model comparison of `clv report`); a key
+	// that the Report itself uses is an error.
+	Attach map[string]any
 }
 
 // Report holds the numbers drawn in each plot.
@@ -139,7 +143,7 @@ func WriteOptions(dir string, m btyd.CountModel, tr Tracking, h Holdout, o Optio
 		}
 		rep.Files = append(rep.Files, j.file)
 	}
-	b, err := json.MarshalIndent(rep, "", " ")
+	b, err := reportJSON(rep, o.Attach)
 	if err != nil {
 		return rep, fmt.Errorf("btydplot: report: %w", err)
 	}
@@ -477,4 +481,29 @@ func drawHeatMap(path string, r PAliveReport, prefix, unit, model string) error 
 		return err
 	}
 	return f.Close()
+}
+
+// reportJSON is rep as indented JSON with the attached sections added at the
+// top level (their keys must not be the report's own).
+func reportJSON(rep Report, attach map[string]any) ([]byte, error) {
+	if len(attach) == 0 {
+		return json.MarshalIndent(rep, "", " ")
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return nil, err
+	}
+	top := map[string]json.RawMessage{}
+	if err := json.Unmarshal(b, &top); err != nil {
+		return nil, err
+	}
+	for k, v := range attach {
+		if _, dup := top[k]; dup {
+			return nil, fmt.Errorf("attached section %q is a key of the report itself", k)
+		}
+		if top[k], err = json.Marshal(v); err != nil {
+			return nil, fmt.Errorf("attached section %q: %w", k, err)
+		}
+	}
+	return json.MarshalIndent(top, "", " ")
 }
