@@ -45,6 +45,49 @@ func checkEventID(s string) (string, error) {
 	return s, nil
 }
 
+// checkSubscriptionID trims a subscription_id; "" means none (null). An id
+// with NUL or invalid UTF-8 is a bad row.
+func checkSubscriptionID(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if strings.IndexByte(s, 0) >= 0 {
+		return "", newReasonQ(ErrBadID, "subscription_id contains NUL:", s)
+	}
+	if !utf8.ValidString(s) {
+		return "", newReasonQ(ErrBadID, "subscription_id is not valid UTF-8:", s)
+	}
+	return s, nil
+}
+
+// parsePeriodEnd parses a period_end string with the rules of event_time;
+// empty is null (valid false). eventMS is the row's event_time: a period
+// end whose UTC day is before the event's day is rejected.
+func parsePeriodEnd(s, layout string, eventMS int64) (ms int64, valid bool, err error) {
+	if strings.TrimSpace(s) == "" {
+		return 0, false, nil
+	}
+	ms, err = parseTime(s, layout)
+	if err != nil {
+		return 0, false, newReason(ErrBadPeriodEnd, "period_end: "+err.Error())
+	}
+	if err := checkPeriodEnd(ms, eventMS, s); err != nil {
+		return 0, false, err
+	}
+	return ms, true, nil
+}
+
+// checkPeriodEnd rejects a period_end (ms) outside the years 1900..2200 or
+// whose UTC day is before the day of the event (eventMS); raw is quoted in
+// the reason.
+func checkPeriodEnd(ms, eventMS int64, raw string) error {
+	if ms < minEventMS || ms >= maxEventMS {
+		return newReasonQ(ErrBadPeriodEnd, "period_end: implausible time", raw)
+	}
+	if DayOf(ms) < DayOf(eventMS) {
+		return newReasonQ(ErrBadPeriodEnd, "period_end before the event ("+time.UnixMilli(eventMS).UTC().Format(time.DateOnly)+"):", raw)
+	}
+	return nil
+}
+
 // checkTimeMS validates that ms lies in the years 1900..2200.
 func checkTimeMS(ms int64, raw string) error {
 	if ms < minEventMS || ms >= maxEventMS {

@@ -9,6 +9,13 @@
 //	event_type   utf8                     "purchase" (default), "return", "visit", "support", or any other value kept as-is
 //	amount       float64 (nullable)       currency of the input; negative for returns; null when empty
 //
+// followed by the optional columns some file of the input has, in this
+// order (EventSchemaOf; rows of files without one are null there):
+//
+//	event_id         utf8 (nullable)               the source's id of the event (duplicates)
+//	subscription_id  utf8 (nullable)               the subscription an event belongs to
+//	period_end       timestamp[ms, UTC] (nullable) end of the period the event starts or changes
+//
 // Readers stream; they never hold a whole file in memory. Rows that cannot be
 // read into that layout are written to a Quarantine (source file, line,
 // column, reason) and counted, never silently dropped.
@@ -30,9 +37,14 @@
 //     empty or null is null. NaN, ±Inf (also 1e400), |x| > 1e15 (MaxAmount),
 //     and text containing ',' ("1,234.50": thousands or decimal separator?)
 //     are bad rows.
+//   - event_id, subscription_id: like customer_id (integers in decimal,
+//     UUIDs as text in PostgreSQL), but empty is null.
+//   - period_end: like event_time; empty is null; unparsable, implausible,
+//     or on a UTC day before the row's event_time: bad row (ErrBadPeriodEnd).
 //
 // A bad row is a *ParseError (file, line, canonical column, reason wrapping
-// one of ErrEmptyID, ErrBadID, ErrBadTime, ErrBadAmount, ErrBadRow). With a
+// one of ErrEmptyID, ErrBadID, ErrBadTime, ErrBadAmount, ErrBadPeriodEnd,
+// ErrBadRow). With a
 // Quarantine it is recorded and reading goes on; without one it stops the
 // Reader. Stats counts rows read and rejected, and CheckRejects turns a
 // reject fraction above a limit into an error. Problems with a whole file

@@ -17,6 +17,9 @@ var (
 	ErrBadTime = errors.New("data: bad event_time")
 	// ErrBadAmount: amount is not a plain decimal number, not finite, or |amount| > 1e15.
 	ErrBadAmount = errors.New("data: bad amount")
+	// ErrBadPeriodEnd: period_end is unparsable, outside the years
+	// 1900..2200, or on a UTC day before the event's.
+	ErrBadPeriodEnd = errors.New("data: bad period_end")
 	// ErrBadRow: the row as a whole cannot be read (wrong number of
 	// fields, broken quoting, event_type not valid UTF-8).
 	ErrBadRow = errors.New("data: bad row")

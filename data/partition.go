@@ -62,7 +62,8 @@ func ParsePartitionFile(path string) (i, n int, ok bool) {
 var ErrPartition = errors.New("data: partitioned history")
 
 // PartitionWriter writes a canonical event history (EventSchema, or
-// EventSchemaWithID: the files keep the schema of the first record) as n
+// EventSchemaOf its optional columns: the files keep the schema of the
+// first record) as n
 // Parquet files in one folder, PartitionFile(i, n), where file i holds exactly the
 // events of the customers with ShardOf(customer_id, n) == i. A worker of
 // shard s of N (with N dividing n) then reads only the files i ≡ s (mod N):
@@ -117,7 +118,8 @@ func CreatePartitioned(dir string, n int, opt WriteOptions) (*PartitionWriter, e
 }
 
 // start creates the partition files with the schema of the first record
-// (EventSchema, or EventSchemaWithID to keep event_id) and their goroutines.
+// (EventSchema, or EventSchemaOf to keep the optional columns) and their
+// goroutines.
 func (w *PartitionWriter) start(schema *arrow.Schema) error {
 	w.schema = schema
 	for i := 0; i < w.n; i++ {
@@ -172,8 +174,8 @@ func (w *PartitionWriter) stop() {
 	w.wg.Wait()
 }
 
-// Write routes the rows of rec (EventSchema or EventSchemaWithID, the same
-// for every record) to their partitions.
+// Write routes the rows of rec (a canonical schema, the same for every
+// record) to their partitions.
 func (w *PartitionWriter) Write(rec arrow.RecordBatch) error {
 	if w.closed {
 		return fmt.Errorf("%w: %s: Write after Close or Abort", ErrPartition, w.dir)
@@ -192,9 +194,15 @@ func (w *PartitionWriter) Write(rec arrow.RecordBatch) error {
 	ts := rec.Column(1).(*array.Timestamp)
 	types := rec.Column(2).(*array.String)
 	amt := rec.Column(3).(*array.Float64)
-	var eids *array.String
-	if HasEventID(rec.Schema()) {
-		eids = rec.Column(4).(*array.String)
+	var copiers []func(int) // per partition: the optional columns
+	if rec.NumCols() > 4 {
+		copiers = make([]func(int), len(w.bufs))
+		for p, b := range w.bufs {
+			var err error
+			if copiers[p], err = RowCopier(rec, b, 4); err != nil {
+				return fmt.Errorf("%w: %w", ErrPartition, err)
+			}
+		}
 	}
 	n := len(w.files)
 	for i := 0; i < int(rec.NumRows()); i++ {
@@ -208,12 +216,8 @@ func (w *PartitionWriter) Write(rec arrow.RecordBatch) error {
 		} else {
 			b.Field(3).(*array.Float64Builder).AppendNull()
 		}
-		if eids != nil {
-			if eids.IsValid(i) {
-				b.Field(4).(*array.StringBuilder).Append(eids.Value(i))
-			} else {
-				b.Field(4).(*array.StringBuilder).AppendNull()
-			}
+		if copiers != nil {
+			copiers[p](i)
 		}
 		if w.rows[p]++; w.rows[p] == partitionFlushRows {
 			if err := w.flush(p); err != nil {

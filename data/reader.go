@@ -58,12 +58,36 @@ type Options struct {
 	Quarantine *Quarantine
 }
 
-// nCanon is the number of canonical columns, event_id included.
-const nCanon = 5
+// nCanon is the number of canonical columns, the optional ones included.
+const nCanon = 7
 
-// canonicalCols lists the canonical columns in schema order (event_id is
-// the optional fifth).
-var canonicalCols = [nCanon]string{ColCustomerID, ColEventTime, ColEventType, ColAmount, ColEventID}
+// Indexes of the canonical columns in canonicalCols.
+const (
+	cID = iota
+	cTime
+	cType
+	cAmount
+	cEventID
+	cSubID
+	cPeriodEnd
+)
+
+// canonicalCols lists the canonical columns in schema order (event_id,
+// subscription_id and period_end are optional).
+var canonicalCols = [nCanon]string{ColCustomerID, ColEventTime, ColEventType, ColAmount, ColEventID, ColSubscriptionID, ColPeriodEnd}
+
+// optBit is the Optional bit of canonical column c (0 for the fixed four).
+func optBit(c int) Optional {
+	switch c {
+	case cEventID:
+		return OptEventID
+	case cSubID:
+		return OptSubscriptionID
+	case cPeriodEnd:
+		return OptPeriodEnd
+	}
+	return 0
+}
 
 // isCanonical reports whether name is a canonical column name.
 func isCanonical(name string) bool {
@@ -127,8 +151,9 @@ type source interface {
 }
 
 // Reader streams the canonical interaction history of one file or a folder
-// of files as arrow.Record batches with the schema EventSchema (or
-// EventSchemaWithID when a file has an event_id column). It holds one
+// of files as arrow.Record batches with the schema EventSchema, or
+// EventSchemaOf the optional columns (event_id, subscription_id,
+// period_end) some file has. It holds one
 // batch and the read buffers of one file in memory. A Reader is not safe for
 // concurrent use.
 type Reader struct {
@@ -146,12 +171,14 @@ type Reader struct {
 	tmB  *array.TimestampBuilder
 	tyB  *array.StringBuilder
 	amB  *array.Float64Builder
-	evB  *array.StringBuilder // event_id; nil when no file has one
-	rows int                  // rows in the builders
+	evB  *array.StringBuilder    // event_id; nil when no file has one
+	sbB  *array.StringBuilder    // subscription_id; nil when no file has one
+	peB  *array.TimestampBuilder // period_end; nil when no file has one
+	rows int                     // rows in the builders
 
-	// hasID: some file of the input has an event_id column, so the records
-	// have the schema EventSchemaWithID.
-	hasID bool
+	// optional: the optional columns some file of the input has, so the
+	// records have the schema EventSchemaOf(optional).
+	optional Optional
 
 	rec      arrow.RecordBatch
 	err      error
@@ -280,8 +307,15 @@ func Open(path string, opt Options) (*Reader, error) {
 	r.tmB = r.b.Field(1).(*array.TimestampBuilder)
 	r.tyB = r.b.Field(2).(*array.StringBuilder)
 	r.amB = r.b.Field(3).(*array.Float64Builder)
-	if r.hasID {
-		r.evB = r.b.Field(4).(*array.StringBuilder)
+	sc := r.Schema()
+	if i := ColumnIndex(sc, ColEventID); i >= 0 {
+		r.evB = r.b.Field(i).(*array.StringBuilder)
+	}
+	if i := ColumnIndex(sc, ColSubscriptionID); i >= 0 {
+		r.sbB = r.b.Field(i).(*array.StringBuilder)
+	}
+	if i := ColumnIndex(sc, ColPeriodEnd); i >= 0 {
+		r.peB = r.b.Field(i).(*array.TimestampBuilder)
 	}
 	return r, nil
 }
@@ -331,12 +365,12 @@ func (r *Reader) resolveColumns(path string, names []string) ([nCanon]int, error
 				idx[c] = found
 			}
 		}
-		if idx[c] < 0 && (c == 0 || c == 1 || mapped) {
+		if idx[c] < 0 && (c == cID || c == cTime || mapped) {
 			return idx, missingColumn(path, canon, want, mapped, names)
 		}
-	}
-	if idx[4] >= 0 {
-		r.hasID = true
+		if idx[c] >= 0 {
+			r.optional |= optBit(c)
+		}
 	}
 	return idx, nil
 }
@@ -353,14 +387,9 @@ func missingColumn(path, canon, want string, mapped bool, names []string) error 
 	return fmt.Errorf("%w: %s: column %q (%s) not found; columns present: %s", ErrMissingColumn, path, canon, how, strings.Join(q, ", "))
 }
 
-// Schema returns EventSchemaWithID when some file of the input has an
-// event_id column, else EventSchema.
-func (r *Reader) Schema() *arrow.Schema {
-	if r.hasID {
-		return EventSchemaWithID
-	}
-	return EventSchema
-}
+// Schema returns EventSchemaOf the optional columns some file of the input
+// has (EventSchema when none has one).
+func (r *Reader) Schema() *arrow.Schema { return EventSchemaOf(r.optional) }
 
 // Next advances to the next batch. It returns false at the end of the input
 // or on error; check Err.
@@ -423,6 +452,12 @@ func (r *Reader) reserve() {
 	if r.evB != nil {
 		r.evB.Reserve(n)
 	}
+	if r.sbB != nil {
+		r.sbB.Reserve(n)
+	}
+	if r.peB != nil {
+		r.peB.Reserve(n)
+	}
 }
 
 // ExpectedRows returns the number of data rows the input holds according
@@ -462,8 +497,16 @@ func (r *Reader) Release() {
 	}
 }
 
-// appendRow appends one good row; eventID "" is a null event_id.
-func (r *Reader) appendRow(id string, ms int64, typ string, amount float64, amountValid bool, eventID string) {
+// extra holds the optional columns of one row: "" is a null event_id or
+// subscription_id; hasEnd false a null period_end.
+type extra struct {
+	eventID, subID string
+	periodEnd      int64
+	hasEnd         bool
+}
+
+// appendRow appends one good row.
+func (r *Reader) appendRow(id string, ms int64, typ string, amount float64, amountValid bool, x *extra) {
 	r.idB.Append(id)
 	r.tmB.Append(arrow.Timestamp(ms))
 	r.tyB.Append(typ)
@@ -473,11 +516,26 @@ func (r *Reader) appendRow(id string, ms int64, typ string, amount float64, amou
 		r.amB.AppendNull()
 	}
 	if r.evB != nil {
-		if eventID == "" {
-			r.evB.AppendNull()
+		appendNullable(r.evB, x.eventID)
+	}
+	if r.sbB != nil {
+		appendNullable(r.sbB, x.subID)
+	}
+	if r.peB != nil {
+		if x.hasEnd {
+			r.peB.Append(arrow.Timestamp(x.periodEnd))
 		} else {
-			r.evB.Append(eventID)
+			r.peB.AppendNull()
 		}
+	}
+}
+
+// appendNullable appends s, or null when s is "".
+func appendNullable(b *array.StringBuilder, s string) {
+	if s == "" {
+		b.AppendNull()
+	} else {
+		b.Append(s)
 	}
 }
 

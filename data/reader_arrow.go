@@ -33,9 +33,9 @@ type arrowSource struct {
 
 	cur     arrow.RecordBatch // current record, retained
 	cols    [nCanon]arrow.Array
-	off     int   // next row of cur
-	rowBase int64 // 0-based row number in the file of cur's row 0
-	scratch []byte
+	off     int            // next row of cur
+	rowBase int64          // 0-based row number in the file of cur's row 0
+	scratch [nCanon][]byte // per id column: see intString
 }
 
 func openArrow(r *Reader, path, format string) (src *arrowSource, err error) {
@@ -132,6 +132,8 @@ var wantTypes = [nCanon]string{
 	"utf8",
 	"a numeric type or utf8",
 	"utf8 or an integer type",
+	"utf8 or an integer type",
+	"timestamp, date32, date64 or utf8",
 }
 
 func typeOK(c int, t arrow.DataType) bool {
@@ -139,11 +141,11 @@ func typeOK(c int, t arrow.DataType) bool {
 	case arrow.STRING, arrow.LARGE_STRING:
 		return true
 	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64:
-		return c == 0 || c == 3 || c == 4
+		return c == cID || c == cAmount || c == cEventID || c == cSubID
 	case arrow.TIMESTAMP, arrow.DATE32, arrow.DATE64:
-		return c == 1
+		return c == cTime || c == cPeriodEnd
 	case arrow.FLOAT16, arrow.FLOAT32, arrow.FLOAT64, arrow.DECIMAL128, arrow.DECIMAL256:
-		return c == 3
+		return c == cAmount
 	}
 	return false
 }
@@ -248,14 +250,71 @@ func (s *arrowSource) row(i int) (int, error) {
 			return 3, err
 		}
 	}
-	var eid string
-	if a := s.cols[4]; a != nil && a.IsValid(i) {
-		if eid, err = s.eventID(a, i); err != nil {
-			return 4, err
+	var x extra
+	if a := s.cols[cEventID]; a != nil && a.IsValid(i) {
+		if x.eventID, err = s.eventID(a, i); err != nil {
+			return cEventID, err
 		}
 	}
-	s.r.appendRow(id, ms, typ, amount, valid, eid)
+	if a := s.cols[cSubID]; a != nil && a.IsValid(i) {
+		if v, ok := intString(a, i, &s.scratch[cSubID]); ok {
+			x.subID = v
+		} else if x.subID, err = checkSubscriptionID(stringAt(a, i)); err != nil {
+			return cSubID, err
+		}
+	}
+	if a := s.cols[cPeriodEnd]; a != nil && a.IsValid(i) {
+		if x.periodEnd, x.hasEnd, err = s.periodEnd(a, i, ms); err != nil {
+			return cPeriodEnd, err
+		}
+	}
+	s.r.appendRow(id, ms, typ, amount, valid, &x)
 	return 0, nil
+}
+
+// periodEnd converts row i (valid) of a period_end column of any accepted
+// type and checks it against the event's time eventMS.
+func (s *arrowSource) periodEnd(a arrow.Array, i int, eventMS int64) (int64, bool, error) {
+	switch a.(type) {
+	case *array.String, *array.LargeString:
+		return parsePeriodEnd(stringAt(a, i), s.r.opt.TimeLayout, eventMS)
+	}
+	ms, err := typedTimeMS(a, i)
+	if err != nil {
+		return 0, false, newReason(ErrBadPeriodEnd, "period_end: "+err.Error())
+	}
+	if err := checkPeriodEnd(ms, eventMS, a.ValueStr(i)); err != nil {
+		return 0, false, err
+	}
+	return ms, true, nil
+}
+
+// typedTimeMS converts row i of a timestamp, date32 or date64 array to
+// milliseconds since the epoch; a seconds timestamp far outside the years
+// 1900..2200 is an error (the multiplication would overflow).
+func typedTimeMS(a arrow.Array, i int) (int64, error) {
+	switch a := a.(type) {
+	case *array.Timestamp:
+		v := int64(a.Value(i))
+		switch a.DataType().(*arrow.TimestampType).Unit {
+		case arrow.Second:
+			if v < minEventMS/1000-1 || v > maxEventMS/1000+1 {
+				return 0, newReasonQ(ErrBadTime, "implausible time", a.ValueStr(i))
+			}
+			return v * 1000, nil
+		case arrow.Millisecond:
+			return v, nil
+		case arrow.Microsecond:
+			return floorDiv(v, 1000), nil
+		default:
+			return floorDiv(v, 1_000_000), nil
+		}
+	case *array.Date32:
+		return int64(a.Value(i)) * MillisPerDay, nil
+	case *array.Date64:
+		return int64(a.Value(i)), nil
+	}
+	return 0, newReason(ErrBadTime, "not a time column")
 }
 
 // stringAt returns element i of a string or large string array.
@@ -281,7 +340,7 @@ func bytesString(b []byte) string {
 // eventID returns the event_id of row i (valid) of a, integers in decimal.
 // The result is a view valid until the next call.
 func (s *arrowSource) eventID(a arrow.Array, i int) (string, error) {
-	if v, ok := s.intString(a, i); ok {
+	if v, ok := intString(a, i, &s.scratch[cEventID]); ok {
 		return v, nil
 	}
 	return checkEventID(stringAt(a, i))
@@ -292,36 +351,38 @@ func (s *arrowSource) id(i int) (string, error) {
 	if a.IsNull(i) {
 		return "", ErrEmptyID
 	}
-	if v, ok := s.intString(a, i); ok {
+	if v, ok := intString(a, i, &s.scratch[cID]); ok {
 		return v, nil
 	}
 	return checkID(stringAt(a, i))
 }
 
 // intString formats row i of an integer array in decimal (a view of
-// s.scratch, valid until the next call); ok is false for other types.
-func (s *arrowSource) intString(a arrow.Array, i int) (v string, ok bool) {
+// *scratch, valid until the next call with it); ok is false for other
+// types. Each id column has a scratch buffer of its own, so that the views
+// of one row's ids do not overwrite each other.
+func intString(a arrow.Array, i int, scratch *[]byte) (v string, ok bool) {
 	switch a := a.(type) {
 	case *array.Int8:
-		s.scratch = strconv.AppendInt(s.scratch[:0], int64(a.Value(i)), 10)
+		*scratch = strconv.AppendInt((*scratch)[:0], int64(a.Value(i)), 10)
 	case *array.Int16:
-		s.scratch = strconv.AppendInt(s.scratch[:0], int64(a.Value(i)), 10)
+		*scratch = strconv.AppendInt((*scratch)[:0], int64(a.Value(i)), 10)
 	case *array.Int32:
-		s.scratch = strconv.AppendInt(s.scratch[:0], int64(a.Value(i)), 10)
+		*scratch = strconv.AppendInt((*scratch)[:0], int64(a.Value(i)), 10)
 	case *array.Int64:
-		s.scratch = strconv.AppendInt(s.scratch[:0], a.Value(i), 10)
+		*scratch = strconv.AppendInt((*scratch)[:0], a.Value(i), 10)
 	case *array.Uint8:
-		s.scratch = strconv.AppendUint(s.scratch[:0], uint64(a.Value(i)), 10)
+		*scratch = strconv.AppendUint((*scratch)[:0], uint64(a.Value(i)), 10)
 	case *array.Uint16:
-		s.scratch = strconv.AppendUint(s.scratch[:0], uint64(a.Value(i)), 10)
+		*scratch = strconv.AppendUint((*scratch)[:0], uint64(a.Value(i)), 10)
 	case *array.Uint32:
-		s.scratch = strconv.AppendUint(s.scratch[:0], uint64(a.Value(i)), 10)
+		*scratch = strconv.AppendUint((*scratch)[:0], uint64(a.Value(i)), 10)
 	case *array.Uint64:
-		s.scratch = strconv.AppendUint(s.scratch[:0], a.Value(i), 10)
+		*scratch = strconv.AppendUint((*scratch)[:0], a.Value(i), 10)
 	default:
 		return "", false
 	}
-	return bytesString(s.scratch), true
+	return bytesString(*scratch), true
 }
 
 func (s *arrowSource) time(i int) (int64, error) {
@@ -329,29 +390,13 @@ func (s *arrowSource) time(i int) (int64, error) {
 	if a.IsNull(i) {
 		return 0, newReason(ErrBadTime, "null event_time")
 	}
-	var ms int64
-	switch a := a.(type) {
-	case *array.Timestamp:
-		v := int64(a.Value(i))
-		switch a.DataType().(*arrow.TimestampType).Unit {
-		case arrow.Second:
-			if v < minEventMS/1000-1 || v > maxEventMS/1000+1 {
-				return 0, newReasonQ(ErrBadTime, "implausible time", a.ValueStr(i))
-			}
-			ms = v * 1000
-		case arrow.Millisecond:
-			ms = v
-		case arrow.Microsecond:
-			ms = floorDiv(v, 1000)
-		case arrow.Nanosecond:
-			ms = floorDiv(v, 1_000_000)
-		}
-	case *array.Date32:
-		ms = int64(a.Value(i)) * MillisPerDay
-	case *array.Date64:
-		ms = int64(a.Value(i))
-	default:
+	switch a.(type) {
+	case *array.String, *array.LargeString:
 		return parseTime(stringAt(a, i), s.r.opt.TimeLayout)
+	}
+	ms, err := typedTimeMS(a, i)
+	if err != nil {
+		return 0, err
 	}
 	if ms < minEventMS || ms >= maxEventMS {
 		return 0, newReasonQ(ErrBadTime, "implausible time", s.cols[1].ValueStr(i))
@@ -401,8 +446,8 @@ func (s *arrowSource) amount(a arrow.Array, i int) (float64, bool, error) {
 func (s *arrowSource) raw(i int) string {
 	var b strings.Builder
 	for c, a := range s.cols {
-		if c == 4 && a == nil {
-			break // no event_id column
+		if c >= cEventID && a == nil {
+			continue // an optional column the file does not have
 		}
 		if c > 0 {
 			b.WriteByte(',')

@@ -115,8 +115,19 @@ func (s *csvSource) resolveNumbers() error {
 			return fmt.Errorf("data: %s: file has no header, so Map[%q] must be a 1-based column number, not %q", s.path, canon, v)
 		}
 		s.col[c] = n - 1
+		s.r.optional |= optBit(c)
 	}
 	return nil
+}
+
+// beyond reports whether a mapped column number is beyond a row of n fields.
+func (s *csvSource) beyond(n int) bool {
+	for _, c := range s.col {
+		if c >= n {
+			return true
+		}
+	}
+	return false
 }
 
 // read returns the next record and its physical line number.
@@ -176,7 +187,7 @@ func (s *csvSource) fill(n int) (int, bool, error) {
 			}
 			continue
 		}
-		if s.col[0] >= len(rec) || s.col[1] >= len(rec) || s.col[2] >= len(rec) || s.col[3] >= len(rec) {
+		if s.beyond(len(rec)) {
 			e := &ParseError{File: s.path, Line: line, Err: newReason(ErrBadRow, "row has "+strconv.Itoa(len(rec))+" fields, fewer than the mapped column numbers")}
 			if err := r.reject(e, s.raw(rec)); err != nil {
 				return added, false, err
@@ -219,13 +230,23 @@ func (s *csvSource) row(rec []string) (int, error) {
 			return 3, err
 		}
 	}
-	var eid string
-	if s.col[4] >= 0 {
-		if eid, err = checkEventID(rec[s.col[4]]); err != nil {
-			return 4, err
+	var x extra
+	if c := s.col[cEventID]; c >= 0 {
+		if x.eventID, err = checkEventID(rec[c]); err != nil {
+			return cEventID, err
 		}
 	}
-	s.r.appendRow(id, ms, typ, amount, valid, eid)
+	if c := s.col[cSubID]; c >= 0 {
+		if x.subID, err = checkSubscriptionID(rec[c]); err != nil {
+			return cSubID, err
+		}
+	}
+	if c := s.col[cPeriodEnd]; c >= 0 {
+		if x.periodEnd, x.hasEnd, err = parsePeriodEnd(rec[c], s.layout, ms); err != nil {
+			return cPeriodEnd, err
+		}
+	}
+	s.r.appendRow(id, ms, typ, amount, valid, &x)
 	return 0, nil
 }
 

@@ -41,31 +41,53 @@ func ParseAmount(s string) (v float64, valid bool, err error) { return parseAmou
 // An id with NUL or invalid UTF-8 is an error wrapping ErrBadID.
 func CheckEventID(s string) (string, error) { return checkEventID(s) }
 
+// CheckSubscriptionID trims a subscription_id like the file readers do; ""
+// means none. An id with NUL or invalid UTF-8 is an error wrapping ErrBadID.
+func CheckSubscriptionID(s string) (string, error) { return checkSubscriptionID(s) }
+
+// ParsePeriodEnd parses a period_end string with the rules of ParseTime;
+// empty is null (valid false, no error). A bad value, or one whose UTC day
+// is before the day of the row's event_time eventMS, gives a reason
+// wrapping ErrBadPeriodEnd.
+func ParsePeriodEnd(s, layout string, eventMS int64) (ms int64, valid bool, err error) {
+	return parsePeriodEnd(s, layout, eventMS)
+}
+
+// CheckPeriodEnd returns a reason wrapping ErrBadPeriodEnd, quoting raw,
+// when ms lies outside the years 1900..2200 or on a UTC day before the day
+// of eventMS; otherwise nil.
+func CheckPeriodEnd(ms, eventMS int64, raw string) error { return checkPeriodEnd(ms, eventMS, raw) }
+
 // CheckAmount returns a reason wrapping ErrBadAmount, quoting raw, when v is
 // NaN, ±Inf or |v| > MaxAmount; otherwise nil.
 func CheckAmount(v float64, raw string) error { return checkAmount(v, raw) }
 
 // NewReason returns a row-level error whose text is msg and which unwraps to
 // sentinel (one of ErrEmptyID, ErrBadID, ErrBadTime, ErrBadAmount,
-// ErrBadRow), like the reasons the file readers put in a ParseError.
+// ErrBadPeriodEnd, ErrBadRow), like the reasons the file readers put in a ParseError.
 func NewReason(sentinel error, msg string) error { return newReason(sentinel, msg) }
 
+// NumCanonical is the number of canonical columns, the optional ones
+// included.
+const NumCanonical = nCanon
+
 // CanonicalColumns returns the canonical column names in schema order:
-// customer_id, event_time, event_type, amount, event_id.
-func CanonicalColumns() [5]string { return canonicalCols }
+// customer_id, event_time, event_type, amount, event_id, subscription_id,
+// period_end.
+func CanonicalColumns() [NumCanonical]string { return canonicalCols }
 
 // ResolveColumns finds the index in names of every canonical column (in
 // the order of CanonicalColumns) with the file readers' rules: a column is
 // looked up by m[canonical] when mapped, else by its own name; an exact
 // match first, then a unique case-insensitive one. Optional columns
-// (event_type, amount, event_id) that are absent and not mapped get -1. A missing
+// (event_type, amount, event_id, subscription_id, period_end) that are absent and not mapped get -1. A missing
 // required or mapped column is an error wrapping ErrMissingColumn that names
 // source, the canonical column, the name looked up and the columns present;
 // a key of m that is not a canonical column is an error too.
-func ResolveColumns(source string, names []string, m map[string]string) ([5]int, error) {
+func ResolveColumns(source string, names []string, m map[string]string) ([NumCanonical]int, error) {
 	for k := range m {
 		if !isCanonical(k) {
-			return [5]int{-1, -1, -1, -1, -1}, fmt.Errorf("data: %s: Map has unknown canonical column %q (want one of %s)", source, k, strings.Join(canonicalCols[:], ", "))
+			return [NumCanonical]int{-1, -1, -1, -1, -1, -1, -1}, fmt.Errorf("data: %s: Map has unknown canonical column %q (want one of %s)", source, k, strings.Join(canonicalCols[:], ", "))
 		}
 	}
 	r := &Reader{opt: Options{Map: m}}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -13,14 +14,14 @@ import (
 
 // dedupe applies the duplicate rule of the canonical history:
 //
-//   - An input with event_id (data.EventSchemaWithID): an event whose
+//   - An input with event_id (data.HasEventID): an event whose
 //     (customer_id, event_id) was seen before is a re-delivery; it is
 //     dropped and counted (dups, the ledger's rows_duplicate).
 //   - Every other row — an input without event_id, or a row whose event_id
 //     is null — is never dropped: several lines of one order share customer,
 //     time and often amount, and a date-only input has two identical
-//     purchases on one day. Rows identical in all four canonical columns to
-//     an earlier one are only counted (identical, the ledger's
+//     purchases on one day. Rows identical in all their canonical columns
+//     (the four fixed ones, subscription_id and period_end) to an earlier one are only counted (identical, the ledger's
 //     rows_identical), so that an operator can see a feed delivered twice.
 //
 // It remembers a 64-bit FNV-1a fingerprint per distinct key in an
@@ -112,15 +113,26 @@ func fnvUint64(h, v uint64) uint64 {
 const idOffset = fnvOffset ^ 0x9e3779b97f4a7c15
 
 // filter returns rec without the re-delivered events (rec itself, retained,
-// when there is none). The caller releases the result.
-func (d *dedupe) filter(rec arrow.RecordBatch) arrow.RecordBatch {
+// when there is none). The caller releases the result. A record that is not
+// in a canonical event layout is an error wrapping features.ErrSchema.
+func (d *dedupe) filter(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
+	if !data.IsEventSchema(rec.Schema()) {
+		return nil, fmt.Errorf("%w: got %s", features.ErrSchema, rec.Schema())
+	}
 	ids := rec.Column(0).(*array.String)
 	ts := rec.Column(1).(*array.Timestamp)
 	types := rec.Column(2).(*array.String)
 	amt := rec.Column(3).(*array.Float64)
-	var eids *array.String
-	if data.HasEventID(rec.Schema()) {
-		eids = rec.Column(4).(*array.String)
+	var eids, subs *array.String
+	var ends *array.Timestamp
+	if c := data.ColumnIndex(rec.Schema(), data.ColEventID); c >= 0 {
+		eids = rec.Column(c).(*array.String)
+	}
+	if c := data.ColumnIndex(rec.Schema(), data.ColSubscriptionID); c >= 0 {
+		subs = rec.Column(c).(*array.String)
+	}
+	if c := data.ColumnIndex(rec.Schema(), data.ColPeriodEnd); c >= 0 {
+		ends = rec.Column(c).(*array.Timestamp)
 	}
 	n := int(rec.NumRows())
 	if cap(d.keep) < n {
@@ -151,6 +163,12 @@ func (d *dedupe) filter(rec arrow.RecordBatch) arrow.RecordBatch {
 			} else {
 				h = fnvUint64(h, 0x7ff8dead)
 			}
+			if subs != nil && subs.IsValid(i) {
+				h = fnvString(h^0x5b, subs.Value(i))
+			}
+			if ends != nil && ends.IsValid(i) {
+				h = fnvUint64(h^0xe0, uint64(ends.Value(i)))
+			}
 			d.rows = append(d.rows, ^int32(i)) // kept whatever the set says
 		}
 		d.hs = append(d.hs, h)
@@ -172,7 +190,7 @@ func (d *dedupe) filter(rec arrow.RecordBatch) arrow.RecordBatch {
 	}
 	if dropped == 0 {
 		rec.Retain()
-		return rec
+		return rec, nil
 	}
 	d.dups += int64(dropped)
 	b := array.NewRecordBuilder(d.mem, rec.Schema())
@@ -182,7 +200,10 @@ func (d *dedupe) filter(rec arrow.RecordBatch) arrow.RecordBatch {
 	tsb := b.Field(1).(*array.TimestampBuilder)
 	tyb := b.Field(2).(*array.StringBuilder)
 	amb := b.Field(3).(*array.Float64Builder)
-	evb := b.Field(4).(*array.StringBuilder) // eids != nil: only ids drop rows
+	rest, err := data.RowCopier(rec, b, 4) // eids != nil: only ids drop rows
+	if err != nil {
+		return nil, err
+	}
 	for i := 0; i < n; i++ {
 		if !keep[i] {
 			continue
@@ -195,11 +216,7 @@ func (d *dedupe) filter(rec arrow.RecordBatch) arrow.RecordBatch {
 		} else {
 			amb.AppendNull()
 		}
-		if eids.IsValid(i) {
-			evb.Append(eids.Value(i))
-		} else {
-			evb.AppendNull()
-		}
+		rest(i)
 	}
-	return b.NewRecordBatch()
+	return b.NewRecordBatch(), nil
 }

@@ -41,7 +41,10 @@ func LoadHistory(ctx context.Context, in Input, opt Options) (*History, error) {
 		if err = ctx.Err(); err != nil {
 			break
 		}
-		rec := dd.filter(src.Record())
+		var rec arrow.RecordBatch
+		if rec, err = dd.filter(src.Record()); err != nil {
+			break
+		}
 		h.recs = append(h.recs, rec)
 		ts := rec.Column(1).(interface{ Value(int) arrow.Timestamp })
 		for i := 0; i < int(rec.NumRows()); i++ {

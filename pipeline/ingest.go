@@ -131,14 +131,17 @@ func consume(ctx context.Context, src Source, b *features.Builder, dd *dedupe, o
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rec := dd.filter(src.Record())
+		rec, err := dd.filter(src.Record())
+		if err != nil {
+			return err
+		}
 		if opt.tap != nil {
 			if err := opt.tap(rec); err != nil {
 				rec.Release()
 				return err
 			}
 		}
-		err := b.Add(rec)
+		err = b.Add(rec)
 		bar.Add(rec.NumRows())
 		rec.Release()
 		if err != nil {

@@ -161,12 +161,12 @@ func retentionData(states []subscription.State) (sbg.Data, int, error) {
 	var subs []sbg.Subscription
 	truncated := 0
 	for _, s := range states {
-		for k, sp := range s.Spells {
+		for _, sp := range s.Spells {
 			if sp.LeftTruncated {
 				truncated++
 				continue
 			}
-			ended := sp.Ended || (k == len(s.Spells)-1 && s.Status == subscription.StatusCancelled)
+			ended := sp.Ended || sp.Notice
 			subs = append(subs, sbg.Subscription{Renewals: sp.Renewals, Cancelled: ended})
 		}
 	}
@@ -334,10 +334,17 @@ func (s *Subscribers) apply(fc *featureCols, rules *Rules, prob []float64, segs,
 		switch {
 		case st.Status == subscription.StatusActive && s.Retention != nil:
 			renew[i] = st.PeriodEnd
-			d := math.Pow(1+s.o.AnnualRate, float64(st.PeriodDays)/365.25) - 1
 			pRenew[i] = sbg.PRenewNext(s.Retention, cur.Renewals)
-			derl[i] = sbg.DERL(s.Retention, d, cur.Renewals)
+			derl[i] = s.derl(st.PeriodDays, cur.Renewals)
 			rclv[i] = st.Amount * derl[i]
+			if len(st.Subscriptions) > 0 { // each active subscription's amount × its DERL
+				rclv[i] = 0
+				for _, sub := range st.Subscriptions {
+					if c, ok := sub.Current(); ok && sub.Status == subscription.StatusActive {
+						rclv[i] += sub.Amount * s.derl(sub.PeriodDays, c.Renewals)
+					}
+				}
+			}
 		case st.Status == subscription.StatusCancelled || st.Status == subscription.StatusExpired:
 			pRenew[i], derl[i], rclv[i] = 0, 0, 0
 		}
@@ -368,6 +375,14 @@ func (s *Subscribers) apply(fc *featureCols, rules *Rules, prob []float64, segs,
 		f64Col(PredExpectedResidualLife, func(i int) float64 { return derl[i] }),
 		f64Col(PredResidualCLV, func(i int) float64 { return rclv[i] }),
 	}
+}
+
+// derl is the retention model's discounted expected residual lifetime of a
+// subscription with periods of periodDays after renewals renewals, at the
+// annual rate applied per period.
+func (s *Subscribers) derl(periodDays int32, renewals int) float64 {
+	d := math.Pow(1+s.o.AnnualRate, float64(periodDays)/365.25) - 1
+	return sbg.DERL(s.Retention, d, renewals)
 }
 
 func lifecycleStage(s subscription.Stage) lifecycle.Stage { return lifecycle.Stage(s) }

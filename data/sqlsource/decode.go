@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/churnpipe/churnpipe/data"
 )
 
 // kind says how the raw bytes of a result column are decoded.
@@ -74,23 +76,36 @@ func accepts(c, cl int) bool {
 	case classText:
 		return true
 	case classInt, classNumeric:
-		return c == 0 || c == 3 || c == 4
+		return c == cID || c == cAmount || c == cEventID || c == cSubID
 	case classFloat:
 		return c == 3
 	case classTime:
-		return c == 1
+		return c == cTime || c == cPeriodEnd
 	case classUUID:
-		return c == 0 || c == 4
+		return c == cID || c == cEventID || c == cSubID
 	}
 	return false
 }
 
-var wantTypes = [5]string{
+// Indexes of the canonical columns (data.CanonicalColumns).
+const (
+	cID = iota
+	cTime
+	cType
+	cAmount
+	cEventID
+	cSubID
+	cPeriodEnd
+)
+
+var wantTypes = [data.NumCanonical]string{
 	"text, varchar, char, an integer type, numeric or uuid",
 	"timestamptz, timestamp, date or text",
 	"text, varchar or char",
 	"double precision, real, an integer type, numeric or text",
 	"text, varchar, char, an integer type, numeric or uuid",
+	"text, varchar, char, an integer type, numeric or uuid",
+	"timestamptz, timestamp, date or text",
 }
 
 // kindOf chooses the decoder of a result column from its type and the

@@ -46,7 +46,8 @@ type Options struct {
 }
 
 // Reader streams the rows of one PostgreSQL table or query as arrow.Record
-// batches with the schema data.EventSchema. It satisfies the pipeline's
+// batches with the schema data.EventSchemaOf the optional columns
+// (event_id, subscription_id, period_end) the result has. It satisfies the pipeline's
 // Source interface. A Reader is not safe for concurrent use.
 type Reader struct {
 	opt   Options
@@ -59,9 +60,9 @@ type Reader struct {
 	rows   pgx.Rows
 	cancel context.CancelFunc
 
-	col   [5]int // result column of each canonical column; -1 when absent
-	kinds [5]kind
-	oids  [5]uint32
+	col   [data.NumCanonical]int // result column of each canonical column; -1 when absent
+	kinds [data.NumCanonical]kind
+	oids  [data.NumCanonical]uint32
 	line  int64 // 1-based number of the last row read
 
 	b   *array.RecordBuilder
@@ -69,10 +70,12 @@ type Reader struct {
 	tmB *array.TimestampBuilder
 	tyB *array.StringBuilder
 	amB *array.Float64Builder
-	evB *array.StringBuilder // event_id; nil when the result has none
+	evB *array.StringBuilder    // event_id; nil when the result has none
+	sbB *array.StringBuilder    // subscription_id; nil when the result has none
+	peB *array.TimestampBuilder // period_end; nil when the result has none
 
-	idBuf []byte // text of a non-text customer_id
-	amBuf []byte // text of a numeric amount
+	idBuf [data.NumCanonical][]byte // text of a non-text id, per id column (the views of one row must not overlap)
+	amBuf []byte                    // text of a numeric amount
 	rec   arrow.RecordBatch
 	err   error
 	stats data.Stats
@@ -143,8 +146,15 @@ func Open(ctx context.Context, dsn string, opt Options) (*Reader, error) {
 	r.tmB = r.b.Field(1).(*array.TimestampBuilder)
 	r.tyB = r.b.Field(2).(*array.StringBuilder)
 	r.amB = r.b.Field(3).(*array.Float64Builder)
-	if r.col[4] >= 0 {
-		r.evB = r.b.Field(4).(*array.StringBuilder)
+	sc := r.Schema()
+	if i := data.ColumnIndex(sc, data.ColEventID); i >= 0 {
+		r.evB = r.b.Field(i).(*array.StringBuilder)
+	}
+	if i := data.ColumnIndex(sc, data.ColSubscriptionID); i >= 0 {
+		r.sbB = r.b.Field(i).(*array.StringBuilder)
+	}
+	if i := data.ColumnIndex(sc, data.ColPeriodEnd); i >= 0 {
+		r.peB = r.b.Field(i).(*array.TimestampBuilder)
 	}
 	r.stats.Files = 1
 	return r, nil
@@ -238,13 +248,20 @@ func typeName(m *pgtype.Map, oid uint32) string {
 	return "oid " + strconv.FormatUint(uint64(oid), 10)
 }
 
-// Schema returns data.EventSchemaWithID when the result has an event_id
-// column, else data.EventSchema.
+// Schema returns data.EventSchemaOf the optional columns the result has
+// (data.EventSchema when none).
 func (r *Reader) Schema() *arrow.Schema {
-	if r.col[4] >= 0 {
-		return data.EventSchemaWithID
+	var o data.Optional
+	if r.col[cEventID] >= 0 {
+		o |= data.OptEventID
 	}
-	return data.EventSchema
+	if r.col[cSubID] >= 0 {
+		o |= data.OptSubscriptionID
+	}
+	if r.col[cPeriodEnd] >= 0 {
+		o |= data.OptPeriodEnd
+	}
+	return data.EventSchemaOf(o)
 }
 
 // Next advances to the next batch of at most BatchSize good rows. It
@@ -343,6 +360,12 @@ func (r *Reader) reserve() {
 	if r.evB != nil {
 		r.evB.Reserve(n)
 	}
+	if r.sbB != nil {
+		r.sbB.Reserve(n)
+	}
+	if r.peB != nil {
+		r.peB.Reserve(n)
+	}
 }
 
 // value returns the raw bytes of canonical column c (nil when NULL or
@@ -378,10 +401,22 @@ func (r *Reader) row(vals [][]byte) (int, error) {
 			return 3, err
 		}
 	}
-	var eid string
-	if v := r.value(vals, 4); v != nil {
-		if eid, err = r.textID(4, v); err != nil {
-			return 4, err
+	var eid, sid string
+	if v := r.value(vals, cEventID); v != nil {
+		if eid, err = r.textID(cEventID, v); err != nil {
+			return cEventID, err
+		}
+	}
+	if v := r.value(vals, cSubID); v != nil {
+		if sid, err = r.textID(cSubID, v); err != nil {
+			return cSubID, err
+		}
+	}
+	var pend int64
+	var hasEnd bool
+	if v := r.value(vals, cPeriodEnd); v != nil {
+		if pend, hasEnd, err = r.periodEnd(v, ms); err != nil {
+			return cPeriodEnd, err
 		}
 	}
 	r.idB.Append(id)
@@ -393,13 +428,28 @@ func (r *Reader) row(vals [][]byte) (int, error) {
 		r.amB.AppendNull()
 	}
 	if r.evB != nil {
-		if eid == "" {
-			r.evB.AppendNull()
+		appendNullable(r.evB, eid)
+	}
+	if r.sbB != nil {
+		appendNullable(r.sbB, sid)
+	}
+	if r.peB != nil {
+		if hasEnd {
+			r.peB.Append(arrow.Timestamp(pend))
 		} else {
-			r.evB.Append(eid)
+			r.peB.AppendNull()
 		}
 	}
 	return 0, nil
+}
+
+// appendNullable appends s, or null when s is "".
+func appendNullable(b *array.StringBuilder, s string) {
+	if s == "" {
+		b.AppendNull()
+	} else {
+		b.Append(s)
+	}
 }
 
 func (r *Reader) id(raw []byte) (string, error) {
@@ -409,14 +459,18 @@ func (r *Reader) id(raw []byte) (string, error) {
 	return r.textID(0, raw)
 }
 
-// textID decodes the non-null customer_id (c = 0) or event_id (c = 4) to
-// text; integers, numerics and UUIDs in their canonical text form. The
-// result is a view of r.idBuf or raw, valid until the next call.
+// textID decodes the non-null customer_id, event_id or subscription_id
+// (canonical column c) to text; integers, numerics and UUIDs in their
+// canonical text form. The result is a view of r.idBuf[c] or raw, valid
+// until the next call for c.
 func (r *Reader) textID(c int, raw []byte) (string, error) {
 	name := data.CanonicalColumns()[c]
 	check := data.CheckID
-	if c == 4 {
+	switch c {
+	case cEventID:
 		check = data.CheckEventID
+	case cSubID:
+		check = data.CheckSubscriptionID
 	}
 	switch k := r.kinds[c]; k {
 	case kText:
@@ -426,56 +480,77 @@ func (r *Reader) textID(c int, raw []byte) (string, error) {
 		if err != nil {
 			return "", data.NewReason(data.ErrBadID, name+": "+err.Error())
 		}
-		r.idBuf = strconv.AppendInt(r.idBuf[:0], v, 10)
+		r.idBuf[c] = strconv.AppendInt(r.idBuf[c][:0], v, 10)
 	case kNumeric:
-		b, err := appendNumeric(r.idBuf[:0], raw)
-		r.idBuf = b
+		b, err := appendNumeric(r.idBuf[c][:0], raw)
+		r.idBuf[c] = b
 		if err != nil {
 			return "", data.NewReason(data.ErrBadID, name+": "+err.Error())
 		}
-		return check(bytesString(r.idBuf))
+		return check(bytesString(r.idBuf[c]))
 	case kUUID:
 		if len(raw) != 16 {
 			return "", data.NewReason(data.ErrBadID, name+": "+errShort.Error())
 		}
-		r.idBuf = appendUUID(r.idBuf[:0], raw)
+		r.idBuf[c] = appendUUID(r.idBuf[c][:0], raw)
 	default:
 		return "", data.NewReason(data.ErrBadID, name+": undecodable value")
 	}
-	return bytesString(r.idBuf), nil
+	return bytesString(r.idBuf[c]), nil
 }
 
 func (r *Reader) time(raw []byte) (int64, error) {
 	if raw == nil {
 		return 0, data.NewReason(data.ErrBadTime, "null event_time")
 	}
-	var ms int64
-	var err error
-	switch k := r.kinds[1]; k {
-	case kText:
+	if r.kinds[cTime] == kText {
 		return data.ParseTime(bytesString(raw), r.opt.TimeLayout)
+	}
+	ms, err := r.typedTime(cTime, raw)
+	if err != nil {
+		return 0, data.NewReason(data.ErrBadTime, "event_time: "+err.Error())
+	}
+	if err := data.CheckTimeMS(ms, ""); err != nil {
+		return 0, data.CheckTimeMS(ms, string(appendText(nil, r.kinds[cTime], raw)))
+	}
+	return ms, nil
+}
+
+// typedTime decodes the non-null value of the time column c (a timestamp,
+// timestamptz or date) to milliseconds since the epoch.
+func (r *Reader) typedTime(c int, raw []byte) (ms int64, err error) {
+	switch r.kinds[c] {
 	case kTimestamp:
-		ms, err = timestampMS(raw)
+		return timestampMS(raw)
 	case kDate:
-		ms, err = dateMS(raw)
+		return dateMS(raw)
 	case kScanTime:
 		var t time.Time
-		if err = r.conn.TypeMap().Scan(r.oids[1], pgtype.TextFormatCode, raw, &t); err == nil {
+		if err = r.conn.TypeMap().Scan(r.oids[c], pgtype.TextFormatCode, raw, &t); err == nil {
 			ms = t.UnixMilli()
 			if t.UnixMicro()%1000 < 0 {
 				ms--
 			}
 		}
-	default:
-		err = errors.New("undecodable value")
+		return ms, err
 	}
+	return 0, errors.New("undecodable value")
+}
+
+// periodEnd decodes a non-null period_end and checks it against the row's
+// event time eventMS (see data.ParsePeriodEnd).
+func (r *Reader) periodEnd(raw []byte, eventMS int64) (int64, bool, error) {
+	if r.kinds[cPeriodEnd] == kText {
+		return data.ParsePeriodEnd(bytesString(raw), r.opt.TimeLayout, eventMS)
+	}
+	ms, err := r.typedTime(cPeriodEnd, raw)
 	if err != nil {
-		return 0, data.NewReason(data.ErrBadTime, "event_time: "+err.Error())
+		return 0, false, data.NewReason(data.ErrBadPeriodEnd, "period_end: "+err.Error())
 	}
-	if err := data.CheckTimeMS(ms, ""); err != nil {
-		return 0, data.CheckTimeMS(ms, string(appendText(nil, r.kinds[1], raw)))
+	if err := data.CheckPeriodEnd(ms, eventMS, string(appendText(nil, r.kinds[cPeriodEnd], raw))); err != nil {
+		return 0, false, err
 	}
-	return ms, nil
+	return ms, true, nil
 }
 
 func (r *Reader) amount(raw []byte) (float64, bool, error) {
@@ -511,9 +586,9 @@ func (r *Reader) amount(raw []byte) (float64, bool, error) {
 // joined with ',', empty for NULL or absent.
 func (r *Reader) raw(vals [][]byte) string {
 	var b []byte
-	for c := range 5 {
-		if c == 4 && r.col[4] < 0 {
-			break
+	for c := range data.NumCanonical {
+		if c >= cEventID && r.col[c] < 0 {
+			continue // an optional column the result does not have
 		}
 		if c > 0 {
 			b = append(b, ',')

@@ -27,13 +27,33 @@
 //
 // # Periods
 //
-// A period begins at subscribe or renew. Its length is the gap between the
-// subscriber's last two period starts when there are two, else
-// Rules.PeriodDays (30). period_end = start of the current period + length;
-// renewal_date is that day. A subscriber with neither a renewal nor a cancel
+// A period begins at subscribe or renew. It ends at the event's optional
+// period_end column when given (on subscribe, renew, plan_change or cancel:
+// the end of the current period; on trial_start: the end of the trial);
+// else its length is the gap between the subscriber's last two period
+// starts when there are two, else the length of the last period with a
+// given end, else Rules.PeriodDays (30), and period_end = start of the
+// current period + length. renewal_date is that day. A subscriber with neither a renewal nor a cancel
 // more than Rules.GraceDays after period_end has lapsed: status expired.
 // A history that begins with renew (no subscribe) is left-truncated: the
 // renewals before it are unknown (Spell.LeftTruncated).
+//
+// # Several subscriptions
+//
+// With the optional subscription_id column, the subscription events of an
+// account are grouped by subscription (events without one form one
+// subscription of their own) and each group is followed with the rules
+// above (State.Subscriptions). The account's state merges them: its status
+// is the best of theirs (active > cancelled > trial > trial_expired >
+// expired), so a cancel of one subscription does not cancel the account
+// while another is active; the primary subscription, among those with that
+// status the one whose period ends first (for trials the latest), gives the
+// period, renewal_date and current spell; the recurring amount is the sum
+// over the subscriptions with the account's status (active or on notice);
+// every spell is kept for the retention model. The account exits
+// (LastExit, the cancel model's label) on a cancel or end of a subscription
+// on a day when no other subscription is paid without notice, and is won
+// back when its current spell began on or after that exit.
 //
 // # Stages
 //

@@ -69,13 +69,29 @@ func IsSubscriptionEvent(t string) bool { return kindOf(t) != kNone }
 type sev struct {
 	day    int32
 	k      kind
+	sub    int32   // index in acc.subs of the event's subscription_id
+	pend   int32   // period_end day, -1 when not given
 	amount float64 // NaN when null
 }
 
 type acc struct {
-	evs                                          []sev
+	evs []sev
+	// subs are the distinct subscription_id values of the account's
+	// subscription events ("" for events without one), in order of appearance.
+	subs                                         []string
 	visits30, visitsPrev60, support30, support90 int32
 	lastUsage                                    int32
+}
+
+// subIndex interns a subscription id.
+func (a *acc) subIndex(id string) int32 {
+	for k, s := range a.subs {
+		if s == id {
+			return int32(k)
+		}
+	}
+	a.subs = append(a.subs, strings.Clone(id))
+	return int32(len(a.subs) - 1)
 }
 
 // Builder accumulates the events of a history up to an as-of day. It is
@@ -99,8 +115,8 @@ func NewBuilder(asOf time.Time, r Rules) (*Builder, error) {
 var ErrSchema = errors.New("subscription: record is not a canonical event record")
 
 // Add folds a record with the canonical columns customer_id, event_time,
-// event_type and amount (looked up by name). Events after the as-of day are
-// ignored.
+// event_type and amount, and the optional subscription_id and period_end
+// (all looked up by name). Events after the as-of day are ignored.
 func (b *Builder) Add(rec arrow.RecordBatch) error {
 	s := rec.Schema()
 	col := func(name string) arrow.Array {
@@ -115,6 +131,18 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 	amt, ok4 := col(data.ColAmount).(*array.Float64)
 	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return fmt.Errorf("%w: schema %s", ErrSchema, s)
+	}
+	var subs *array.String
+	var ends *array.Timestamp
+	if c := col(data.ColSubscriptionID); c != nil {
+		if subs, ok1 = c.(*array.String); !ok1 {
+			return fmt.Errorf("%w: schema %s", ErrSchema, s)
+		}
+	}
+	if c := col(data.ColPeriodEnd); c != nil {
+		if ends, ok1 = c.(*array.Timestamp); !ok1 {
+			return fmt.Errorf("%w: schema %s", ErrSchema, s)
+		}
 	}
 	for i := 0; i < int(rec.NumRows()); i++ {
 		day := data.DayOf(int64(ts.Value(i)))
@@ -133,11 +161,19 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 			b.accs[strings.Clone(id)] = a
 		}
 		if k != kNone {
-			v := nan
+			e := sev{day: day, k: k, pend: -1, amount: nan}
 			if amt.IsValid(i) {
-				v = amt.Value(i)
+				e.amount = amt.Value(i)
 			}
-			a.evs = append(a.evs, sev{day, k, v})
+			sub := ""
+			if subs != nil && subs.IsValid(i) {
+				sub = subs.Value(i)
+			}
+			e.sub = a.subIndex(sub)
+			if ends != nil && ends.IsValid(i) {
+				e.pend = data.DayOf(int64(ends.Value(i)))
+			}
+			a.evs = append(a.evs, e)
 			continue
 		}
 		if !usage(ty) {
@@ -176,15 +212,30 @@ type Spell struct {
 	Start    int32
 	Renewals int  // renewal opportunities taken
 	Ended    bool // cancelled or expired: the renewal after Renewals was not taken
+	// Notice: a cancel was given in the current period and not revoked,
+	// the spell has not ended yet (paid until its period end).
+	Notice bool
 	// LeftTruncated: the history begins inside this spell (renew without
 	// subscribe), so Renewals undercounts.
 	LeftTruncated bool
 }
 
-// State is a subscriber's state at the as-of day.
+// State is a subscriber's state at the as-of day. For an account with
+// several subscriptions (subscription_id) it is the account's state merged
+// from theirs (see Subscriptions and package doc); the per-period fields
+// (PeriodStart, PeriodEnd, PeriodDays, DaysToPeriodEnd, CancelDay, the
+// current spell) are those of the primary subscription: the active one
+// renewing next.
 type State struct {
 	ID     string
 	Status string
+	// SubscriptionID is the subscription of a per-subscription state, and
+	// of the primary subscription in an account's state ("" when the input
+	// has no subscription_id).
+	SubscriptionID string
+	// Subscriptions are the per-subscription states of an account with
+	// more than one subscription (nil otherwise), in order of appearance.
+	Subscriptions []State
 	// TrialStart is the day of the last trial_start, -1 if none.
 	TrialStart int32
 	// Paid: at least one paid spell.
@@ -214,12 +265,25 @@ type State struct {
 	// DaysSinceUsage is -1 when there was no usage event.
 	DaysSinceUsage int32
 	TenureDays     int32 // since the start of the first spell (or trial)
+
+	cur int // 1 + index in Spells of the current spell; 0 = the last
+
+	// committed are the [from, to) day intervals in which a spell was paid
+	// without notice (to = 1<<31-1 while it still is); exits the days of its
+	// cancels and ends. They merge the subscriptions of an account.
+	committed [][2]int32
+	exits     []int32
 }
 
-// Current returns the current spell (the last), ok false for a customer who never paid.
+// Current returns the current spell (the primary subscription's last;
+// the last spell when there is one subscription), ok false for a customer
+// who never paid.
 func (s *State) Current() (Spell, bool) {
 	if len(s.Spells) == 0 {
 		return Spell{}, false
+	}
+	if s.cur > 0 && s.cur <= len(s.Spells) {
+		return s.Spells[s.cur-1], true
 	}
 	return s.Spells[len(s.Spells)-1], true
 }
@@ -238,8 +302,9 @@ func (b *Builder) Finish() []State {
 	return out
 }
 
+// state returns the state of account id: of its one subscription, or its
+// subscriptions' states merged (see merge).
 func (b *Builder) state(id string, a *acc) State {
-	r := b.rules
 	evs := a.evs
 	sort.SliceStable(evs, func(i, j int) bool {
 		if evs[i].day != evs[j].day {
@@ -247,24 +312,182 @@ func (b *Builder) state(id string, a *acc) State {
 		}
 		return evs[i].k < evs[j].k
 	})
+	if len(a.subs) == 1 {
+		st := b.subState(id, evs, a)
+		st.SubscriptionID = a.subs[0]
+		return st
+	}
+	groups := make([][]sev, len(a.subs))
+	for _, e := range evs {
+		groups[e.sub] = append(groups[e.sub], e)
+	}
+	subs := make([]State, len(groups))
+	for k, g := range groups {
+		subs[k] = b.subState(id, g, a)
+		subs[k].SubscriptionID = a.subs[k]
+	}
+	return b.merge(id, subs, evs[0].day)
+}
+
+// statusRank orders the statuses of an account's subscriptions: the
+// account takes the best (lowest) one.
+func statusRank(s string) int {
+	switch s {
+	case StatusActive:
+		return 0
+	case StatusCancelled:
+		return 1
+	case StatusTrial:
+		return 2
+	case StatusTrialExpired:
+		return 3
+	}
+	return 4
+}
+
+// merge combines the states of an account's subscriptions. The account's
+// status is the best of theirs (active > cancelled > trial > trial_expired >
+// expired), so a cancel of one subscription does not cancel the account
+// while another is active. The primary subscription is, among those with
+// that status, the one whose period ends first (for the trial statuses the
+// latest trial); the account takes its period, renewal date and current
+// spell. Amount is the sum of the recurring amounts of the subscriptions
+// with the account's status (active or on notice), else the primary's; plan
+// changes and downgrades add up; every spell is kept (each is an
+// observation of the retention model). The account exits (LastExit) on a
+// cancel or end of a subscription on a day no other subscription is paid
+// without notice; it is won back when its current spell began after such
+// an exit.
+func (b *Builder) merge(id string, subs []State, first int32) State {
+	p := 0
+	for k := 1; k < len(subs); k++ {
+		rk, rp := statusRank(subs[k].Status), statusRank(subs[p].Status)
+		switch {
+		case rk < rp:
+			p = k
+		case rk > rp:
+		case subs[k].Paid && subs[p].Paid && rk <= 1:
+			if subs[k].PeriodEnd < subs[p].PeriodEnd {
+				p = k
+			}
+		case subs[k].TrialStart > subs[p].TrialStart:
+			p = k
+		}
+	}
+	st := subs[p]
+	st.ID, st.Subscriptions = id, subs
+	st.Spells, st.committed, st.exits = nil, nil, nil
+	st.PlanChanges, st.Downgrades, st.Paid = 0, 0, false
+	amount, nAmount := 0.0, 0
+	for k := range subs {
+		s := &subs[k]
+		if k == p && s.Paid {
+			cur := s.cur
+			if cur == 0 {
+				cur = len(s.Spells)
+			}
+			st.cur = len(st.Spells) + cur
+		}
+		st.Spells = append(st.Spells, s.Spells...)
+		st.committed = append(st.committed, s.committed...)
+		st.PlanChanges += s.PlanChanges
+		st.Downgrades += s.Downgrades
+		st.Paid = st.Paid || s.Paid
+		st.TrialStart = max(st.TrialStart, s.TrialStart)
+		if s.Status == st.Status && (s.Status == StatusActive || s.Status == StatusCancelled) {
+			amount += s.Amount
+			nAmount++
+		}
+	}
+	if nAmount > 0 {
+		st.Amount = amount
+	}
+	st.LastExit = -1
+	for k := range subs {
+		for _, d := range subs[k].exits {
+			if d > st.LastExit && !coveredByOther(subs, k, d) {
+				st.LastExit = d
+			}
+		}
+	}
+	st.WonBack, st.WonBackDay = false, 0
+	if cur, ok := st.Current(); ok && st.LastExit >= 0 && cur.Start >= st.LastExit && statusRank(st.Status) <= 1 {
+		st.WonBack, st.WonBackDay = true, cur.Start
+	}
+	st.TenureDays = b.asOf - first
+	return st
+}
+
+// coveredByOther reports whether a subscription other than k was paid
+// without notice on day d.
+func coveredByOther(subs []State, k int, d int32) bool {
+	for j := range subs {
+		if j == k {
+			continue
+		}
+		for _, iv := range subs[j].committed {
+			if iv[0] <= d && d < iv[1] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// subState computes the state of one subscription from its events (sorted
+// by day, then kind); the usage counts come from the account a.
+func (b *Builder) subState(id string, evs []sev, a *acc) State {
+	r := b.rules
 	st := State{ID: id, TrialStart: -1, CancelDay: -1, LastExit: -1, DaysSinceUsage: -1,
 		Visits30: a.visits30, VisitsPrev60: a.visitsPrev60, Support30: a.support30, Support90: a.support90}
 	if a.lastUsage > -1<<30 {
 		st.DaysSinceUsage = b.asOf - a.lastUsage
 	}
+	const forever = int32(1<<31 - 1)
 	var (
 		inSpell   bool  // a spell is open (not ended)
 		endDay    int32 = -1
 		trialEnd  int32 = -1
-		gap       int32 // observed period length of the current spell
+		gap       int32      // observed period length of the current spell
+		given     int32      // length of the last period with a given period_end, 0 if none
+		curEnd    int32 = -1 // the current period's given period_end, -1 = inferred
 		first     int32 = evs[0].day
 		cancelled bool
+		commitAt  int32 = -1 // start of the current committed interval, -1 = none
 	)
 	periodLen := func() int32 {
-		if gap > 0 {
+		switch {
+		case gap > 0:
 			return gap
+		case given > 0:
+			return given
 		}
 		return r.PeriodDays
+	}
+	periodEnd := func() int32 {
+		if curEnd >= 0 {
+			return curEnd
+		}
+		return st.PeriodStart + periodLen()
+	}
+	setEnd := func(e sev) {
+		if e.pend >= 0 {
+			curEnd = e.pend
+			if l := e.pend - st.PeriodStart; l > 0 {
+				given = l
+			}
+		}
+	}
+	commit := func(day int32) {
+		if commitAt < 0 {
+			commitAt = day
+		}
+	}
+	uncommit := func(day int32) {
+		if commitAt >= 0 {
+			st.committed = append(st.committed, [2]int32{commitAt, day})
+			commitAt = -1
+		}
 	}
 	closeSpell := func(day int32) {
 		if inSpell {
@@ -272,12 +495,14 @@ func (b *Builder) state(id string, a *acc) State {
 			inSpell = false
 			endDay = day
 			st.LastExit = max(st.LastExit, day)
+			st.exits = append(st.exits, day)
+			uncommit(day)
 		}
 	}
 	// lapse closes a spell whose period ended without renewal before day.
 	lapse := func(day int32) {
 		if inSpell {
-			pe := st.PeriodStart + periodLen()
+			pe := periodEnd()
 			if cancelled && day >= pe {
 				closeSpell(pe)
 			} else if !cancelled && day > pe+r.GraceDays {
@@ -285,19 +510,23 @@ func (b *Builder) state(id string, a *acc) State {
 			}
 		}
 	}
-	open := func(day int32, truncated bool) {
+	openSpell := func(day int32, truncated bool) {
 		if endDay >= 0 {
 			st.WonBack, st.WonBackDay = true, day
 		}
 		st.Spells = append(st.Spells, Spell{Start: day, LeftTruncated: truncated})
-		inSpell, cancelled, gap = true, false, 0
+		inSpell, cancelled, gap, given, curEnd = true, false, 0, 0, -1
 		st.PeriodStart, st.CancelDay, st.Paid = day, -1, true
+		commit(day)
 	}
 	for _, e := range evs {
 		lapse(e.day)
 		switch e.k {
 		case kTrial:
 			st.TrialStart, trialEnd = e.day, e.day+r.TrialDays
+			if e.pend >= 0 {
+				trialEnd = e.pend
+			}
 		case kSubscribe:
 			if inSpell { // a second subscribe inside a spell: a plan restart
 				if e.amount == e.amount && e.amount != st.Amount {
@@ -307,14 +536,15 @@ func (b *Builder) state(id string, a *acc) State {
 					}
 				}
 			} else {
-				open(e.day, false)
+				openSpell(e.day, false)
 			}
+			setEnd(e)
 			if e.amount == e.amount {
 				st.Amount = e.amount
 			}
 		case kRenew:
 			if !inSpell {
-				open(e.day, len(st.Spells) == 0 && st.TrialStart < 0)
+				openSpell(e.day, len(st.Spells) == 0 && st.TrialStart < 0)
 				if st.Spells[len(st.Spells)-1].LeftTruncated {
 					st.WonBack = false
 				}
@@ -323,9 +553,11 @@ func (b *Builder) state(id string, a *acc) State {
 					gap = g
 				}
 				st.Spells[len(st.Spells)-1].Renewals++
-				st.PeriodStart = e.day
+				st.PeriodStart, curEnd = e.day, -1
 				cancelled, st.CancelDay = false, -1 // a renewal revokes an earlier notice
+				commit(e.day)
 			}
+			setEnd(e)
 			if e.amount == e.amount && e.amount > 0 {
 				st.Amount = e.amount
 			}
@@ -337,10 +569,16 @@ func (b *Builder) state(id string, a *acc) State {
 				st.Amount = e.amount
 			}
 			st.PlanChanges++
+			if inSpell {
+				setEnd(e)
+			}
 		case kCancel:
 			if inSpell {
 				cancelled, st.CancelDay = true, e.day
 				st.LastExit = max(st.LastExit, e.day)
+				st.exits = append(st.exits, e.day)
+				uncommit(e.day)
+				setEnd(e) // "paid until"
 			} else if trialEnd >= 0 && e.day < trialEnd {
 				trialEnd = e.day
 			}
@@ -353,11 +591,15 @@ func (b *Builder) state(id string, a *acc) State {
 		}
 	}
 	lapse(b.asOf + 1)
+	uncommit(forever)
 	st.TenureDays = b.asOf - first
 	if st.Paid {
-		st.PeriodDays = periodLen()
-		st.PeriodEnd = st.PeriodStart + st.PeriodDays
+		st.PeriodEnd = periodEnd()
+		st.PeriodDays = max(st.PeriodEnd-st.PeriodStart, 1)
 		st.DaysToPeriodEnd = st.PeriodEnd - b.asOf
+		if inSpell && cancelled {
+			st.Spells[len(st.Spells)-1].Notice = true
+		}
 	}
 	trialLater := st.TrialStart >= 0 && (!st.Paid || (!inSpell && st.TrialStart >= endDay))
 	switch {
