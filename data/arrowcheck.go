@@ -1,10 +1,13 @@
 package data
 
 import (
+	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 )
 
 // checkArrowFooter validates the vector lengths of an Arrow IPC file's
@@ -30,7 +33,7 @@ func checkArrowFooter(f *os.File, path string) error {
 	}
 	n := int64(int32(binary.LittleEndian.Uint32(tail[:4])))
 	if n <= 0 || n > size-10-8 {
-		return fmt.Errorf("%w: %s: corrupt Arrow file: footer length %d does not fit in %d bytes", ErrBadRow, path, n, size)
+		return fmt.Errorf("%w: %s: corrupt Arrow file: footer length %d does not fit in %d bytes", ErrCorrupt, path, n, size)
 	}
 	buf := make([]byte, n)
 	if _, err := f.ReadAt(buf, size-10-n); err != nil {
@@ -52,7 +55,89 @@ func checkArrowFooter(f *os.File, path string) error {
 }
 
 func corruptArrow(path string) error {
-	return fmt.Errorf("%w: %s: corrupt Arrow file: its footer's schema claims more entries than its bytes hold", ErrBadRow, path)
+	return fmt.Errorf("%w: %s: corrupt Arrow file: its footer's schema claims more entries than its bytes hold", ErrCorrupt, path)
+}
+
+// parquetArrowSchemaKey is the key-value metadata key under which Arrow
+// writers store the Arrow schema of a Parquet file (base64 of an IPC
+// stream holding one schema message).
+const parquetArrowSchemaKey = "ARROW:schema"
+
+// checkParquetArrowSchema validates the Arrow schema stored in a Parquet
+// file's key-value metadata before pqarrow decodes it: pqarrow hands the
+// decoded bytes to an IPC stream reader, which allocates a message of the
+// length the bytes announce and a body of the length the message claims (a
+// flipped byte asked for 32 GiB and killed the process with "fatal error:
+// out of memory"), and a field slice of whatever length the schema claims.
+// The message and body lengths must fit in the decoded bytes, and every
+// vector of the schema in the message's bytes. A value that is not base64
+// is left to pqarrow, which reports it.
+func checkParquetArrowSchema(path string, kv metadata.KeyValueMetadata) error {
+	v := kv.FindValue(parquetArrowSchemaKey)
+	if v == nil {
+		return nil
+	}
+	// Decoded as pqarrow decodes it.
+	var dec []byte
+	var err error
+	if len(*v)%4 == 0 {
+		dec, err = base64.StdEncoding.DecodeString(*v)
+	}
+	if len(dec) == 0 || err != nil {
+		if dec, err = base64.RawStdEncoding.DecodeString(*v); err != nil {
+			return nil
+		}
+	}
+	if len(dec) < 4 {
+		return nil // too short for a message: the stream reader says so
+	}
+	fb := flatBuf(dec)
+	start := 4
+	msgLen, _ := fb.u32(0)
+	switch msgLen {
+	case 0:
+		return nil // end of stream: no schema, the stream reader says so
+	case 0xFFFFFFFF: // continuation marker, then the length
+		var ok bool
+		if msgLen, ok = fb.u32(4); !ok {
+			return nil
+		}
+		start = 8
+	}
+	if int64(int32(msgLen)) < 4 || int64(int32(msgLen)) > int64(len(dec)-start) {
+		return corruptParquetSchema(path, fmt.Sprintf("its message length %d does not fit in %d bytes", int32(msgLen), len(dec)-start))
+	}
+	msg := flatBuf(dec[start : start+int(msgLen)])
+	rest := int64(len(dec) - start - int(msgLen))
+	root, ok := msg.u32(0)
+	if !ok {
+		return corruptParquetSchema(path, "its message has no root")
+	}
+	// Message: version (0), header_type (1), header (2), bodyLength (3),
+	// custom_metadata (4).
+	if p, ok := msg.field(int(root), 3); !ok {
+		return corruptParquetSchema(path, "its message table is out of bounds")
+	} else if p != 0 {
+		body, ok := msg.u64(p)
+		if !ok || body > uint64(rest) {
+			return corruptParquetSchema(path, fmt.Sprintf("its message body length %d does not fit in %d bytes", int64(body), rest))
+		}
+	}
+	if !msg.checkVec(int(root), 4) {
+		return corruptParquetSchema(path, "its message metadata claims more entries than its bytes hold")
+	}
+	schema, ok := msg.table(int(root), 2)
+	if !ok {
+		return nil // no header: the stream reader says so
+	}
+	if !msg.checkSchema(schema, 0) {
+		return corruptParquetSchema(path, "its schema claims more entries than its bytes hold")
+	}
+	return nil
+}
+
+func corruptParquetSchema(path, why string) error {
+	return fmt.Errorf("%w: %s: the Arrow schema stored in the Parquet metadata (%q): %s", ErrCorrupt, path, parquetArrowSchemaKey, why)
 }
 
 // flatBuf reads just enough FlatBuffers to check vector lengths.
@@ -63,6 +148,13 @@ func (b flatBuf) u32(p int) (uint32, bool) {
 		return 0, false
 	}
 	return binary.LittleEndian.Uint32(b[p:]), true
+}
+
+func (b flatBuf) u64(p int) (uint64, bool) {
+	if p < 0 || p+8 > len(b) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(b[p:]), true
 }
 
 func (b flatBuf) u16(p int) (uint16, bool) {

@@ -23,6 +23,11 @@ var (
 	// ErrBadRow: the row as a whole cannot be read (wrong number of
 	// fields, broken quoting, event_type not valid UTF-8).
 	ErrBadRow = errors.New("data: bad row")
+	// ErrCorrupt: a binary file's structure is damaged (a Parquet or Arrow
+	// footer, or the Arrow schema a Parquet file stores in its metadata,
+	// claims more bytes or entries than the file holds, or arrow-go
+	// panicked decoding it). The whole file is unreadable (exit code 3).
+	ErrCorrupt = errors.New("data: corrupt file")
 	// ErrMissingColumn: a required column (customer_id, event_time), or a
 	// column named in Options.Map, is absent or unusable. ErrColumnType and
 	// ErrDuplicateColumn wrap it, so errors.Is(err, ErrMissingColumn)

@@ -49,6 +49,10 @@ func TestGenerateFixtures(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.Truncate(p, st.Size()/2))
 	}
+
+	// corrupt_arrow_schema.parquet: two good events, one byte of the stored
+	// Arrow schema flipped (see corruptSchemaFlip).
+	require.NoError(t, os.WriteFile("testdata/corrupt_arrow_schema.parquet", flipStoredSchema(t, goodParquet(t), corruptSchemaFlip, 0xff), 0o644))
 }
 
 func writeFixture(t *testing.T, path string, rec arrow.RecordBatch) {

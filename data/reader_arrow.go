@@ -46,7 +46,7 @@ func openArrow(r *Reader, path, format string) (src *arrowSource, err error) {
 	s := &arrowSource{r: r, path: path, f: f}
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("data: read %s: corrupt %s file: %v", path, format, p)
+			err = fmt.Errorf("data: read %s: %w: %s file: %v", path, ErrCorrupt, format, p)
 		}
 		if err != nil {
 			s.close()
@@ -59,6 +59,9 @@ func openArrow(r *Reader, path, format string) (src *arrowSource, err error) {
 		props.BufferedStreamEnabled = true
 		if s.pf, err = file.NewParquetReader(f, file.WithReadProps(props)); err != nil {
 			return nil, fmt.Errorf("data: read %s: %w", path, err)
+		}
+		if err := checkParquetArrowSchema(path, s.pf.MetaData().KeyValueMetadata()); err != nil {
+			return nil, err
 		}
 		fr, err := pqarrow.NewFileReader(s.pf, pqarrow.ArrowReadProperties{BatchSize: int64(r.batch)}, r.alloc)
 		if err != nil {

@@ -153,6 +153,9 @@ func TestBadInputCorpus(t *testing.T) {
 		{file: "truncated.csv", maxReject: 0, want: contract{code: jobs.ExitRejected, rejected: 1,
 			errHas: []string{"1 of 241 rows"}, quarantine: []string{"truncated.csv:242:"}}},
 		{file: "truncated.parquet", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1, errHas: []string{"truncated.parquet"}}},
+		// issue 14 item 7: on main arrow-go allocated 32 GiB for the stored schema's body: fatal out of memory, exit 2.
+		{file: "corrupt_arrow_schema.parquet", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1,
+			errHas: []string{"corrupt_arrow_schema.parquet", "corrupt file", "ARROW:schema", "body length"}}},
 		{file: "wrong_types.parquet", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1, errHas: []string{"wrong_types.parquet", "event_time", "float64"}}},
 		{file: "wrong_types.csv", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: 240,
 			errHas: []string{"240 of 240 rows"}, quarantine: []string{"wrong_types.csv:2:event_time"}}},

@@ -59,7 +59,7 @@ func ExitCode(err error) int {
 		return ExitOutput
 	case errors.Is(err, pipeline.ErrSink):
 		return ExitSink
-	case errors.Is(err, data.ErrTooManyRejects), errors.Is(err, data.ErrMissingColumn),
+	case errors.Is(err, data.ErrTooManyRejects), errors.Is(err, data.ErrMissingColumn), errors.Is(err, data.ErrCorrupt),
 		errors.Is(err, pipeline.ErrNoCustomers), errors.Is(err, pipeline.ErrInput), errors.Is(err, data.ErrPartition), errors.Is(err, pipeline.ErrSpendModel),
 		errors.As(err, &pe):
 		return ExitRejected

@@ -11,6 +11,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"log"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
 
 	"github.com/churnpipe/churnpipe/data"
 )
@@ -126,6 +128,7 @@ func main() {
 		log.Fatal(err)
 	}
 	write("truncated.parquet", string(b[:len(b)/2]))
+	write("corrupt_arrow_schema.parquet", string(flipStoredSchema(b, 14)))
 	os.Remove("good.parquet")
 	// Parquet with event_time as float64 (seconds): a type that is not converted.
 	wrong := arrow.NewSchema([]arrow.Field{
@@ -138,6 +141,31 @@ func main() {
 	if !bytes.HasPrefix(b, []byte("PAR1")) {
 		log.Fatal("not a Parquet file")
 	}
+}
+
+// flipStoredSchema returns a copy of the Parquet file b with byte off of its
+// stored Arrow schema (the base64 "ARROW:schema" metadata, decoded) XORed
+// with 0xff and encoded back in place. Byte 14 is the low byte of the schema
+// message's vtable size: arrow-go then reads a body length of 34 GB.
+func flipStoredSchema(b []byte, off int) []byte {
+	pf, err := file.NewParquetReader(bytes.NewReader(b))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pf.Close()
+	v := pf.MetaData().KeyValueMetadata().FindValue("ARROW:schema")
+	if v == nil {
+		log.Fatal("no stored Arrow schema")
+	}
+	at := bytes.Index(b, []byte(*v))
+	dec, err := base64.StdEncoding.DecodeString(*v)
+	if at < 0 || err != nil {
+		log.Fatal("stored Arrow schema not found in the bytes: ", err)
+	}
+	dec[off] ^= 0xff
+	out := append([]byte(nil), b...)
+	copy(out[at:], base64.StdEncoding.EncodeToString(dec))
+	return out
 }
 
 func writeParquet(name string, schema *arrow.Schema, ev []event) {
