@@ -63,7 +63,8 @@ func AlertLabels() []AlertLabel {
 // a table's first night, start at asOf); churn_risk_changed is 1 when both
 // nights have a risk band and they differ, 0 when equal, null otherwise.
 // churn_percentile, clv_percentile and churn_percentile_in_stage are
-// percent ranks over the buyers that have the value, 0–100:
+// percent ranks over the buyers that have the value (subscribers: over the
+// subscribers, by P(cancel) and residual_clv), 0–100:
 // 100·(buyers with a strictly lower value)/(buyers − 1), so ties share the
 // percentile, the lowest is 0 and the highest 100 (SQL's PERCENT_RANK()·100;
 // within the customer's lifecycle stage for the last one).
@@ -149,16 +150,28 @@ func Changes(mem memory.Allocator, pred arrow.RecordBatch, asOf time.Time, prev 
 		}
 	}
 
-	buyer := func(i int) bool { return pc.since.IsValid(i) }
+	// Buyers are ranked among buyers, subscribers among subscribers (their
+	// churn probability is P(cancel), their value residual_clv).
+	buyer := func(i int) bool { return pc.since.IsValid(i) && !pc.subscriber(i) }
+	valid := func(a *array.Float64, i int) bool { return a != nil && a.IsValid(i) && !math.IsNaN(a.Value(i)) }
 	churnVal := func(i int) (float64, bool) {
-		return pc.prob.Value(i), buyer(i) && pc.prob.IsValid(i) && !math.IsNaN(pc.prob.Value(i))
+		return pc.prob.Value(i), (buyer(i) || pc.subscriber(i)) && valid(pc.prob, i)
 	}
 	clvVal := func(i int) (float64, bool) {
-		return pc.clv.Value(i), buyer(i) && pc.clv.IsValid(i) && !math.IsNaN(pc.clv.Value(i))
+		if pc.subscriber(i) {
+			return pc.rclv.Value(i), valid(pc.rclv, i)
+		}
+		return pc.clv.Value(i), buyer(i) && valid(pc.clv, i)
 	}
-	churnPct := PercentRank(n, churnVal, nil)
-	clvPct := PercentRank(n, clvVal, nil)
-	stagePct := PercentRank(n, churnVal, func(i int) string { return pc.str(pc.stage, i) })
+	setting := func(i int) string {
+		if pc.subscriber(i) {
+			return "subscriber"
+		}
+		return "buyer"
+	}
+	churnPct := PercentRank(n, churnVal, setting)
+	clvPct := PercentRank(n, clvVal, setting)
+	stagePct := PercentRank(n, churnVal, func(i int) string { return setting(i) + "/" + pc.str(pc.stage, i) })
 
 	cols := []column{
 		strCol(PredPreviousStage, func(i int) string { return prevStage[i] }),
@@ -253,7 +266,14 @@ type predCols struct {
 	id, stage, risk, tier, segment, rfmSegment, reasons *array.String
 	prob, clv                                           *array.Float64
 	since                                               *array.Int32
+	// status and rclv are subscription_status and residual_clv, nil when
+	// the night has no subscription columns.
+	status *array.String
+	rclv   *array.Float64
 }
+
+// subscriber reports whether row i is a subscriber (subscription_status set).
+func (pc *predCols) subscriber(i int) bool { return pc.status != nil && pc.status.IsValid(i) }
 
 func (pc *predCols) str(a *array.String, i int) string {
 	if a.IsNull(i) {
@@ -295,6 +315,12 @@ func newPredCols(rec arrow.RecordBatch) (*predCols, error) {
 		if !ok {
 			return nil, fmt.Errorf("pipeline: prediction column %q has type %s", c.name, a.DataType())
 		}
+	}
+	if is := rec.Schema().FieldIndices(PredSubscriptionStatus); len(is) == 1 {
+		pc.status, _ = rec.Column(is[0]).(*array.String)
+	}
+	if is := rec.Schema().FieldIndices(PredResidualCLV); len(is) == 1 {
+		pc.rclv, _ = rec.Column(is[0]).(*array.Float64)
 	}
 	return &pc, nil
 }

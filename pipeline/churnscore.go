@@ -95,6 +95,10 @@ type churnValues struct {
 	stage   []string
 	reasons []string
 	version string
+	// sub marks the subscribers' rows (nil = none): their probability is
+	// the cancel model's, of version subVersion ("" = fitted in the night).
+	sub        []bool
+	subVersion string
 	// X and rows are the design matrix of the buyers and their rows, for the drift gates.
 	X    *mat.Dense
 	rows []int
@@ -158,15 +162,20 @@ func (c *Champion) score(feat arrow.RecordBatch, fc *featureCols, asOf time.Time
 var churnChunkRows = 4096
 
 // predictiveSegments returns the value tier (by predicted CLV where the
-// models give one, else by net spend) and the value × risk segment.
-func predictiveSegments(fc *featureCols, clv clvValues, ch churnValues, r Rules, th churn.Thresholds) (tiers []rfm.Tier, segs []string, risks []string) {
+// models give one, else by net spend) and the value × risk segment of the
+// buyers: customers with a purchase that are not subscribers (subRows[i] >
+// 0; nil = none). Subscribers get "prospect" and tier C here, replaced by
+// Subscribers.apply for the paying ones.
+func predictiveSegments(fc *featureCols, clv clvValues, ch churnValues, r Rules, th churn.Thresholds, subRows []int) (tiers []rfm.Tier, segs []string, risks []string) {
 	n := fc.id.Len()
 	ids := make([]string, n)
 	buyer := make([]bool, n)
 	value := make([]float64, n)
-	haveCLV := false
+	haveCLV, haveSub := false, false
 	for i := 0; i < n; i++ {
-		ids[i], buyer[i] = fc.id.Value(i), fc.since.IsValid(i)
+		sub := subRows != nil && subRows[i] > 0
+		haveSub = haveSub || sub
+		ids[i], buyer[i] = fc.id.Value(i), fc.since.IsValid(i) && !sub
 		if buyer[i] && !math.IsNaN(clv.clv[i]) {
 			haveCLV = true
 		}
@@ -178,7 +187,7 @@ func predictiveSegments(fc *featureCols, clv clvValues, ch churnValues, r Rules,
 		}
 	}
 	tiers = r.Tiers
-	if haveCLV {
+	if haveCLV || haveSub {
 		tiers = rfm.Tiers(ids, buyer, value)
 	}
 	segs, risks = make([]string, n), make([]string, n)
@@ -203,8 +212,11 @@ func churnColumns(ch churnValues, segs, risks []string) []column {
 		strCol(PredSegment, func(i int) string { return segs[i] }),
 		strCol(PredTopReasons, func(i int) string { return ch.reasons[i] }),
 		strCol(PredModelVersion, func(i int) string {
-			if math.IsNaN(ch.prob[i]) {
+			switch {
+			case math.IsNaN(ch.prob[i]):
 				return ""
+			case ch.sub != nil && ch.sub[i]:
+				return ch.subVersion
 			}
 			return ch.version
 		}),

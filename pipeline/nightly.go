@@ -376,8 +376,9 @@ func scoreNight(feat arrow.RecordBatch, asOf time.Time, m Models, opt Options) (
 		return nil, Rules{}, none, err
 	}
 	var segs, risks []string
-	rules.Tiers, segs, risks = predictiveSegments(fc, cv, chv, rules, m.Risk)
-	subCols := m.Subs.apply(fc, &rules, chv.prob, segs, risks, m.Risk)
+	subRows := m.Subs.rowsOf(fc)
+	rules.Tiers, segs, risks = predictiveSegments(fc, cv, chv, rules, m.Risk, subRows)
+	subCols := m.Subs.apply(fc, subRows, &rules, &chv, segs, risks, m.Risk)
 	cols := ruleColumns(fc, rules)
 	cols = append(cols, clvColumns(cv)...)
 	cols = append(cols, churnColumns(chv, segs, risks)...)

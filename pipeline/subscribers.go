@@ -299,32 +299,51 @@ func (s *Subscribers) summary() map[string]any {
 	return out
 }
 
-// apply overrides the stage of every subscriber, sets their churn
-// probability (P(cancel within the horizon)), value tier (by residual CLV
-// among subscribers), risk band and segment, and returns the subscription
-// columns.
-func (s *Subscribers) apply(fc *featureCols, rules *Rules, prob []float64, segs, risks []string, th churn.Thresholds) []column {
+// rowsOf returns, per feature row, 1 + the index in States of the
+// customer's subscriber state, 0 for buyers; nil when s is nil.
+func (s *Subscribers) rowsOf(fc *featureCols) []int {
 	if s == nil {
 		return nil
 	}
 	n := fc.id.Len()
-	row := make([]int, n) // state index + 1 per feature row, 0 for buyers
+	row := make([]int, n)
 	idx := make(map[string]int, len(s.States))
 	for k, st := range s.States {
 		idx[st.ID] = k
 	}
+	for i := 0; i < n; i++ {
+		if k, ok := idx[fc.id.Value(i)]; ok {
+			row[i] = k + 1
+		}
+	}
+	return row
+}
+
+// apply overrides the stage of every subscriber (row from rowsOf), clears
+// the buyer churn model's values for them (probability, predicted stage,
+// reasons), sets their churn probability (P(cancel within the horizon)),
+// value tier (by residual CLV among subscribers), risk band and segment,
+// and returns the subscription columns.
+func (s *Subscribers) apply(fc *featureCols, row []int, rules *Rules, ch *churnValues, segs, risks []string, th churn.Thresholds) []column {
+	if s == nil {
+		return nil
+	}
+	n := fc.id.Len()
+	prob := ch.prob
+	ch.sub = make([]bool, n)
 	status := make([]string, n)
 	renew, pRenew, derl, rclv := make([]int32, n), nans(n), nans(n), nans(n)
 	var ids []string
 	var val []float64
 	var rows []int
 	for i := 0; i < n; i++ {
-		k, ok := idx[fc.id.Value(i)]
-		if !ok {
+		if row[i] == 0 {
 			continue
 		}
-		row[i] = k + 1
+		k := row[i] - 1
 		st := s.States[k]
+		ch.sub[i] = true
+		prob[i], ch.stage[i], ch.reasons[i] = math.NaN(), "", ""
 		status[i] = st.Status
 		rules.Stages[i] = lifecycleStage(s.o.Rules.Stage(st, s.asOf, s.PCancel[k]))
 		if !st.Paid || st.Status == subscription.StatusTrial || st.Status == subscription.StatusTrialExpired {
