@@ -1,6 +1,7 @@
 package data
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -29,7 +30,36 @@ func checkID(s string) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", newReasonQ(ErrBadID, "customer_id is not valid UTF-8:", s)
 	}
+	if len(s) > MaxIDLength { // fewer bytes than the limit are fewer characters too
+		if n := utf8.RuneCountInString(s); n > MaxIDLength {
+			return "", longID(s, n)
+		}
+	}
 	return s, nil
+}
+
+// MaxIDLength is the longest customer_id, in characters (Unicode code
+// points), that the readers accept: a longer one is a rejected row (reason
+// wrapping ErrLongID, quarantined and counted) rather than a night that
+// fails at publish. 191 characters is what every sink can store and index:
+// MySQL/MariaDB key the customer_alerts table by a VARCHAR(191) utf8mb4
+// customer_id (InnoDB's 767-byte key prefix), and 191 four-byte characters
+// (764 bytes) stay far below PostgreSQL's B-tree entry limit (about 2,700
+// bytes). SHA-256 and SHA-512 hex digests (64 and 128) and UUIDs fit.
+const MaxIDLength = 191
+
+// longID is the reason of an over-long id: its length and its first 32
+// characters.
+func longID(s string, n int) error {
+	head, k := s, 0
+	for i := range s {
+		if k == 32 {
+			head = s[:i]
+			break
+		}
+		k++
+	}
+	return newReason(ErrLongID, fmt.Sprintf("customer_id is %d characters, longer than the %d every sink stores (MaxIDLength): %q…", n, MaxIDLength, head))
 }
 
 // checkEventID trims an event_id; "" means none (a null event_id). An id

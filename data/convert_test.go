@@ -2,9 +2,11 @@ package data
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -248,3 +250,19 @@ func FuzzReadCSV(f *testing.F) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestCheckIDLength: MaxIDLength counts characters, not bytes; a longer
+// id is a reason wrapping ErrLongID and ErrBadID, naming the length.
+func TestCheckIDLength(t *testing.T) {
+	ok := strings.Repeat("é", MaxIDLength) // 382 bytes
+	got, err := CheckID("  " + ok + " ")
+	require.NoError(t, err)
+	assert.Equal(t, ok, got)
+	for _, long := range []string{ok + "x", strings.Repeat("x", 5000)} {
+		_, err := CheckID(long)
+		require.ErrorIs(t, err, ErrLongID)
+		assert.ErrorIs(t, err, ErrBadID)
+		assert.Contains(t, err.Error(), fmt.Sprintf("customer_id is %d characters, longer than the 191", utf8.RuneCountInString(long)))
+		assert.Less(t, len(err.Error()), 200, "the reason quotes the id's head only")
+	}
+}

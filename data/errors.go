@@ -11,8 +11,12 @@ import (
 var (
 	// ErrEmptyID: customer_id is empty or null.
 	ErrEmptyID = errors.New("data: empty customer_id")
-	// ErrBadID: customer_id is not valid UTF-8 or contains a NUL byte.
+	// ErrBadID: customer_id is not valid UTF-8, contains a NUL byte, or is
+	// longer than MaxIDLength (ErrLongID).
 	ErrBadID = errors.New("data: bad customer_id")
+	// ErrLongID: customer_id has more than MaxIDLength characters. It wraps
+	// ErrBadID.
+	ErrLongID = fmt.Errorf("%w: longer than %d characters", ErrBadID, MaxIDLength)
 	// ErrBadTime: event_time is null, unparsable or outside the years 1900..2200.
 	ErrBadTime = errors.New("data: bad event_time")
 	// ErrBadAmount: amount is not a plain decimal number, not finite, or |amount| > 1e15.

@@ -21,6 +21,7 @@ type Quarantine struct {
 	w     *csv.Writer
 	c     io.Closer
 	n     int64
+	long  int64 // rows rejected for ErrLongID
 	err   error
 	row   [5]string
 	close bool
@@ -94,7 +95,18 @@ func (q *Quarantine) Add(e *ParseError, raw string) error {
 		return q.err
 	}
 	q.n++
+	if errors.Is(e.Err, ErrLongID) {
+		q.long++
+	}
 	return nil
+}
+
+// LongIDs returns the number of rows added because their customer_id is
+// longer than MaxIDLength (ErrLongID); they are part of Count.
+func (q *Quarantine) LongIDs() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.long
 }
 
 // Count returns the number of rows added.

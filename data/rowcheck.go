@@ -11,7 +11,8 @@ import (
 
 // CheckID trims surrounding white space from a customer id and validates
 // it: empty gives ErrEmptyID; a NUL byte or invalid UTF-8 gives a reason
-// wrapping ErrBadID. The result may share memory with s.
+// wrapping ErrBadID, more than MaxIDLength characters one wrapping
+// ErrLongID (and ErrBadID). The result may share memory with s.
 func CheckID(s string) (string, error) { return checkID(s) }
 
 // ParseTime parses an event_time string to milliseconds since the Unix

@@ -170,6 +170,14 @@ func TestBadInputCorpus(t *testing.T) {
 		{file: "crlf.csv", maxReject: 0, want: contract{code: jobs.ExitOK, rejected: 0}},
 		{file: "nul.csv", maxReject: 0.01, want: contract{code: jobs.ExitOK, rejected: 1, quarantine: []string{"nul.csv:242:customer_id"}}},
 		{file: "nonutf8_ids.csv", maxReject: 0.01, want: contract{code: jobs.ExitOK, rejected: 1, quarantine: []string{"nonutf8_ids.csv:242:customer_id"}}},
+		// issue 14 item 10: an id longer than data.MaxIDLength is a rejected row, not a night that fails at publish.
+		{file: "long_ids.csv", maxReject: 0.01, want: contract{code: jobs.ExitOK, rejected: 1, quarantine: []string{"long_ids.csv:242:customer_id"},
+			check: func(t *testing.T, res pipeline.NightlyResult) []string {
+				if res.Ingest.RowsLongID != 1 || res.Run.Details["rows_rejected_long_id"] != int64(1) {
+					return []string{fmt.Sprintf("long ids counted %d, details %v", res.Ingest.RowsLongID, res.Run.Details["rows_rejected_long_id"])}
+				}
+				return nil
+			}}},
 		// 3 of 244 rejected (1.2 %); the 2150 row is valid but after the as-of day.
 		{file: "times.csv", maxReject: 0.02, want: contract{code: jobs.ExitOK, rejected: 3,
 			quarantine: []string{"times.csv:242:event_time", "times.csv:243:event_time", "times.csv:244:event_time"},

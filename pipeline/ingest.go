@@ -42,6 +42,7 @@ type IngestStats struct {
 	Files         int
 	RowsRead      int64 // data rows seen, rejected ones included
 	RowsRejected  int64 // quarantined
+	RowsLongID    int64 // of RowsRejected: customer_id longer than data.MaxIDLength characters
 	RowsExcluded  int64 // after the as-of day
 	RowsUsed      int64
 	RowsDuplicate int64 // re-delivered events dropped (same customer_id and event_id)
@@ -105,6 +106,10 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 	ds, used, err := src.close(err, in.MaxReject)
 	st.Files, st.RowsRead, st.RowsRejected, st.FilesSkipped = ds.Files, ds.RowsRead, ds.RowsRejected, ds.FilesSkipped
 	st.Quarantine = used
+	if st.RowsLongID = src.q.LongIDs(); st.RowsLongID > 0 {
+		opt.Logger.Warn("rows rejected: customer_id too long for the prediction store", "rows", st.RowsLongID,
+			"max_characters", data.MaxIDLength, "quarantine", used)
+	}
 	if err != nil {
 		return nil, st, err
 	}

@@ -207,6 +207,9 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	if ing.Quarantine != "" {
 		res.Run.Details["quarantine"] = ing.Quarantine
 	}
+	if ing.RowsLongID > 0 {
+		res.Run.Details["rows_rejected_long_id"] = ing.RowsLongID
+	}
 	if errors.Is(err, ErrNoCustomers) && ing.Feed != nil {
 		// Against a published night, an input without customers is a broken feed.
 		if _, gerr := feedGates(ctx, st, cfg, asOf, &res, nil, log); gerr != nil {

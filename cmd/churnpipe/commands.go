@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/features"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
@@ -104,6 +105,9 @@ func printRunSummary(w io.Writer, res pipeline.NightlyResult, runErr error) {
 		res.Ingest.RowsRead, res.Ingest.RowsRejected, res.Ingest.RowsExcluded, res.Ingest.Customers)
 	if res.Ingest.Quarantine != "" {
 		fmt.Fprintf(w, "rejected rows: %s\n", res.Ingest.Quarantine)
+	}
+	if n := res.Ingest.RowsLongID; n > 0 {
+		fmt.Fprintf(w, "rejected: %d rows with a customer_id over %d characters (the longest the prediction store keeps)\n", n, data.MaxIDLength)
 	}
 	printGates(w, res.Gates)
 	printChanges(w, res)

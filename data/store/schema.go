@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -288,6 +289,49 @@ var migrations = []migration{
 	{6, "CLV intervals and latent P(alive)", func(d dialect, table string) []string { return addColumns(d, table, 6) }, nil},
 	{7, "CRM changes: previous stage and risk, stage_since, percentiles; customer_alerts, prediction_outcomes", migrateV7, nil},
 	{8, "subscription columns (contractual setting)", func(d dialect, table string) []string { return addColumns(d, table, 8) }, nil},
+	{version: 9, description: "customer_id compared byte for byte (MySQL/MariaDB: utf8mb4_bin)", apply: migrateBinaryIDs},
+}
+
+// myBinaryCollation is the collation of customer_id on MySQL/MariaDB from
+// migration 9: the default collations (utf8mb4_general_ci,
+// utf8mb4_0900_ai_ci, uca1400_ai_ci) compare 'A' = 'a' and 'café' = 'cafe',
+// so two customers of the source system collided in the primary key. The
+// readers trim ids, so the PAD SPACE of utf8mb4_bin never matters.
+// SQLite (BINARY) and PostgreSQL (deterministic collations) already
+// compare ids byte for byte.
+const myBinaryCollation = "utf8mb4_bin"
+
+// migrateBinaryIDs gives customer_id of the current, history and
+// customer_alerts tables the binary collation on MySQL/MariaDB (a table
+// rebuild: one-off, about as long as copying the history). customer_alerts
+// is shared by every target table: it is altered once, by the first
+// target table's migration. Elsewhere it does nothing.
+func migrateBinaryIDs(ctx context.Context, q querier, d dialect, table string) error {
+	if !d.my {
+		return nil
+	}
+	for _, t := range []struct {
+		name string
+		typ  string
+	}{{table, d.typ(kText)}, {table + "_history", d.typ(kText)}, {tAlerts, d.key()}} {
+		var coll sql.NullString
+		err := q.queryRow(ctx, `SELECT collation_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? AND column_name = ?`,
+			d.schema, t.name, colCustomer).Scan(&coll)
+		if isNoRows(err) {
+			continue // customer_alerts of a database migrated before v7 by another path: nothing to alter
+		}
+		if err != nil {
+			return err
+		}
+		if coll.String == myBinaryCollation {
+			continue
+		}
+		stmt := fmt.Sprintf("ALTER TABLE %s MODIFY %s %s CHARACTER SET utf8mb4 COLLATE %s NOT NULL", d.tbl(t.name), ident(colCustomer), t.typ, myBinaryCollation)
+		if _, err := q.exec(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", firstLine(stmt), err)
+		}
+	}
+	return nil
 }
 
 // addRunsColumn adds a column to pipeline_runs unless it is there already

@@ -87,6 +87,8 @@ func main() {
 	write("nul.csv", good+"c3\x001,2024-03-01T10:00:00Z,purchase,12.00\n")
 	// customer_id not valid UTF-8 (one row).
 	write("nonutf8_ids.csv", good+"c\xff\xfe1,2024-03-01T10:00:00Z,purchase,12.00\n")
+	// A customer_id of 192 characters, one more than data.MaxIDLength.
+	write("long_ids.csv", good+strings.Repeat("é", 192)+",2024-03-01T10:00:00Z,purchase,12.00\n")
 	// Times: far past and far future (rejected), no zone (rejected), and
 	// 2150 (valid but after the as-of day: excluded and counted).
 	write("times.csv", good+
