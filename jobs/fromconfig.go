@@ -9,6 +9,7 @@ import (
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
+	"github.com/churnpipe/churnpipe/features/subscription"
 	"github.com/churnpipe/churnpipe/jobs/config"
 	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/pipeline"
@@ -66,6 +67,14 @@ func FromConfig(c config.Config) (NightlyConfig, error) {
 		MatureTenureDays: int32(l.MatureTenureDays), MaturePurchaseDays365: int32(l.MaturePurchaseDays365),
 	}
 	if err := nc.Rules.Validate(); err != nil {
+		return nc, &UsageError{err}
+	}
+	sb := c.Subscriptions
+	nc.Subscriptions = pipeline.SubscriptionOptions{Disabled: !sb.Enabled, Model: sb.Model,
+		AnnualRate: sb.AnnualDiscountRate, HorizonDays: sb.HorizonDays,
+		Rules: subscription.Rules{TrialDays: int32(sb.TrialDays), PeriodDays: int32(sb.PeriodDays), GraceDays: int32(sb.GraceDays),
+			RenewalDueDays: int32(sb.RenewalDueDays), WonBackDays: int32(sb.WonBackDays), HighRisk: sb.AtRisk}}
+	if err := nc.Subscriptions.Rules.Validate(); err != nil {
 		return nc, &UsageError{err}
 	}
 	if nc.Segments, err = SegmentRules(c); err != nil {

@@ -33,7 +33,7 @@ const (
 // customers with subscription events (see package features/subscription).
 type SubscriptionOptions struct {
 	Disabled bool
-	Rules    subscription.Rules // zero fields = subscription.DefaultRules()
+	Rules    subscription.Rules // see subscription.Rules.WithDefaults (zero = the defaults)
 	// Model is the retention model: "sbg" (default) or "bdw".
 	Model string
 	// AnnualRate is the yearly discount rate of DERL and residual CLV,

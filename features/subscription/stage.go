@@ -69,20 +69,20 @@ func DefaultRules() Rules {
 	return Rules{TrialDays: 14, PeriodDays: 30, GraceDays: 3, RenewalDueDays: 7, WonBackDays: 90, HighRisk: 0.6}
 }
 
-// WithDefaults fills zero fields with the defaults.
+// WithDefaults returns DefaultRules for the zero Rules, else r with its
+// zero TrialDays, PeriodDays, WonBackDays and HighRisk (which must be
+// positive) set to the defaults; GraceDays and RenewalDueDays are kept, 0
+// included (no grace; renewal_due only on the period's last day).
 func (r Rules) WithDefaults() Rules {
 	d := DefaultRules()
+	if r == (Rules{}) {
+		return d
+	}
 	if r.TrialDays == 0 {
 		r.TrialDays = d.TrialDays
 	}
 	if r.PeriodDays == 0 {
 		r.PeriodDays = d.PeriodDays
-	}
-	if r.GraceDays == 0 {
-		r.GraceDays = d.GraceDays
-	}
-	if r.RenewalDueDays == 0 {
-		r.RenewalDueDays = d.RenewalDueDays
 	}
 	if r.WonBackDays == 0 {
 		r.WonBackDays = d.WonBackDays

@@ -61,14 +61,17 @@ type Config struct {
 	TimeZone  string    `yaml:"time_zone"` // IANA name deciding "yesterday"; "Local" = the machine's
 	Registry  string    `yaml:"registry"`  // model registry folder; "" = DefaultRegistry (shared by nightly and retrain)
 	Lifecycle Lifecycle `yaml:"lifecycle"`
-	CLV       CLV       `yaml:"clv"`
-	ChurnRisk ChurnRisk `yaml:"churn_risk"`
-	RFM       RFM       `yaml:"rfm"`
-	Outcomes  Outcomes  `yaml:"outcomes"`
-	Gates     Gates     `yaml:"gates"`
-	Publish   Publish   `yaml:"publish"`
-	Metrics   Metrics   `yaml:"metrics"`
-	Log       Log       `yaml:"log"`
+	// Subscriptions configures the contractual setting: the customers with
+	// subscription events (features/subscription).
+	Subscriptions Subscriptions `yaml:"subscriptions"`
+	CLV           CLV           `yaml:"clv"`
+	ChurnRisk     ChurnRisk     `yaml:"churn_risk"`
+	RFM           RFM           `yaml:"rfm"`
+	Outcomes      Outcomes      `yaml:"outcomes"`
+	Gates         Gates         `yaml:"gates"`
+	Publish       Publish       `yaml:"publish"`
+	Metrics       Metrics       `yaml:"metrics"`
+	Log           Log           `yaml:"log"`
 	// Attributes is the customer-attribute file (CSV/Parquet keyed by
 	// customer_id) a champion trained with --attributes needs.
 	Attributes string `yaml:"attributes"`
@@ -107,6 +110,23 @@ type Lifecycle struct {
 	MinDeclineTenureMonths int     `yaml:"min_decline_tenure_months"`
 	MatureTenureDays       int     `yaml:"mature_tenure_days"`
 	MaturePurchaseDays365  int     `yaml:"mature_purchase_days_365"`
+}
+
+// Subscriptions holds the subscriber stage thresholds (days unless named
+// otherwise) and the contractual models' settings.
+type Subscriptions struct {
+	// Enabled false handles every customer as a buyer (no subscription columns).
+	Enabled        bool `yaml:"enabled"`
+	TrialDays      int  `yaml:"trial_days"`       // trial length when neither period_end nor expire says
+	PeriodDays     int  `yaml:"period_days"`      // period length until the cadence or period_end gives one
+	GraceDays      int  `yaml:"grace_days"`       // lapse: no renew or cancel this many days after the period end
+	RenewalDueDays int  `yaml:"renewal_due_days"` // renewal_due: period end within this many days
+	WonBackDays    int  `yaml:"won_back_days"`    // won_back: resubscribed within this many days
+	// AtRisk is the cancel probability from which an active subscriber is at_risk.
+	AtRisk             float64 `yaml:"at_risk"`
+	Model              string  `yaml:"model"`                // retention model: sbg or bdw
+	AnnualDiscountRate float64 `yaml:"annual_discount_rate"` // of DERL and residual CLV, applied per period
+	HorizonDays        int     `yaml:"horizon_days"`         // the cancel model's horizon
 }
 
 // CLV configures the probabilistic models.
@@ -212,6 +232,8 @@ func Default() Config {
 		ChurnScoring: true,
 		Lifecycle: Lifecycle{ChurnDays: 180, DormantDays: 90, RecentDays: 90, ReactivationGapDays: 180, NewDays: 90,
 			DeclineRatio: 0.8, MinDeclineTenureMonths: 6, MatureTenureDays: 365, MaturePurchaseDays365: 4},
+		Subscriptions: Subscriptions{Enabled: true, TrialDays: 14, PeriodDays: 30, GraceDays: 3, RenewalDueDays: 7,
+			WonBackDays: 90, AtRisk: 0.6, Model: "sbg", AnnualDiscountRate: 0.10, HorizonDays: 30},
 		CLV:       CLV{Model: "auto", TimeUnit: "week", HorizonDays: 90, CLVMonths: 12, AnnualDiscountRate: 0.10},
 		ChurnRisk: ChurnRisk{Medium: 0.3, High: 0.6},
 		RFM:       RFM{Segments: DefaultRFMSegments()},
@@ -522,9 +544,9 @@ func (c Config) Validate() error {
 	}
 	for _, k := range sortedMapKeys(in.Map) {
 		switch k {
-		case "customer_id", "event_time", "event_type", "amount":
+		case "customer_id", "event_time", "event_type", "amount", "event_id", "subscription_id", "period_end":
 		default:
-			v.bad("input.map."+k, "unknown canonical column (want customer_id, event_time, event_type or amount)")
+			v.bad("input.map."+k, "unknown canonical column (want customer_id, event_time, event_type, amount, event_id, subscription_id or period_end)")
 		}
 		if strings.TrimSpace(in.Map[k]) == "" {
 			v.bad("input.map."+k, "empty source column")
@@ -572,6 +594,34 @@ func (c Config) Validate() error {
 	}
 	if l.MaturePurchaseDays365 > 365 {
 		v.bad("lifecycle.mature_purchase_days_365", "%d: at most 365 purchase days fit in 365 days", l.MaturePurchaseDays365)
+	}
+
+	sb := c.Subscriptions
+	for _, f := range []struct {
+		key string
+		val int
+	}{{"trial_days", sb.TrialDays}, {"period_days", sb.PeriodDays}, {"won_back_days", sb.WonBackDays}, {"horizon_days", sb.HorizonDays}} {
+		if f.val <= 0 {
+			v.bad("subscriptions."+f.key, "%d: must be > 0", f.val)
+		}
+	}
+	for _, f := range []struct {
+		key string
+		val int
+	}{{"grace_days", sb.GraceDays}, {"renewal_due_days", sb.RenewalDueDays}} {
+		if f.val < 0 {
+			v.bad("subscriptions."+f.key, "%d: must be ≥ 0", f.val)
+		}
+	}
+	if sb.HorizonDays > 365 {
+		v.bad("subscriptions.horizon_days", "%d: at most 365", sb.HorizonDays)
+	}
+	if !(sb.AtRisk > 0 && sb.AtRisk <= 1) {
+		v.bad("subscriptions.at_risk", "%g: must be in (0, 1]", sb.AtRisk)
+	}
+	v.oneOf("subscriptions.model", sb.Model, "sbg", "bdw")
+	if r := sb.AnnualDiscountRate; !(r > 0 && r < 1) {
+		v.bad("subscriptions.annual_discount_rate", "%g: must be in (0, 1) (0.10 = 10 %% a year)", r)
 	}
 
 	v.oneOf("clv.model", c.CLV.Model, "auto", "bgnbd", "mbgnbd", "paretonbd")

@@ -46,6 +46,7 @@ func TestExampleIsTheDefaults(t *testing.T) {
 	assert.Equal(t, want.TimeZone, got.TimeZone)
 	assert.Equal(t, want.Registry, got.Registry)
 	assert.Equal(t, want.Lifecycle, got.Lifecycle)
+	assert.Equal(t, want.Subscriptions, got.Subscriptions)
 	assert.Equal(t, want.CLV, got.CLV)
 	assert.Equal(t, want.ChurnRisk, got.ChurnRisk)
 	assert.Equal(t, want.RFM, got.RFM)
@@ -194,6 +195,16 @@ func TestErrors(t *testing.T) {
 			`c.yaml:2: metrics.textfile: "/tmp/m.txt": node_exporter reads only files ending in .prom`,
 		}},
 		{"two documents", "table: a\n---\ntable: b\n", []string{"c.yaml: (document): one YAML document expected"}},
+		{"subscriptions", "subscriptions:\n  renewal_due_days: -1\n  at_risk: 1.5\n  model: weibull\n  annual_discount_rate: 0\n  trial_days: 0\n", []string{
+			"c.yaml:6: subscriptions.trial_days: 0: must be > 0",
+			"c.yaml:2: subscriptions.renewal_due_days: -1: must be ≥ 0",
+			"c.yaml:3: subscriptions.at_risk: 1.5: must be in (0, 1]",
+			`c.yaml:4: subscriptions.model: "weibull": want one of sbg, bdw`,
+			"c.yaml:5: subscriptions.annual_discount_rate: 0: must be in (0, 1)",
+		}},
+		{"map of the optional columns is fine, others not", "input:\n  map: {subscription_id: Contract, period_end: PaidUntil, event_id: Line, contract: X}\n", []string{
+			"c.yaml:2: input.map.contract: unknown canonical column (want customer_id, event_time, event_type, amount, event_id, subscription_id or period_end)",
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
