@@ -166,7 +166,7 @@ func runRetrain(ctx context.Context, args []string, stdout io.Writer) error {
 	tf := registerTrainFlags(fs, "last day of history to use (default: the last event's day)")
 	force := fs.Bool("force", false, "promote even if the rule says no (recorded)")
 	check := fs.Bool("check", false, `only compare the champion's realized AUC and ECE (prediction_outcomes in the configured db) with its test figures: exit 10 and "retrain recommended" when they fell behind by outcomes.max_auc_drop / max_ece_rise, else exit 0; nothing is trained`)
-	db := fs.String("db", "", "prediction store holding prediction_outcomes (default: the configuration's db)")
+	db := fs.String("db", "", "prediction store holding prediction_outcomes: sqlite:PATH, postgres://user@host/db or mysql://user@host:3306/db (default: the configuration's db)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
