@@ -157,6 +157,12 @@ func parseTime(s, layout string) (int64, error) {
 		if err != nil {
 			return 0, newReasonQ(ErrBadTime, "unparsable time (want layout "+layout+")", s)
 		}
+		if name, off := t.Zone(); off == 0 && t.Location() != time.UTC && !utcName(name) {
+			// A zone abbreviation (layout MST) that Go does not know: it
+			// reads EDT or CET as UTC with the abbreviation kept.
+			return 0, newReason(ErrBadTime, "time "+strconv.Quote(s)+": zone abbreviation "+strconv.Quote(name)+
+				" cannot be resolved (only UTC and GMT can; give a numeric offset, layout -0700)")
+		}
 	}
 	if y := t.UTC().Year(); y < 1900 || y > 2200 {
 		return 0, newReasonQ(ErrBadTime, "implausible time", s)
@@ -167,6 +173,15 @@ func parseTime(s, layout string) (int64, error) {
 		return 0, err
 	}
 	return ms, nil
+}
+
+// utcName reports whether a zone abbreviation names UTC itself.
+func utcName(name string) bool {
+	switch name {
+	case "UTC", "GMT", "UT", "Z":
+		return true
+	}
+	return false
 }
 
 // parseTimeFast parses YYYY-MM-DD and YYYY-MM-DDTHH:MM:SS[.fraction]Z
@@ -293,6 +308,7 @@ func parseAmount(s string) (v float64, valid bool, err error) {
 	if strings.IndexByte(s, ',') >= 0 {
 		return 0, false, newReason(ErrBadAmount, "amount "+strconv.Quote(s)+" contains ','")
 	}
+	plain := plainDecimal(s)
 	v, err = strconv.ParseFloat(s, 64)
 	if err != nil {
 		if math.IsInf(v, 0) { // ErrRange: ±1e400
@@ -300,10 +316,62 @@ func parseAmount(s string) (v float64, valid bool, err error) {
 		}
 		return 0, false, newReasonQ(ErrBadAmount, "invalid amount", s)
 	}
+	if !plain {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0, false, newReasonQ(ErrBadAmount, "non-finite amount", s)
+		}
+		// Go-only syntax ParseFloat accepts: 1_000, 0x1p4.
+		return 0, false, newReason(ErrBadAmount, "invalid amount "+strconv.Quote(s)+": not a plain decimal number (digits, one '.', an optional e exponent)")
+	}
 	if err := checkAmount(v, s); err != nil {
 		return 0, false, err
 	}
 	return v, true, nil
+}
+
+// plainDecimal reports whether s is a plain decimal number: an optional
+// sign, digits with at most one '.' (at least one digit), and an optional
+// exponent e/E, sign, digits. It is what spreadsheets, databases and pandas
+// write; Go's own forms (1_000, 0x1p4, Inf, NaN) are not.
+func plainDecimal(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	digits, dot := 0, false
+mantissa:
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && !dot:
+			dot = true
+		default:
+			break mantissa
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	if i == len(s) {
+		return true
+	}
+	if s[i] != 'e' && s[i] != 'E' {
+		return false
+	}
+	i++
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	if i == len(s) {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // checkAmount rejects NaN, ±Inf and |v| > MaxAmount.

@@ -53,11 +53,21 @@ func TestParseTime(t *testing.T) {
 		{"2024-03-01 10:00 +0200", "2006-01-02 15:04 -0700", "2024-03-01T08:00:00Z", nil},
 		{"2024-03-01", "20060102", "", ErrBadTime},
 		{"18991231", "20060102", "", ErrBadTime},
+		// issue 14 item 6: a zone abbreviation Go cannot resolve was read as UTC (on main EDT = 10:00Z).
+		{"2024-03-01 10:00 EDT", "2006-01-02 15:04 MST", "", ErrBadTime},
+		{"2024-03-01 10:00 CET", "2006-01-02 15:04 MST", "", ErrBadTime},
+		{"2024-03-01 10:00 UTC", "2006-01-02 15:04 MST", "2024-03-01T10:00:00Z", nil},
+		{"2024-03-01 10:00 GMT", "2006-01-02 15:04 MST", "2024-03-01T10:00:00Z", nil},
+		{"Fri, 01 Mar 2024 10:00:00 -0500", time.RFC1123Z, "2024-03-01T15:00:00Z", nil},
+		{"2024-03-01 10:00 -0400 EDT", "2006-01-02 15:04 -0700 MST", "2024-03-01T14:00:00Z", nil}, // the offset decides
 	}
 	for _, tc := range cases {
 		got, err := parseTime(tc.in, tc.layout)
 		if tc.want == "" {
 			assert.ErrorIs(t, err, tc.is, "%q", tc.in)
+			if strings.Contains(tc.layout, "MST") {
+				assert.ErrorContains(t, err, "cannot be resolved", "%q", tc.in)
+			}
 			continue
 		}
 		require.NoError(t, err, "%q", tc.in)
@@ -121,6 +131,18 @@ func TestParseAmount(t *testing.T) {
 		{"1,234.50", 0, false, ErrBadAmount, `amount "1,234.50" contains ','`},
 		{"12,5", 0, false, ErrBadAmount, `contains ','`},
 		{"$12", 0, false, ErrBadAmount, `invalid amount "$12"`},
+		{".5", 0.5, true, nil, ""},
+		{"5.", 5, true, nil, ""},
+		{"+3E+2", 300, true, nil, ""},
+		// issue 14 item 6: Go-only syntax that strconv.ParseFloat accepts (on main 1000 and 16).
+		{"1_000", 0, false, ErrBadAmount, `invalid amount "1_000": not a plain decimal number`},
+		{"1_000.50", 0, false, ErrBadAmount, `invalid amount "1_000.50": not a plain decimal number`},
+		{"0x1p4", 0, false, ErrBadAmount, `invalid amount "0x1p4": not a plain decimal number`},
+		{"0X1P-2", 0, false, ErrBadAmount, `not a plain decimal number`},
+		{"1e", 0, false, ErrBadAmount, `invalid amount "1e"`},
+		{".", 0, false, ErrBadAmount, `invalid amount "."`},
+		{"+Inf", 0, false, ErrBadAmount, `non-finite amount "+Inf"`},
+		{"nan", 0, false, ErrBadAmount, `non-finite amount "nan"`},
 	}
 	for _, tc := range cases {
 		v, valid, err := parseAmount(tc.in)

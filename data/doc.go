@@ -28,15 +28,18 @@
 //   - customer_id: text trimmed of surrounding white space, or an integer
 //     column in decimal. Empty, null, not valid UTF-8, or containing NUL: bad row.
 //   - event_time: RFC 3339 (an offset is converted to UTC) or 2006-01-02
-//     (midnight UTC), or Options.TimeLayout (a time without zone is UTC);
+//     (midnight UTC), or Options.TimeLayout (a time without zone is UTC; a
+//     zone abbreviation other than UTC or GMT — EDT, CET — is a bad row, as
+//     Go would read it as UTC: use a numeric offset, layout -0700);
 //     Arrow/Parquet timestamps of any unit and zone, date32 and date64.
 //     Sub-millisecond parts are floored. Null, unparsable, or outside the
 //     years 1900..2200 (UTC): bad row.
 //   - event_type: trimmed and lower-cased; empty or null is "purchase".
-//   - amount: strconv.ParseFloat of the trimmed text, or any numeric column;
+//   - amount: the trimmed text as a plain decimal number (sign, digits, one
+//     '.', optional exponent: -1234.50, 1e+15), or any numeric column;
 //     empty or null is null. NaN, ±Inf (also 1e400), |x| > 1e15 (MaxAmount),
-//     and text containing ',' ("1,234.50": thousands or decimal separator?)
-//     are bad rows.
+//     text containing ',' ("1,234.50": thousands or decimal separator?) and
+//     Go-only syntax (1_000, 0x1p4) are bad rows.
 //   - event_id, subscription_id: like customer_id (integers in decimal,
 //     UUIDs as text in PostgreSQL), but empty is null.
 //   - period_end: like event_time; empty is null; unparsable, implausible,

@@ -33,8 +33,9 @@ func CheckTimeMS(ms int64, raw string) error { return checkTimeMS(ms, raw) }
 func NormType(s string) (string, error) { return normType(s) }
 
 // ParseAmount parses an amount with the file readers' rules: the trimmed
-// text through strconv.ParseFloat; empty is null (valid false, no error);
-// text containing ',', unparsable text, NaN, ±Inf (also 1e400) and
+// text as a plain decimal number (sign, digits, one '.', optional exponent);
+// empty is null (valid false, no error); text containing ',', Go-only
+// syntax (1_000, 0x1p4), unparsable text, NaN, ±Inf (also 1e400) and
 // |x| > MaxAmount give a reason wrapping ErrBadAmount.
 func ParseAmount(s string) (v float64, valid bool, err error) { return parseAmount(s) }
 

@@ -292,3 +292,91 @@ func TestOpsSmallerItems(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	assert.NoDirExists(t, filepath.Join(dir, "quarantine"), "no rejected row, no quarantine folder")
 }
+
+// TestOpsOperatorInputs is item 6: typos and odd values an operator gives
+// must not silently mean something else. On main the configuration's
+// integers wrapped (churn_days 4294967396 = 100) or truncated (200.9 =
+// 200), amounts in Go-only syntax (1_000, 0x1p4) were read as 1000 and 16,
+// and a zone abbreviation in --time-layout (EDT) was read as UTC — all
+// exit 0. The SQLite path, file: URI and --as-of checks and the gate
+// warning in the summary were fixed earlier; they are kept here.
+func TestOpsOperatorInputs(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.csv")
+	require.NoError(t, os.WriteFile(good, []byte("customer_id,event_time,event_type,amount\n"+
+		"c1,2024-03-01T10:00:00Z,purchase,10\nc2,2024-03-02T10:00:00Z,purchase,20\nc3,2024-03-03T10:00:00Z,purchase,30\n"), 0o644))
+	db := "sqlite:" + filepath.Join(dir, "p.db")
+
+	t.Run("sqlite folder missing", func(t *testing.T) {
+		code, out := exe(t, dir, "nightly", "--input", good, "--as-of", "2024-06-30", "--db", "sqlite:"+filepath.Join(dir, "no", "such", "p.db"), "--registry", "")
+		assert.Equal(t, jobs.ExitUsage, code, out)
+		assert.Contains(t, out, "creates the database file, not its folder")
+		assert.NoDirExists(t, filepath.Join(dir, "no"))
+	})
+	t.Run("sqlite file: URI", func(t *testing.T) {
+		code, out := exe(t, dir, "nightly", "--input", good, "--as-of", "2024-06-30", "--db", "sqlite:file:"+filepath.Join(dir, "x", "p.db")+"?mode=ro", "--registry", "")
+		assert.Equal(t, jobs.ExitUsage, code, out)
+		assert.Contains(t, out, "not a file: URI")
+		assert.NoDirExists(t, filepath.Join(dir, "file:"))
+		assert.NoDirExists(t, filepath.Join(dir, "x"))
+	})
+	t.Run("as-of out of range", func(t *testing.T) {
+		code, out := exe(t, dir, "nightly", "--input", good, "--as-of", "0001-01-01", "--db", db, "--registry", "")
+		assert.Equal(t, jobs.ExitUsage, code, out)
+		assert.Contains(t, out, "between 1900-01-01 and 2200-12-31")
+	})
+	t.Run("config integers", func(t *testing.T) {
+		for val, want := range map[string]string{"4294967396": "4294967396: at most 36500", "200.9": "200.9: want a whole number"} {
+			cfg := filepath.Join(dir, "c.yaml")
+			require.NoError(t, os.WriteFile(cfg, []byte("input:\n  path: "+good+"\ndb: "+db+"\nregistry: \"\"\nlifecycle:\n  churn_days: "+val+"\n"), 0o644))
+			code, out := exe(t, dir, "nightly", "--config", cfg, "--as-of", "2024-06-30")
+			assert.Equal(t, jobs.ExitUsage, code, out)
+			assert.Contains(t, out, cfg+":6: lifecycle.churn_days: "+want)
+		}
+	})
+	t.Run("amounts in Go syntax are quarantined", func(t *testing.T) {
+		in := filepath.Join(dir, "amounts.csv")
+		require.NoError(t, os.WriteFile(in, []byte("customer_id,event_time,event_type,amount\n"+
+			"c1,2024-03-01T10:00:00Z,purchase,10\nc2,2024-03-02T10:00:00Z,purchase,1_000\nc3,2024-03-03T10:00:00Z,purchase,0x1p4\n"+
+			"c4,2024-03-04T10:00:00Z,purchase,1e+2\n"), 0o644))
+		q := filepath.Join(dir, "amounts-rejects.csv")
+		code, out := exe(t, dir, "nightly", "--input", in, "--as-of", "2024-06-30", "--db", "sqlite:"+filepath.Join(dir, "a.db"),
+			"--registry", "", "--max-reject", "0.6", "--quarantine", q)
+		require.Equal(t, 0, code, out)
+		b, err := os.ReadFile(q)
+		require.NoError(t, err, out)
+		assert.Contains(t, string(b), `invalid amount ""1_000"": not a plain decimal number`)
+		assert.Contains(t, string(b), `invalid amount ""0x1p4"": not a plain decimal number`)
+		assert.Equal(t, 3, strings.Count(string(b), "\n"), "header and two rows: 1e+2 is a plain decimal")
+	})
+	t.Run("zone abbreviation in --time-layout", func(t *testing.T) {
+		in := filepath.Join(dir, "zones.csv")
+		require.NoError(t, os.WriteFile(in, []byte("customer_id,event_time,event_type,amount\n"+
+			"c1,2024-03-01 10:00 UTC,purchase,10\nc2,2024-03-02 10:00 EDT,purchase,20\nc3,2024-03-03 10:00 GMT,purchase,30\n"), 0o644))
+		q := filepath.Join(dir, "zones-rejects.csv")
+		code, out := exe(t, dir, "nightly", "--input", in, "--as-of", "2024-06-30", "--db", "sqlite:"+filepath.Join(dir, "z.db"),
+			"--registry", "", "--time-layout", "2006-01-02 15:04 MST", "--max-reject", "0.5", "--quarantine", q)
+		require.Equal(t, 0, code, out)
+		b, err := os.ReadFile(q)
+		require.NoError(t, err, out)
+		assert.Contains(t, string(b), `zone abbreviation ""EDT"" cannot be resolved`)
+		assert.Equal(t, 2, strings.Count(string(b), "\n"), "header and the EDT row")
+		code, out = exe(t, dir, "nightly", "--input", in, "--as-of", "2024-06-30", "--db", "sqlite:"+filepath.Join(dir, "z.db"),
+			"--registry", "", "--time-layout", "2006-01-02 15:04 MST")
+		assert.Equal(t, jobs.ExitRejected, code, out, "the default 1 % reject limit: the EDT row fails the night")
+	})
+	t.Run("gate warnings logged and in the summary", func(t *testing.T) {
+		hist := filepath.Join(dir, "h.parquet")
+		code, out := exe(t, dir, "synth", "--customers", "300", "--start", "2024-01-01", "--end", "2024-12-31", "--seed", "3", "--out", hist)
+		require.Equal(t, 0, code, out)
+		gdb := "sqlite:" + filepath.Join(dir, "g.db")
+		code, out = exe(t, dir, "nightly", "--input", hist, "--as-of", "2024-12-30", "--db", gdb, "--registry", "")
+		require.Equal(t, 0, code, out)
+		// Two days later nothing happened on the as-of day: asof_day_rows warns.
+		code, out = exe(t, dir, "nightly", "--input", hist, "--as-of", "2025-01-01", "--db", gdb, "--registry", "")
+		require.Equal(t, 0, code, out)
+		assert.Contains(t, out, "gates: warn")
+		assert.Contains(t, out, "warn asof_day_rows: ")
+		assert.Contains(t, out, `msg="quality gate warning"`)
+	})
+}

@@ -411,23 +411,42 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 			w.errf(n.Line, displayPath(path), "want a single value, got %s", kindName(n))
 			return
 		}
-		if !strings.Contains(n.Value, "${") {
-			return
+		if strings.Contains(n.Value, "${") {
+			v, err := Expand(n.Value, w.lookup)
+			if err != nil {
+				w.errf(n.Line, displayPath(path), "%v", err)
+				return
+			}
+			n.Value = v
+			if t.Kind() == reflect.String {
+				n.Tag = "!!str" // a secret "null", "123" or "true" stays text
+			} else if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
+				n.Tag = "" // resolve the substituted text as a number or boolean
+			} else {
+				n.Style, n.Tag = 0, ""
+			}
 		}
-		v, err := Expand(n.Value, w.lookup)
-		if err != nil {
-			w.errf(n.Line, displayPath(path), "%v", err)
-			return
-		}
-		n.Value = v
-		if t.Kind() == reflect.String {
-			n.Tag = "!!str" // a secret "null", "123" or "true" stays text
-		} else if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 {
-			n.Tag = "" // resolve the substituted text as a number or boolean
-		} else {
-			n.Style, n.Tag = 0, ""
-		}
+		w.checkInt(n, t, path)
 	}
+}
+
+// checkInt refuses a number with a fraction or exponent for an integer
+// key: yaml.v3 would truncate it (200.9 → 200) without a word.
+func (w *walker) checkInt(n *yaml.Node, t reflect.Type, path string) {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+	default:
+		return
+	}
+	if n.ShortTag() != "!!float" {
+		return // an integer, or text that yaml reports as a type error
+	}
+	if f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64); err == nil && f == math.Trunc(f) && !strings.ContainsAny(n.Value, ".eE") {
+		w.errf(n.Line, displayPath(path), "%s: too large", n.Value)
+		return
+	}
+	w.errf(n.Line, displayPath(path), "%s: want a whole number (the key is an integer; no fraction or exponent)", n.Value)
 }
 
 func displayPath(p string) string {
@@ -584,6 +603,8 @@ func (c Config) Validate() error {
 		{"mature_purchase_days_365", l.MaturePurchaseDays365}} {
 		if f.val <= 0 {
 			v.bad("lifecycle."+f.key, "%d: must be > 0", f.val)
+		} else if lim := maxDays(f.key); f.val > lim {
+			v.bad("lifecycle."+f.key, "%d: at most %d (100 years)", f.val, lim)
 		}
 	}
 	if l.DormantDays > 0 && l.ChurnDays <= l.DormantDays {
@@ -626,11 +647,11 @@ func (c Config) Validate() error {
 
 	v.oneOf("clv.model", c.CLV.Model, "auto", "bgnbd", "mbgnbd", "paretonbd")
 	v.oneOf("clv.time_unit", c.CLV.TimeUnit, "day", "week", "month")
-	if c.CLV.HorizonDays <= 0 {
-		v.bad("clv.horizon_days", "%d: must be > 0", c.CLV.HorizonDays)
+	if h := c.CLV.HorizonDays; h <= 0 || h > maxDays("horizon_days") {
+		v.bad("clv.horizon_days", "%d: must be > 0 and at most %d (100 years)", h, maxDays("horizon_days"))
 	}
-	if c.CLV.CLVMonths <= 0 {
-		v.bad("clv.clv_months", "%d: must be > 0", c.CLV.CLVMonths)
+	if m := c.CLV.CLVMonths; m <= 0 || m > maxDays("clv_months") {
+		v.bad("clv.clv_months", "%d: must be > 0 and at most %d (100 years)", m, maxDays("clv_months"))
 	}
 	if r := c.CLV.AnnualDiscountRate; !(r >= 0 && r < 1) {
 		v.bad("clv.annual_discount_rate", "%g: must be in [0, 1) (0.10 = 10 %% a year)", r)
@@ -691,6 +712,15 @@ func (c Config) Validate() error {
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 	v.oneOf("log.level", strings.ToLower(c.Log.Level), "debug", "info", "warn", "error")
 	return errors.Join(v.errs...)
+}
+
+// maxDays is the largest value of a day or month count key: 100 years
+// (the lifecycle rules are 32-bit integers; a larger value would wrap).
+func maxDays(key string) int {
+	if strings.HasSuffix(key, "_months") {
+		return 1200
+	}
+	return 36500
 }
 
 type validator struct {

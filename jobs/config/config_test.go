@@ -194,6 +194,13 @@ func TestErrors(t *testing.T) {
 			`c.yaml:3: metrics.pushgateway: "pushgw:9091": want an http:// or https:// URL`,
 			`c.yaml:2: metrics.textfile: "/tmp/m.txt": node_exporter reads only files ending in .prom`,
 		}},
+		// issue 14 item 6: on main 4294967396 wrapped to 100 in the 32-bit lifecycle rules and 200.9 became 200.
+		{"integer out of range", "lifecycle:\n  churn_days: 4294967396\n", []string{"c.yaml:2: lifecycle.churn_days: 4294967396: at most 36500 (100 years)"}},
+		{"fraction for an integer", "lifecycle:\n  churn_days: 200.9\n", []string{"c.yaml:2: lifecycle.churn_days: 200.9: want a whole number"}},
+		{"exponent for an integer", "clv:\n  horizon_days: 1e2\n", []string{"c.yaml:2: clv.horizon_days: 1e2: want a whole number"}},
+		{"integer beyond int64", "outcomes:\n  max_nights: 99999999999999999999\n", []string{"c.yaml:2: outcomes.max_nights: 99999999999999999999: too large"}},
+		{"fraction from the environment", "lifecycle:\n  dormant_days: ${DAYS}\n", []string{"c.yaml:2: lifecycle.dormant_days: 90.5: want a whole number"}},
+		{"clv months", "clv:\n  clv_months: 5000\n", []string{"c.yaml:2: clv.clv_months: 5000: must be > 0 and at most 1200"}},
 		{"two documents", "table: a\n---\ntable: b\n", []string{"c.yaml: (document): one YAML document expected"}},
 		{"subscriptions", "subscriptions:\n  renewal_due_days: -1\n  at_risk: 1.5\n  model: weibull\n  annual_discount_rate: 0\n  trial_days: 0\n", []string{
 			"c.yaml:6: subscriptions.trial_days: 0: must be > 0",
@@ -208,7 +215,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := config.Parse("c.yaml", []byte(tc.src), env())
+			_, err := config.Parse("c.yaml", []byte(tc.src), env("DAYS", "90.5"))
 			require.Error(t, err)
 			assert.ErrorIs(t, err, config.ErrInvalid)
 			msg := err.Error()
