@@ -158,6 +158,7 @@ func newBGRows(d Data, mod bool) *bgRows {
 
 // subsample returns every k-th row with weights scaled by the kept share.
 func (r *bgRows) subsample(k int) *bgRows {
+	k = max(k, 1)
 	d := Data{}
 	for i := 0; i < len(r.x); i += k {
 		d.X = append(d.X, r.x[i])

@@ -148,3 +148,39 @@ func TestScoreMatchesPerRow(t *testing.T) {
 		})
 	}
 }
+
+// TestParetoNewtonMatchesBFGS: above paretoNewtonRows distinct rows (50,000;
+// 2,000 here, with a subsample of 2,000 instead of 20,000) FitParetoNBD takes
+// Newton steps on the full data from the subsample's optimum (or the
+// caller's start) with the subsample's Hessian; it must reach the optimum
+// BFGS reaches from the same starts on the full data.
+func TestParetoNewtonMatchesBFGS(t *testing.T) {
+	defer func(n, m int) { paretoNewtonRows, paretoSubsampleRows = n, m }(paretoNewtonRows, paretoSubsampleRows)
+	paretoNewtonRows, paretoSubsampleRows = 2_000, 2_000
+	d := simulatePareto(8_000, ParetoNBD{R: 0.6, Alpha: 8, S: 0.8, Beta: 12}, 20, 80, 7)
+	m, fit, err := FitParetoNBD(d, FitOptions{})
+	require.NoError(t, err)
+	require.True(t, fit.Converged)
+
+	cd, n, err := prepare(d)
+	require.NoError(t, err)
+	rows := newParetoRows(newBGRows(cd, false))
+	require.Greater(t, len(rows.x), paretoNewtonRows, "the Newton path is taken")
+	obj := &objective{model: "paretonbd", names: []string{"r", "alpha", "s", "beta"}, weight: rows.W, customers: n,
+		f: func(theta []float64) float64 { return paretoEval(rows, theta, 0) }}
+	p, ref, err := fitObjective(obj, bgStarts(cd), FitOptions{})
+	require.NoError(t, err)
+	assert.InEpsilon(t, ref.LogLik, fit.LogLik, 1e-9)
+	for i, v := range []float64{m.R, m.Alpha, m.S, m.Beta} {
+		assert.InEpsilon(t, p[i], v, 1e-4, obj.names[i])
+		name := obj.names[i]
+		assert.InEpsilon(t, ref.StdErr[name], fit.StdErr[name], 0.05, "standard error of %s from the subsample Hessian", name)
+	}
+
+	// From a caller's start (clv.model: auto warm-starts the refit from the
+	// calibration fit), the same optimum.
+	m2, fit2, err := FitParetoNBD(d, FitOptions{Start: map[string]float64{"r": 0.5, "alpha": 7, "s": 0.9, "beta": 14}})
+	require.NoError(t, err)
+	assert.InEpsilon(t, ref.LogLik, fit2.LogLik, 1e-9)
+	assert.InEpsilon(t, p[0], m2.R, 1e-4)
+}

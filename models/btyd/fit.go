@@ -138,18 +138,26 @@ func (o *objective) grad(grad, theta []float64) float64 {
 	if o.g != nil {
 		return o.g(grad, theta)
 	}
-	// Central differences in log-parameter space.
+	return numericalGradient(o.f)(grad, theta)
+}
+
+// numericalGradient returns a gradient function of f by central
+// differences in log-parameter space (step 1e-5): 2·dim + 1 evaluations of
+// f per call; it writes ∇f(θ) to grad and returns f(θ).
+func numericalGradient(f func(theta []float64) float64) func(grad, theta []float64) float64 {
 	const h = 1e-5
-	x := append([]float64(nil), theta...)
-	for i := range theta {
-		x[i] = theta[i] + h
-		fp := o.f(x)
-		x[i] = theta[i] - h
-		fm := o.f(x)
-		x[i] = theta[i]
-		grad[i] = (fp - fm) / (2 * h)
+	return func(grad, theta []float64) float64 {
+		x := append([]float64(nil), theta...)
+		for i := range theta {
+			x[i] = theta[i] + h
+			fp := f(x)
+			x[i] = theta[i] - h
+			fm := f(x)
+			x[i] = theta[i]
+			grad[i] = (fp - fm) / (2 * h)
+		}
+		return f(theta)
 	}
-	return o.f(theta)
 }
 
 func infNorm(v []float64) float64 {

@@ -1,6 +1,7 @@
 package btyd
 
 import (
+	"gonum.org/v1/gonum/mat"
 	"math"
 	"sync"
 )
@@ -201,8 +202,20 @@ func paretoEval(rw *paretoRows, theta []float64, workers int) float64 {
 	return f
 }
 
+// paretoNewtonRows is the number of distinct rows above which FitParetoNBD
+// fits a subsample first and polishes on the full data by Newton steps (a
+// variable so that the tests can take that path on small data).
+var paretoNewtonRows = 50_000
+
+// paretoSubsampleRows is the size of that subsample, in distinct rows.
+var paretoSubsampleRows = 20_000
+
 // FitParetoNBD estimates Pareto/NBD by maximum likelihood (BFGS with central
-// difference gradients).
+// difference gradients). Above 50,000 distinct rows it fits a subsample of
+// ~20,000 rows (or starts from opt.Start), then takes Newton steps on all
+// rows with the subsample's Hessian, which also gives the standard errors;
+// BFGS on all rows is the fallback.
+
 func FitParetoNBD(d Data, opt FitOptions) (ParetoNBD, FitResult, error) {
 	cd, n, err := prepare(d)
 	if err != nil {
@@ -215,17 +228,33 @@ func FitParetoNBD(d Data, opt FitOptions) (ParetoNBD, FitResult, error) {
 		f: func(theta []float64) float64 { return paretoEval(rows, theta, o.Workers) },
 	}
 	starts := bgStarts(cd)
-	if len(rows.x) > 50_000 && opt.Start == nil {
-		// Warm start from a deterministic subsample of ~20k distinct rows:
-		// each numerical gradient costs 9 likelihood passes, so most
-		// iterations are better spent on the subsample.
-		sub := newParetoRows(rows.subsample(len(rows.x) / 20_000))
-		so := o
-		so.SkipStdErr = true
+	if len(rows.x) > paretoNewtonRows {
+		// A deterministic subsample of ~20k distinct rows gives the warm
+		// start (unless the caller has one) and the Hessian; the full data
+		// then needs only a few Newton steps, each one numerical gradient
+		// (9 likelihood passes), where BFGS from the same start spends tens
+		// of gradients and its line searches. BFGS remains the fallback.
+		sub := newParetoRows(rows.subsample(len(rows.x) / paretoSubsampleRows))
 		subObj := &objective{model: "paretonbd", names: obj.names, weight: sub.W, customers: n,
 			f: func(theta []float64) float64 { return paretoEval(sub, theta, o.Workers) }}
-		if out, ok, _ := maximise(subObj, starts, so); ok {
-			starts = append([][]float64{out.theta}, starts...)
+		subObj.g = numericalGradient(subObj.f)
+		warm := opt.Start != nil
+		if !warm {
+			so := o
+			so.SkipStdErr = true
+			if out, ok, _ := maximise(subObj, starts, so); ok {
+				starts = append([][]float64{out.theta}, starts...)
+				warm = true
+			}
+		}
+		if warm {
+			obj.g = numericalGradient(obj.f)
+			obj.newton = true
+			obj.hessAt = func(theta []float64) *mat.SymDense {
+				g := make([]float64, len(theta))
+				subObj.g(g, theta)
+				return fdHessian(subObj, theta, g)
+			}
 		}
 	}
 	p, res, err := fitObjective(obj, starts, opt)
