@@ -75,3 +75,18 @@ func BenchmarkFitParetoNBD200k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFitParetoNBD200kWarm is the refit of clv.model: auto: the same
+// 200,000 customers from a start near the optimum (the calibration fit's
+// parameters).
+func BenchmarkFitParetoNBD200kWarm(b *testing.B) {
+	d := simulatePareto(200_000, ParetoNBD{R: 0.6, Alpha: 8, S: 0.8, Beta: 12}, 20, 80, 5)
+	start := map[string]float64{"r": 0.55, "alpha": 7.5, "s": 0.85, "beta": 13}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := FitParetoNBD(d, FitOptions{Start: start}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
