@@ -292,7 +292,8 @@ func TestCrontab(t *testing.T) {
 func TestReadmeExitCodes(t *testing.T) {
 	b, err := os.ReadFile("README.md")
 	require.NoError(t, err)
-	for _, c := range []int{jobs.ExitOK, jobs.ExitInternal, jobs.ExitUsage, jobs.ExitRejected, jobs.ExitGateBlocked, jobs.ExitSink, jobs.ExitLocked} {
+	for _, c := range []int{jobs.ExitOK, jobs.ExitInternal, jobs.ExitUsage, jobs.ExitRejected, jobs.ExitGateBlocked, jobs.ExitSink, jobs.ExitLocked,
+		jobs.ExitModel, jobs.ExitOutput, jobs.ExitRetrainRecommended, jobs.ExitInterrupted} {
 		assert.True(t, strings.Contains(string(b), fmt.Sprintf("\n| %d | ", c)), "README documents exit code %d", c)
 	}
 	for _, f := range []string{"crontab", "churnpipe-nightly.service", "churnpipe-retrain.service", "cronjob.yaml", "cronjob-retrain.yaml", "churnpipe.example.yaml"} {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/data/store"
+	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/models/registry"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
@@ -15,7 +16,7 @@ const (
 	ExitOK          = 0 // published (or, for other commands, succeeded)
 	ExitInternal    = 1 // a bug or an unexpected failure
 	ExitUsage       = 2 // bad flags or configuration
-	ExitRejected    = 3 // input rejected: more bad rows than --max-reject, or unreadable input
+	ExitRejected    = 3 // input rejected: more bad rows than --max-reject, unreadable input, or too little history to train
 	ExitGateBlocked = 4 // a quality gate blocked publishing
 	ExitSink        = 5 // the prediction store is unavailable
 	ExitLocked      = 6 // another run holds the lock on the target table
@@ -59,7 +60,7 @@ func ExitCode(err error) int {
 		return ExitOutput
 	case errors.Is(err, pipeline.ErrSink):
 		return ExitSink
-	case errors.Is(err, data.ErrTooManyRejects), errors.Is(err, data.ErrMissingColumn), errors.Is(err, data.ErrCorrupt),
+	case errors.Is(err, data.ErrTooManyRejects), errors.Is(err, data.ErrMissingColumn), errors.Is(err, churn.ErrTooFewData), errors.Is(err, data.ErrCorrupt),
 		errors.Is(err, pipeline.ErrNoCustomers), errors.Is(err, pipeline.ErrInput), errors.Is(err, data.ErrPartition), errors.Is(err, pipeline.ErrSpendModel),
 		errors.As(err, &pe):
 		return ExitRejected

@@ -27,11 +27,14 @@ func ChurnReport(registryDir, ref, out string) (churnreport.Report, error) {
 	}
 	a, err := reg.Load(ref)
 	if err != nil {
-		return churnreport.Report{}, &UsageError{fmt.Errorf("registry %s: %w", registryDir, err)}
+		// A version or alias that is not there is a usage error (registry.ErrNotFound:
+		// exit 2); a corrupt manifest, aliases file or artifact is a registry
+		// that cannot be used (exit 7).
+		return churnreport.Report{}, fmt.Errorf("registry %s: %w", registryDir, err)
 	}
 	ev, err := pipeline.LoadEvaluation(registryDir, a.Version)
 	if err != nil {
-		return churnreport.Report{}, err
+		return churnreport.Report{}, fmt.Errorf("%w: registry %s: %w", pipeline.ErrRegistry, registryDir, err)
 	}
 	r := ev.Report
 	in := churnreport.Input{

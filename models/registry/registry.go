@@ -421,7 +421,9 @@ func (r *Registry) Aliases() (map[string]string, []AliasEvent, error) {
 // such as "challenger") against the current champion, if any, and, when
 // the rule passes or force is set, points champion at that version. The
 // decision's reason is recorded after the caller's reason in the alias
-// history. Errors wrap ErrNotFound.
+// history. Errors wrap ErrNotFound; a candidate whose artifact fails its
+// checksum or does not parse is never promoted, even with force (ErrChecksum,
+// ErrInvalid): the champion would be a model nobody can load.
 func (r *Registry) Promote(ref, reason string, rule Rule, force bool) (Decision, error) {
 	r.mu.Lock()
 	cand, err := r.resolve(ref)
@@ -441,6 +443,9 @@ func (r *Registry) Promote(ref, reason string, rule Rule, force bool) (Decision,
 	d := Promote(cand.Metrics, champ, rule, force)
 	if !d.Promote {
 		return d, nil
+	}
+	if _, err := r.Load(cand.Version); err != nil {
+		return Decision{Reason: "not promoted: the artifact cannot be loaded"}, err
 	}
 	why := d.Reason
 	if reason != "" {

@@ -278,3 +278,29 @@ func TestRegistryPromote(t *testing.T) {
 	_, err = r.Promote("v000077", "", DefaultRule, false)
 	assert.ErrorIs(t, err, ErrNotFound)
 }
+
+// TestPromoteRefusesCorruptArtifact (issue 14 item 11): a version whose
+// artifact no longer matches its checksum is not promoted, even forced, and
+// the champion stays; before, promote said true and the next night failed
+// to load its champion.
+func TestPromoteRefusesCorruptArtifact(t *testing.T) {
+	r, err := Open(t.TempDir())
+	require.NoError(t, err)
+	a1, _, _ := fitted(t, Metrics{TestSnapshot: "s1", AUC: 0.70, ECE: 0.02})
+	v1, err := r.Register(a1)
+	require.NoError(t, err)
+	_, err = r.Promote(v1, "", DefaultRule, false)
+	require.NoError(t, err)
+	a2, _, _ := fitted(t, Metrics{TestSnapshot: "s1", AUC: 0.90, ECE: 0.01})
+	v2, err := r.Register(a2)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(r.Dir(), "versions", v2+".json"), []byte("garbage{"), 0o644))
+	for _, force := range []bool{false, true} {
+		d, err := r.Promote(v2, "", DefaultRule, force)
+		assert.ErrorIs(t, err, ErrChecksum)
+		assert.False(t, d.Promote)
+	}
+	a, err := r.Load(Champion)
+	require.NoError(t, err)
+	assert.Equal(t, v1, a.Version)
+}
