@@ -32,6 +32,10 @@ var (
 	// claims more bytes or entries than the file holds, or arrow-go
 	// panicked decoding it). The whole file is unreadable (exit code 3).
 	ErrCorrupt = errors.New("data: corrupt file")
+	// ErrNotRegularFile: a file of an input folder is a FIFO, socket or
+	// device (directly or through a symbolic link). Reading one would block
+	// for ever or never end, so the folder is refused naming it.
+	ErrNotRegularFile = errors.New("data: not a regular file")
 	// ErrMissingColumn: a required column (customer_id, event_time), or a
 	// column named in Options.Map, is absent or unusable. ErrColumnType and
 	// ErrDuplicateColumn wrap it, so errors.Is(err, ErrMissingColumn)

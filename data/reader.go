@@ -245,6 +245,9 @@ func Open(path string, opt Options) (*Reader, error) {
 			if err != nil || (opt.Format != "" && f != opt.Format) {
 				return nil
 			}
+			if err := checkRegular(p, d); err != nil {
+				return err
+			}
 			r.files = append(r.files, p)
 			return nil
 		})
@@ -547,4 +550,36 @@ func (r *Reader) reject(e *ParseError, raw string) error {
 		return e
 	}
 	return r.opt.Quarantine.Add(e, raw)
+}
+
+// checkRegular refuses a folder entry that is not a regular file, or a
+// symbolic link to one: opening a FIFO blocks until a writer appears, and a
+// device never ends.
+func checkRegular(p string, d fs.DirEntry) error {
+	mode := d.Type()
+	if mode&fs.ModeSymlink != 0 {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrNotRegularFile, p, err)
+		}
+		mode = fi.Mode().Type()
+	}
+	if !mode.IsRegular() {
+		return fmt.Errorf("%w: %s is a %s (a folder's input files must be regular files)", ErrNotRegularFile, p, kindOf(mode))
+	}
+	return nil
+}
+
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeIrregular != 0:
+		return "file of unknown type"
+	}
+	return "non-regular file"
 }

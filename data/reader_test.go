@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/assert"
@@ -407,4 +409,41 @@ func TestReadBatches(t *testing.T) {
 	assert.Equal(t, "c9", res.Events[9].ID)
 	_, err = Open(path, Options{BatchSize: -1})
 	assert.Error(t, err)
+}
+
+// TestFolderWithFIFOIsRefused: a FIFO (here named like an input file, and
+// behind a symbolic link) in an input folder used to block the run for ever
+// at open(2); the folder is refused naming the file (issue 14 item 9).
+func TestFolderWithFIFOIsRefused(t *testing.T) {
+	for _, viaLink := range []bool{false, true} {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "a.csv"), []byte("customer_id,event_time,event_type,amount\n1,2024-01-01,purchase,5\n"), 0o644))
+		fifo := filepath.Join(dir, "b.csv")
+		if viaLink {
+			fifo = filepath.Join(t.TempDir(), "pipe")
+		}
+		if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+		if viaLink {
+			require.NoError(t, os.Symlink(fifo, filepath.Join(dir, "b.csv")))
+		}
+		done := make(chan error, 1)
+		go func() {
+			r, err := Open(dir, Options{})
+			if err == nil {
+				r.Release()
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrNotRegularFile)
+			assert.Contains(t, err.Error(), filepath.Join(dir, "b.csv"))
+			assert.Contains(t, err.Error(), "FIFO")
+		case <-time.After(10 * time.Second):
+			t.Fatal("opening a folder with a FIFO hangs")
+		}
+	}
 }

@@ -134,7 +134,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 			onRetry(attempt, err, wait)
 		}
 	}
-	st, err := retry.Value(ctx, pol, func(ctx context.Context) (store.Store, error) {
+	opened, err := retry.Value(ctx, pol, func(ctx context.Context) (store.Store, error) {
 		st, err := store.Open(ctx, cfg.DB, withLogger(cfg.Store, log))
 		if err != nil {
 			return nil, err
@@ -145,6 +145,10 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 		}
 		return st, nil
 	})
+	var st store.Store
+	if opened != nil {
+		st = retryingStore{Store: opened, pol: pol}
+	}
 	if err != nil {
 		return res, fmt.Errorf("%w: %w", ErrSink, err)
 	}

@@ -28,7 +28,7 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 // Policy configures Do. The zero value is usable: the defaults are in
 // brackets.
 type Policy struct {
-	Attempts   int           // attempts in all, the first included [5]
+	Attempts   int           // attempts in all, the first included [no limit: MaxElapsed decides]
 	Initial    time.Duration // first wait [200ms]
 	Max        time.Duration // longest single wait [30s]
 	Multiplier float64       // growth of the wait [2]
@@ -45,7 +45,7 @@ type Policy struct {
 
 func (p Policy) withDefaults() Policy {
 	if p.Attempts <= 0 {
-		p.Attempts = 5
+		p.Attempts = math.MaxInt
 	}
 	if p.Initial <= 0 {
 		p.Initial = 200 * time.Millisecond
