@@ -50,6 +50,10 @@ func FromConfig(c config.Config) (NightlyConfig, error) {
 	nc.Input = pipeline.Input{Path: c.Input.Path, Table: c.Input.Table, SQL: c.Input.SQL, Read: ro,
 		Quarantine: c.Input.Quarantine, MaxReject: c.Input.MaxReject}
 	nc.DB, nc.Attributes = c.DB, c.Attributes
+	nc.Retry.MaxElapsed = time.Duration(c.DBRetrySeconds) * time.Second
+	if c.DBRetrySeconds == 0 {
+		nc.Retry.Attempts = 1 // 0: no retry
+	}
 	nc.Registry, nc.RegistryRequired = RegistryOf(c)
 	nc.Store.Table = c.Table
 	nc.Store.Schema = c.Schema

@@ -36,6 +36,7 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	reg := fs.String("registry", jobs.DefaultRegistry, "churn model registry (from churnpipe train); its champion scores the night. "+
 		"Named here or in --config it must exist and hold a champion (else exit 7); the default may be missing (churn columns NULL, warned)")
 	attrs := fs.String("attributes", "", "customer-attribute file (CSV or Parquet keyed by customer_id) for a champion trained with churnpipe train --attributes")
+	dbRetry := fs.Int("db-retry-seconds", 120, "how long transient database failures (connection refused or reset, a server restarting) are retried before the night fails with exit 5; 0: no retry")
 	dry := fs.Bool("dry-run", false, "do everything but publish")
 	force := fs.Bool("force-publish", false, "publish even if a quality gate blocks (recorded in pipeline_runs)")
 	metricsFile := fs.String("metrics-file", "", "write Prometheus metrics here (node_exporter textfile collector)")
@@ -56,7 +57,8 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 		"schema":   func() { c.Schema = *schema },
 		"registry": func() { c.Registry = *reg }, "metrics-file": func() { c.Metrics.Textfile = *metricsFile },
 		"pushgateway": func() { c.Metrics.Pushgateway = *push }, "attributes": func() { c.Attributes = *attrs },
-		"money-decimals": func() { c.Publish.MoneyDecimals = *money },
+		"money-decimals":   func() { c.Publish.MoneyDecimals = *money },
+		"db-retry-seconds": func() { c.DBRetrySeconds = *dbRetry },
 	} {
 		if set[name] {
 			apply()

@@ -160,7 +160,7 @@ func TestOpsSecretsNeverPrinted(t *testing.T) {
 		t.Run(f.name, func(t *testing.T) {
 			for _, logf := range []string{"text", "json"} {
 				code, out := exe(t, dir, "nightly", "--input", filepath.Join(dir, "none.csv"), "--as-of", "2024-06-30",
-					"--db", f.dsn, "--log-format", logf)
+					"--db", f.dsn, "--log-format", logf, "--db-retry-seconds", "1")
 				assert.NotZero(t, code)
 				assert.NotContains(t, out, secret, "--db %s", logf)
 

@@ -54,13 +54,17 @@ func (e *Error) Unwrap() error { return ErrInvalid }
 
 // Config is the whole configuration file.
 type Config struct {
-	Input     Input     `yaml:"input"`
-	DB        string    `yaml:"db"`        // sqlite:PATH, postgres://… or mysql://…; secrets via ${ENV}
-	Table     string    `yaml:"table"`     // current-night table; the history table is Table+"_history"
-	Schema    string    `yaml:"schema"`    // PostgreSQL schema (MySQL: database); "" = the DSN's search_path, else public (MySQL: the DSN's database)
-	TimeZone  string    `yaml:"time_zone"` // IANA name deciding "yesterday"; "Local" = the machine's
-	Registry  string    `yaml:"registry"`  // model registry folder; "" = DefaultRegistry (shared by nightly and retrain)
-	Lifecycle Lifecycle `yaml:"lifecycle"`
+	Input    Input  `yaml:"input"`
+	DB       string `yaml:"db"`        // sqlite:PATH, postgres://… or mysql://…; secrets via ${ENV}
+	Table    string `yaml:"table"`     // current-night table; the history table is Table+"_history"
+	Schema   string `yaml:"schema"`    // PostgreSQL schema (MySQL: database); "" = the DSN's search_path, else public (MySQL: the DSN's database)
+	TimeZone string `yaml:"time_zone"` // IANA name deciding "yesterday"; "Local" = the machine's
+	Registry string `yaml:"registry"`  // model registry folder; "" = DefaultRegistry (shared by nightly and retrain)
+	// DBRetrySeconds is how long transient database failures (connection
+	// refused or reset, a server restarting) are retried before the night
+	// fails with exit 5; default 120.
+	DBRetrySeconds int       `yaml:"db_retry_seconds"`
+	Lifecycle      Lifecycle `yaml:"lifecycle"`
 	// Subscriptions configures the contractual setting: the customers with
 	// subscription events (features/subscription).
 	Subscriptions Subscriptions `yaml:"subscriptions"`
@@ -224,12 +228,13 @@ type Log struct {
 // Default returns the documented defaults (deploy/churnpipe.example.yaml).
 func Default() Config {
 	return Config{
-		Input:        Input{Delimiter: ",", MaxReject: 0.01},
-		DB:           "sqlite:churnpipe.db",
-		Table:        "customer_predictions",
-		TimeZone:     "Local",
-		Registry:     DefaultRegistry,
-		ChurnScoring: true,
+		Input:          Input{Delimiter: ",", MaxReject: 0.01},
+		DB:             "sqlite:churnpipe.db",
+		Table:          "customer_predictions",
+		TimeZone:       "Local",
+		Registry:       DefaultRegistry,
+		ChurnScoring:   true,
+		DBRetrySeconds: 120,
 		Lifecycle: Lifecycle{ChurnDays: 180, DormantDays: 90, RecentDays: 90, ReactivationGapDays: 180, NewDays: 90,
 			DeclineRatio: 0.8, MinDeclineTenureMonths: 6, MatureTenureDays: 365, MaturePurchaseDays365: 4},
 		Subscriptions: Subscriptions{Enabled: true, TrialDays: 14, PeriodDays: 30, GraceDays: 3, RenewalDueDays: 7,
@@ -576,6 +581,9 @@ func (c Config) Validate() error {
 		v.bad("input.time_layout", "%q has no Go reference-time element (like 2006-01-02 15:04:05)", in.TimeLayout)
 	}
 
+	if c.DBRetrySeconds < 0 || c.DBRetrySeconds > 86400 {
+		v.bad("db_retry_seconds", "%d: want 0 … 86400 seconds", c.DBRetrySeconds)
+	}
 	lower := strings.ToLower(c.DB)
 	switch {
 	case strings.HasPrefix(lower, "sqlite:"), strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"),
