@@ -1,8 +1,6 @@
 package pipeline
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/churnpipe/churnpipe/features"
 	"github.com/churnpipe/churnpipe/models/btyd"
 )
 
@@ -206,24 +205,43 @@ func Compare(hs HoldoutSet, workers int) ModelComparison {
 	return mc
 }
 
-// calibrationFeatures returns the feature table at as_of − HoldoutDays that
-// clv.model: auto compares on (a second pass over the input), or nil when
-// the model is not auto, the night merges shards (no event history), or no
-// customer bought before the holdout.
-func calibrationFeatures(ctx context.Context, cfg NightlyConfig, asOf time.Time, opt Options) (*Calibration, error) {
+// calibrationTap builds, during the night's one read of the history, the
+// feature table at as_of − HoldoutDays that clv.model: auto compares the
+// count models on (nil when the model is not auto, or the night is
+// finalized from shards): the same filtered records go to a second builder,
+// so the history is read, deduplicated and quarantined once.
+type calibrationTap struct {
+	b   *features.Builder
+	end time.Time
+}
+
+func newCalibrationTap(cfg NightlyConfig, asOf time.Time) (*calibrationTap, error) {
 	o := cfg.CLV.withDefaults()
-	if o.Model != ModelAuto || cfg.FromShards != "" {
+	if cfg.CLV.Disabled || o.Model != ModelAuto || cfg.FromShards != "" {
 		return nil, nil
 	}
-	calEnd := asOf.AddDate(0, 0, -o.HoldoutDays)
-	feat, _, err := BuildFeatures(ctx, cfg.Input, calEnd, opt)
-	if errors.Is(err, ErrNoCustomers) {
-		return nil, nil
+	end := asOf.AddDate(0, 0, -o.HoldoutDays)
+	var bopts []features.Option
+	if cfg.Input.Shards > 1 {
+		bopts = append(bopts, features.WithShard(cfg.Input.Shard, cfg.Input.Shards))
 	}
+	b, err := features.NewBuilderErr(end, bopts...)
 	if err != nil {
 		return nil, err
 	}
-	return &Calibration{Features: feat, End: calEnd}, nil
+	return &calibrationTap{b: b, end: end}, nil
+}
+
+// Add is the tap: it feeds one filtered record batch to the builder.
+func (c *calibrationTap) Add(rec arrow.RecordBatch) error { return c.b.Add(rec) }
+
+// Finish returns the calibration table, or nil when nobody had an event by
+// its end (auto then falls back, with a recorded warning).
+func (c *calibrationTap) Finish(opt Options) *Calibration {
+	if c == nil || c.b.Customers() == 0 {
+		return nil
+	}
+	return &Calibration{Features: c.b.Finish(opt.withDefaults().Alloc), End: c.end}
 }
 
 // Order returns the candidates' models in the order the rule prefers them:

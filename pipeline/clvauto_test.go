@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"math"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -111,5 +112,39 @@ func TestPAliveHonest(t *testing.T) {
 				h.name, m.CountFit.Model, len(y), oneTime, withETA, aucP, aucR)
 			assert.GreaterOrEqual(t, aucP, aucR, "AUC of 1 − p_alive vs recency")
 		})
+	}
+}
+
+// TestNightlyCalibrationInOneRead: clv.model: auto's calibration table (the
+// features at as_of − 90 days) is built during the night's one read of the
+// history; the comparison it records equals the one from a separate read
+// at the calibration end, to the last bit.
+func TestNightlyCalibrationInOneRead(t *testing.T) {
+	input := WriteTestSynth(t, 2000, 11)
+	dir := t.TempDir()
+	in := Input{Path: input, MaxReject: 0.01, Quarantine: filepath.Join(dir, "q.csv")}
+	res, err := Nightly(context.Background(), NightlyConfig{Input: in, AsOf: TestSynthEnd, DB: "sqlite:" + filepath.Join(dir, "p.db")}, Options{})
+	require.NoError(t, err)
+	clv, ok := res.Run.Details["clv"].(map[string]any)
+	require.True(t, ok)
+	got, ok := clv["model_choice"].(*ModelComparison)
+	require.True(t, ok, "model auto records its comparison")
+
+	feat, _, err := BuildFeatures(context.Background(), in, TestSynthEnd, Options{})
+	require.NoError(t, err)
+	defer feat.Release()
+	calEnd := TestSynthEnd.AddDate(0, 0, -90)
+	cal, _, err := BuildFeatures(context.Background(), in, calEnd, Options{})
+	require.NoError(t, err)
+	defer cal.Release()
+	m, err := FitCLVHoldout(feat, &Calibration{Features: cal, End: calEnd}, CLVOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, m.Comparison)
+	assert.Equal(t, m.Comparison.Chosen, got.Chosen)
+	assert.Equal(t, m.Comparison.Customers, got.Customers)
+	require.Len(t, got.Candidates, len(m.Comparison.Candidates))
+	for k, c := range m.Comparison.Candidates {
+		assert.Equal(t, c.HoldoutMAE, got.Candidates[k].HoldoutMAE, c.Model)
+		assert.Equal(t, c.LogLik, got.Candidates[k].LogLik, c.Model)
 	}
 }

@@ -191,15 +191,33 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	var feat arrow.RecordBatch
 	var ing IngestStats
 	var subTap *SubscriberTap
+	var calTap *calibrationTap
 	if cfg.FromShards != "" {
 		feat, ing, err = readShards(cfg.FromShards, asOf, cfg.Shards, opt)
 	} else {
 		fopt := opt
+		var taps []func(arrow.RecordBatch) error
 		if !cfg.Subscriptions.Disabled {
 			if subTap, err = NewSubscriberTap(asOf, cfg.Subscriptions); err != nil {
 				return res, err
 			}
-			fopt.tap = subTap.Add
+			taps = append(taps, subTap.Add)
+		}
+		if calTap, err = newCalibrationTap(cfg, asOf); err != nil {
+			return res, err
+		}
+		if calTap != nil {
+			taps = append(taps, calTap.Add)
+		}
+		if len(taps) > 0 {
+			fopt.tap = func(rec arrow.RecordBatch) error {
+				for _, tap := range taps {
+					if err := tap(rec); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
 		}
 		feat, ing, err = BuildFeatures(ctx, cfg.Input, asOf, fopt)
 	}
@@ -233,10 +251,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	var clv *CLVModels
 	if !cfg.CLV.Disabled {
 		pauseAt("fit")
-		cal, calErr := calibrationFeatures(ctx, cfg, asOf, opt)
-		if calErr != nil {
-			return res, calErr
-		}
+		cal := calTap.Finish(opt)
 		clv, err = FitCLVHoldout(feat, cal, cfg.CLV)
 		if cal != nil {
 			cal.Features.Release()
