@@ -398,6 +398,9 @@ type plan struct {
 	histCol []string
 	curCols map[string]bool
 	alerts  bool // customer_alerts exists (migration 7)
+	// subMetrics: the subscription columns (migration 8) and the subscriber
+	// rates of lifecycle_metrics (migration 9) exist.
+	subMetrics bool
 }
 
 func (s *store) Publish(ctx context.Context, p Publication) error {
@@ -425,6 +428,15 @@ func (s *store) Publish(ctx context.Context, p Publication) error {
 		return fmt.Errorf("store: publish: %w", err)
 	} else if pl.alerts = len(ac) > 0; !pl.alerts && len(p.Alerts) > 0 {
 		return fmt.Errorf("%w: %s has no %s table (call Migrate)", ErrNotMigrated, s.target, tAlerts)
+	}
+	if mc, err := s.eng.columns(ctx, tMetrics); err != nil {
+		return fmt.Errorf("store: publish: %w", err)
+	} else {
+		for _, c := range mc {
+			if c.name == "renewal_rate" {
+				pl.subMetrics = pl.curCols["subscription_status"] && pl.curCols["renewal_date"]
+			}
+		}
 	}
 	var details any
 	if r := p.Run; r != nil {
@@ -630,7 +642,7 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 			defer close(done)
 			out, err := pe.readAt(fctx, snap, []string{
 				transitionsSQL(s.d, hist, night),
-				metricsSQL(s.d, hist, night, pl.curCols["predicted_clv_12m"]),
+				metricsSQL(s.d, hist, night, pl.curCols["predicted_clv_12m"], pl.subMetrics),
 			}, [][]any{{prev}, {gap, cohort}})
 			fig.err = err
 			if err == nil {
@@ -667,7 +679,7 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 		s.table, asOf); err != nil {
 		return fmt.Errorf("clear metrics: %w", err)
 	}
-	if _, err := q.exec(ctx, metricsSQL(s.d, hist, night, pl.curCols["predicted_clv_12m"]), gap, cohort, s.table, asOf); err != nil {
+	if _, err := q.exec(ctx, metricsSQL(s.d, hist, night, pl.curCols["predicted_clv_12m"], pl.subMetrics), gap, cohort, s.table, asOf); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	lap("metrics")
@@ -715,8 +727,12 @@ func (s *store) pgInsertFigures(ctx context.Context, q querier, asOf any, figure
 		}
 	}
 	for _, r := range f.metrics {
+		cols, marks := "", ""
+		if len(r) == 9 { // the subscriber rates (see metricsSQL)
+			cols, marks = ", trial_conversion_rate, renewal_rate", ", ?, ?"
+		}
 		if _, err := q.exec(ctx, fmt.Sprintf(`INSERT INTO %s (target_table, as_of, stage, customers, share, realized_churn_rate,
-	retention_rate, avg_historic_value, avg_predicted_clv) VALUES (?, %s, ?, ?, ?, ?, ?, ?, ?)`, s.d.tbl(tMetrics), s.d.dateP()),
+	retention_rate, avg_historic_value, avg_predicted_clv%s) VALUES (?, %s, ?, ?, ?, ?, ?, ?, ?%s)`, s.d.tbl(tMetrics), cols, s.d.dateP(), marks),
 			append([]any{s.table, asOf}, r...)...); err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
@@ -817,56 +833,96 @@ SELECT %[5]s, %[3]s, f, t, count(*) FROM (
 
 // metricsSQL inserts lifecycle_metrics of the current table. Parameters: gap
 // (days between as_of and the cohort night), cohort night (NULL for none),
-// target_table, as_of. hasCLV is false on a database still at migration v1.
+// target_table, as_of. hasCLV is false on a database still at migration v1;
+// hasSubs says that the prediction tables have the subscription columns (v8)
+// and lifecycle_metrics the subscriber rates (v9).
+//
+// A cohort customer has churned by the rule of its setting in the cohort
+// night: a buyer when it has not bought since (days_since_last_purchase ≥
+// gap), a subscriber (subscription_status set) when tonight's status is
+// cancelled, expired or trial_expired. trial_conversion_rate is over the
+// cohort's trial and trial_expired subscribers (paid since: active, cancelled
+// or expired tonight), renewal_rate over its active subscribers whose
+// renewal_date fell on or before tonight (renewed: active tonight with a
+// later renewal_date).
 //
 // PostgreSQL gets a SELECT of the metrics columns from stage on instead
 // (parameters: gap, cohort night), with the values cast to the columns'
 // type as the INSERT would; it reads the new night once for the per-stage
 // and overall figures (GROUPING SETS; the empty set is the 'all' row and the
 // total) and once more in the hash join with the cohort night.
-func metricsSQL(d dialect, hist, cur string, hasCLV bool) string {
+func metricsSQL(d dialect, hist, cur string, hasCLV, hasSubs bool) string {
 	real := d.typ(kReal)
 	clv := "predicted_clv_12m"
 	if !hasCLV {
 		clv = "CAST(NULL AS " + real + ")"
 	}
 	if d.pg {
+		subCols, subAgg, subOut := "", "", ""
+		if hasSubs {
+			subCols, subAgg, subOut = ",\n\t"+cohortSubscriberCols, ", avg(converted) AS conv, avg(renewed) AS ren",
+				", CAST(ch.conv AS "+real+"), CAST(ch.ren AS "+real+")"
+		}
 		return fmt.Sprintf(`WITH coh AS (SELECT COALESCE(o.lifecycle_stage, 'unknown') AS stage,
-	CASE WHEN n.days_since_last_purchase IS NULL OR n.days_since_last_purchase >= ? THEN 1.0 ELSE 0.0 END AS churned
+	%[6]s AS churned%[7]s
 	FROM %[1]s o JOIN %[2]s n ON n.customer_id = o.customer_id WHERE o.as_of = %[3]s),
 per AS (SELECT CASE WHEN GROUPING(s) = 1 THEN 'all' ELSE s END AS stage, count(*) AS customers, avg(hv) AS ahv, avg(clv) AS aclv
 	FROM (SELECT COALESCE(lifecycle_stage, 'unknown') AS s, historic_value AS hv, %[5]s AS clv FROM %[2]s) x
 	GROUP BY GROUPING SETS ((s), ())),
-ch AS (SELECT CASE WHEN GROUPING(stage) = 1 THEN 'all' ELSE stage END AS stage, avg(churned) AS rate
+ch AS (SELECT CASE WHEN GROUPING(stage) = 1 THEN 'all' ELSE stage END AS stage, avg(churned) AS rate%[8]s
 	FROM coh GROUP BY GROUPING SETS ((stage), ())),
 tot AS (SELECT customers AS total FROM per WHERE stage = 'all')
 SELECT per.stage, per.customers, CAST(per.customers AS %[4]s) / tot.total, CAST(ch.rate AS %[4]s),
-	CAST(1.0 - ch.rate AS %[4]s), per.ahv, per.aclv
-FROM per CROSS JOIN tot LEFT JOIN ch ON ch.stage = per.stage`, hist, cur, d.dateP(), real, clv)
+	CAST(1.0 - ch.rate AS %[4]s), per.ahv, per.aclv%[9]s
+FROM per CROSS JOIN tot LEFT JOIN ch ON ch.stage = per.stage`, hist, cur, d.dateP(), real, clv, churnedExpr(hasSubs), subCols, subAgg, subOut)
 	}
-	return metricsInsertSQL(d, hist, cur, hasCLV)
+	return metricsInsertSQL(d, hist, cur, hasCLV, hasSubs)
 }
+
+// churnedExpr is a cohort customer's churned flag (see metricsSQL); the
+// first parameter is the gap in days.
+func churnedExpr(hasSubs bool) string {
+	buyer := "CASE WHEN n.days_since_last_purchase IS NULL OR n.days_since_last_purchase >= ? THEN 1.0 ELSE 0.0 END"
+	if !hasSubs {
+		return buyer
+	}
+	return "CASE WHEN o.subscription_status IS NULL THEN " + buyer +
+		" WHEN n.subscription_status IN ('cancelled', 'expired', 'trial_expired') THEN 1.0 ELSE 0.0 END"
+}
+
+// cohortSubscriberCols are the converted and renewed flags of a cohort
+// customer (NULL when the customer does not count; see metricsSQL).
+const cohortSubscriberCols = `CASE WHEN o.subscription_status IN ('trial', 'trial_expired') THEN
+		CASE WHEN n.subscription_status IN ('active', 'cancelled', 'expired') THEN 1.0 ELSE 0.0 END END AS converted,
+	CASE WHEN o.subscription_status = 'active' AND o.renewal_date <= n.as_of THEN
+		CASE WHEN n.subscription_status = 'active' AND n.renewal_date > o.renewal_date THEN 1.0 ELSE 0.0 END END AS renewed`
 
 // metricsInsertSQL is the INSERT of metricsSQL for SQLite, and the reference
 // the PostgreSQL SELECT is tested against.
-func metricsInsertSQL(d dialect, hist, cur string, hasCLV bool) string {
+func metricsInsertSQL(d dialect, hist, cur string, hasCLV, hasSubs bool) string {
 	real := d.typ(kReal)
 	clv := "predicted_clv_12m"
 	if !hasCLV {
 		clv = "CAST(NULL AS " + real + ")"
 	}
+	subCols, subAgg, subAll, subIns, subSel := "", "", "", "", ""
+	if hasSubs {
+		subCols = ",\n\t" + cohortSubscriberCols
+		subAgg, subAll = ", avg(converted) AS conv, avg(renewed) AS ren", ", avg(converted), avg(renewed)"
+		subIns, subSel = ", trial_conversion_rate, renewal_rate", ", ch.conv, ch.ren"
+	}
 	with := `WITH coh AS (SELECT COALESCE(o.lifecycle_stage, 'unknown') AS stage,
-	CASE WHEN n.days_since_last_purchase IS NULL OR n.days_since_last_purchase >= ? THEN 1.0 ELSE 0.0 END AS churned
+	` + churnedExpr(hasSubs) + ` AS churned` + subCols + `
 	FROM %[1]s o JOIN %[2]s n ON n.customer_id = o.customer_id WHERE o.as_of = %[3]s),
 per AS (SELECT COALESCE(lifecycle_stage, 'unknown') AS stage, count(*) AS customers, avg(historic_value) AS ahv,
 	avg(%[7]s) AS aclv FROM %[2]s GROUP BY COALESCE(lifecycle_stage, 'unknown')
 	UNION ALL SELECT 'all', count(*), avg(historic_value), avg(%[7]s) FROM %[2]s),
-ch AS (SELECT stage, avg(churned) AS rate FROM coh GROUP BY stage UNION ALL SELECT 'all', avg(churned) FROM coh),
+ch AS (SELECT stage, avg(churned) AS rate` + subAgg + ` FROM coh GROUP BY stage UNION ALL SELECT 'all', avg(churned)` + subAll + ` FROM coh),
 tot AS (SELECT count(*) AS total FROM %[2]s)
 `
-	insert := `INSERT INTO %[4]s (target_table, as_of, stage, customers, share, realized_churn_rate, retention_rate, avg_historic_value, avg_predicted_clv)
+	insert := `INSERT INTO %[4]s (target_table, as_of, stage, customers, share, realized_churn_rate, retention_rate, avg_historic_value, avg_predicted_clv` + subIns + `)
 `
-	sel := `SELECT %[5]s, %[3]s, per.stage, per.customers, CAST(per.customers AS %[6]s) / tot.total, ch.rate, 1.0 - ch.rate, per.ahv, per.aclv
+	sel := `SELECT %[5]s, %[3]s, per.stage, per.customers, CAST(per.customers AS %[6]s) / tot.total, ch.rate, 1.0 - ch.rate, per.ahv, per.aclv` + subSel + `
 FROM per CROSS JOIN tot LEFT JOIN ch ON ch.stage = per.stage`
 	q := with + insert + sel
 	if d.my {

@@ -290,6 +290,14 @@ var migrations = []migration{
 	{7, "CRM changes: previous stage and risk, stage_since, percentiles; customer_alerts, prediction_outcomes", migrateV7, nil},
 	{8, "subscription columns (contractual setting)", func(d dialect, table string) []string { return addColumns(d, table, 8) }, nil},
 	{version: 9, description: "customer_id compared byte for byte (MySQL/MariaDB: utf8mb4_bin)", apply: migrateBinaryIDs},
+	{version: 10, description: "lifecycle_metrics: trial conversion and renewal rates", apply: func(ctx context.Context, q querier, d dialect, _ string) error {
+		for _, c := range []string{"trial_conversion_rate", "renewal_rate"} {
+			if err := addSharedColumn(ctx, q, d, tMetrics, c, d.typ(kReal)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
 }
 
 // myBinaryCollation is the collation of customer_id on MySQL/MariaDB from
@@ -338,22 +346,28 @@ func migrateBinaryIDs(ctx context.Context, q querier, d dialect, table string) e
 // (the table is shared by every target table of the database, each of which
 // runs the migration).
 func addRunsColumn(ctx context.Context, q querier, d dialect, name, typ string) error {
+	return addSharedColumn(ctx, q, d, tRuns, name, typ)
+}
+
+// addSharedColumn adds a column to table, one of the auxiliary tables every
+// target table of the database shares, unless it is there already.
+func addSharedColumn(ctx context.Context, q querier, d dialect, table, name, typ string) error {
 	var n int64
 	var err error
 	switch {
 	case d.pg:
 		err = q.queryRow(ctx, `SELECT count(*) FROM information_schema.columns WHERE table_schema = ? AND table_name = ? AND column_name = ?`,
-			d.schema, tRuns, name).Scan(&n)
+			d.schema, table, name).Scan(&n)
 	case d.my:
 		err = q.queryRow(ctx, `SELECT count(*) FROM information_schema.columns WHERE table_schema = ? AND table_name = ? AND column_name = ?`,
-			d.schema, tRuns, name).Scan(&n)
+			d.schema, table, name).Scan(&n)
 	default:
-		err = q.queryRow(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, tRuns, name).Scan(&n)
+		err = q.queryRow(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, table, name).Scan(&n)
 	}
 	if err != nil || n > 0 {
 		return err
 	}
-	_, err = q.exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", d.tbl(tRuns), ident(name), typ))
+	_, err = q.exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", d.tbl(table), ident(name), typ))
 	return err
 }
 

@@ -548,11 +548,11 @@ func TestPostgresFiguresMatchReference(t *testing.T) {
 		q := pgQ{st.eng.(*pgEngine).pp}
 		_, err := q.exec(ctx, transitionsInsertSQL(st.d, hist(s), cur(s)), "ref", d1, d0, d0)
 		require.NoError(t, err)
-		_, err = q.exec(ctx, metricsInsertSQL(st.d, hist(s), cur(s), true), int64(91), d0, "ref", d1)
+		_, err = q.exec(ctx, metricsInsertSQL(st.d, hist(s), cur(s), true, true), int64(91), d0, "ref", d1)
 		require.NoError(t, err)
 		for _, c := range []struct{ table, cols string }{
 			{tTransitions, "from_stage, to_stage, customers"},
-			{tMetrics, "stage, customers, share, realized_churn_rate, retention_rate, avg_historic_value, avg_predicted_clv"},
+			{tMetrics, "stage, customers, share, realized_churn_rate, retention_rate, avg_historic_value, avg_predicted_clv, trial_conversion_rate, renewal_rate"},
 		} {
 			sel := "SELECT " + c.cols + " FROM " + tbl(s, c.table) + " WHERE target_table = ? AND as_of = ? ORDER BY 1, 2"
 			want := query(t, s, sel, "ref", d1)

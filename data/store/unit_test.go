@@ -168,7 +168,7 @@ func TestSQLiteJoinPlans(t *testing.T) {
 	publishNight(t, s, date(2024, 4, 1), "b", syntheticNight(500, 1))
 	for name, q := range map[string]string{
 		"transitions": transitionsSQL(dialect{}, hist(s), cur(s)),
-		"metrics":     metricsSQL(dialect{}, hist(s), cur(s), true),
+		"metrics":     metricsSQL(dialect{}, hist(s), cur(s), true, true),
 	} {
 		joins := 0
 		for _, r := range query(t, s, "EXPLAIN QUERY PLAN "+q, "x", "2024-01-01", "2024-01-01", "2024-01-01") {
