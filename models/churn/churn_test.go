@@ -190,3 +190,22 @@ func TestTrainRefusesTooFewData(t *testing.T) {
 	assert.ErrorIs(t, err, churn.ErrTooFewData)
 	assert.Contains(t, err.Error(), "need at least 500")
 }
+
+// TestLogitRidgeGridReachesStrongPenalty: with few training rows and 250
+// noise columns the validation snapshot prefers a strong ridge; the default
+// grid offers it (it stopped at 1e-2, where the noise is fitted).
+func TestLogitRidgeGridReachesStrongPenalty(t *testing.T) {
+	names := []string{"days_since_last_purchase", "purchase_days", churn.ExtraBGNBDProbNoPurchase}
+	for j := 0; j < 250; j++ {
+		names = append(names, fmt.Sprintf("noise_%d", j))
+	}
+	train, val := synthetic(520, 3, names), synthetic(3000, 4, names)
+	fs, err := churn.FitCandidates(train, val, names, nil, churn.TrainOptions{HorizonDays: 90, Seed: 1,
+		Candidates: []string{churn.KindLogit, churn.KindBTYD}})
+	require.NoError(t, err)
+	require.Equal(t, churn.KindLogit, fs[0].Model.Kind)
+	assert.GreaterOrEqual(t, fs[0].Model.Logit.L2, 0.1, "the strong ridge wins on validation")
+	for _, p := range fs[0].Model.PredictAll(val.X) {
+		require.True(t, p >= churn.ProbFloor && p <= churn.ProbCeil)
+	}
+}

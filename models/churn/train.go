@@ -38,7 +38,7 @@ type TrainOptions struct {
 	Candidates []string
 	GBT        gbt.Params
 	// L2 are the logit ridge strengths tried, the best validation AUC
-	// kept; nil = 1e-3, 1e-2.
+	// kept; nil = DefaultL2.
 	L2          []float64
 	MinBuyers   int // training rows needed; 0 = 500
 	MinPerClass int // rows of each churn class needed in training and validation; 0 = 50
@@ -48,6 +48,12 @@ type TrainOptions struct {
 	MaxTrainRows int
 	Seed         uint64
 }
+
+// DefaultL2 are the logistic ridge strengths tried unless TrainOptions.L2
+// says otherwise. The strong ones (0.1, 1) win on the short histories: on
+// dunnhumby the logit's mean test Brier score fell from 0.0946 to 0.0919
+// and its ECE from 0.053 to 0.039 when they were added (README).
+var DefaultL2 = []float64{1e-3, 1e-2, 1e-1, 1}
 
 // AllCandidates are the kinds fitted by default.
 var AllCandidates = []string{KindGBT, KindLogit, KindBTYD, KindRecency, KindBlend}
@@ -75,7 +81,7 @@ func (o TrainOptions) withDefaults() TrainOptions {
 		o.MinPerClass = 50
 	}
 	if o.L2 == nil {
-		o.L2 = []float64{1e-3, 1e-2}
+		o.L2 = DefaultL2
 	}
 	if o.Candidates == nil {
 		o.Candidates = AllCandidates
