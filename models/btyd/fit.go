@@ -308,14 +308,9 @@ func fmtParams(names []string, theta []float64) string {
 func fitObjective(obj *objective, starts [][]float64, opt FitOptions) ([]float64, FitResult, error) {
 	opt = opt.withDefaults()
 	if opt.Start != nil {
-		s := append([]float64(nil), starts[0]...)
-		for i, n := range obj.names {
-			if v, ok := opt.Start[n]; ok {
-				if !(v > 0) || math.IsInf(v, 0) {
-					return nil, FitResult{}, fmt.Errorf("%w: start %s=%v must be positive and finite", ErrInvalidInput, n, v)
-				}
-				s[i] = math.Log(v)
-			}
+		s, err := startTheta(obj.names, opt.Start, starts[0])
+		if err != nil {
+			return nil, FitResult{}, err
 		}
 		starts = append([][]float64{s}, starts...)
 	}
@@ -354,6 +349,21 @@ func fitObjective(obj *objective, starts [][]float64, opt FitOptions) ([]float64
 		}
 	}
 	return p, res, nil
+}
+
+// startTheta returns the log-parameters of a caller's start: base with the
+// parameters named in start replaced by their logarithms.
+func startTheta(names []string, start map[string]float64, base []float64) ([]float64, error) {
+	s := append([]float64(nil), base...)
+	for i, n := range names {
+		if v, ok := start[n]; ok {
+			if !(v > 0) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("%w: start %s=%v must be positive and finite", ErrInvalidInput, n, v)
+			}
+			s[i] = math.Log(v)
+		}
+	}
+	return s, nil
 }
 
 // stdErrors returns delta-method standard errors of the natural parameters

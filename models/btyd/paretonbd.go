@@ -212,9 +212,9 @@ var paretoSubsampleRows = 20_000
 
 // FitParetoNBD estimates Pareto/NBD by maximum likelihood (BFGS with central
 // difference gradients). Above 50,000 distinct rows it fits a subsample of
-// ~20,000 rows (or starts from opt.Start), then takes Newton steps on all
-// rows with the subsample's Hessian, which also gives the standard errors;
-// BFGS on all rows is the fallback.
+// ~20,000 rows (from opt.Start first, when given), then takes Newton steps
+// on all rows from the subsample's optimum with the subsample's Hessian,
+// which also gives the standard errors; BFGS on all rows is the fallback.
 
 func FitParetoNBD(d Data, opt FitOptions) (ParetoNBD, FitResult, error) {
 	cd, n, err := prepare(d)
@@ -230,7 +230,7 @@ func FitParetoNBD(d Data, opt FitOptions) (ParetoNBD, FitResult, error) {
 	starts := bgStarts(cd)
 	if len(rows.x) > paretoNewtonRows {
 		// A deterministic subsample of ~20k distinct rows gives the warm
-		// start (unless the caller has one) and the Hessian; the full data
+		// start and the Hessian; the full data
 		// then needs only a few Newton steps, each one numerical gradient
 		// (9 likelihood passes), where BFGS from the same start spends tens
 		// of gradients and its line searches. BFGS remains the fallback.
@@ -238,16 +238,23 @@ func FitParetoNBD(d Data, opt FitOptions) (ParetoNBD, FitResult, error) {
 		subObj := &objective{model: "paretonbd", names: obj.names, weight: sub.W, customers: n,
 			f: func(theta []float64) float64 { return paretoEval(sub, theta, o.Workers) }}
 		subObj.g = numericalGradient(subObj.f)
-		warm := opt.Start != nil
-		if !warm {
-			so := o
-			so.SkipStdErr = true
-			if out, ok, _ := maximise(subObj, starts, so); ok {
-				starts = append([][]float64{out.theta}, starts...)
-				warm = true
+		// The subsample optimum, found from the caller's start when there
+		// is one, is where Newton starts: a start fitted on other data (the
+		// calibration period) can be far enough for the Hessian not to be
+		// positive definite there.
+		subStarts := starts
+		if opt.Start != nil {
+			s0, err := startTheta(obj.names, opt.Start, starts[0])
+			if err != nil {
+				return ParetoNBD{}, FitResult{Model: "paretonbd"}, err
 			}
+			subStarts = append([][]float64{s0}, starts...)
 		}
-		if warm {
+		so := o
+		so.SkipStdErr = true
+		if out, ok, _ := maximise(subObj, subStarts, so); ok {
+			starts = append([][]float64{out.theta}, subStarts...)
+			opt.Start = nil // found from it
 			obj.g = numericalGradient(obj.f)
 			obj.newton = true
 			obj.hessAt = func(theta []float64) *mat.SymDense {
