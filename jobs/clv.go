@@ -103,12 +103,9 @@ type CLVReportResult struct {
 // Out.
 func CLVReport(ctx context.Context, c CLVReportConfig, opt pipeline.Options) (CLVReportResult, error) {
 	var res CLVReportResult
-	switch c.Model {
-	case "":
-		c.Model = pipeline.ModelAuto
-	case pipeline.ModelAuto, "bgnbd", "mbgnbd", "paretonbd":
-	default:
-		return res, &UsageError{fmt.Errorf("--model %q: want auto, bgnbd, mbgnbd or paretonbd", c.Model)}
+	var err error
+	if c.Model, err = countModel(c.Model); err != nil {
+		return res, err
 	}
 	if c.Unit == 0 {
 		c.Unit = btyd.Week

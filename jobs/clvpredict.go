@@ -35,12 +35,9 @@ func PredictCLV(ctx context.Context, c CLVPredictConfig, opt pipeline.Options) (
 	if c.Input.Path == "" || c.AsOf.IsZero() || c.Out == "" {
 		return res, &UsageError{fmt.Errorf("clv predict needs --input, --as-of and --out")}
 	}
-	switch c.Model {
-	case "":
-		c.Model = pipeline.ModelAuto
-	case pipeline.ModelAuto, "bgnbd", "mbgnbd", "paretonbd":
-	default:
-		return res, &UsageError{fmt.Errorf("--model %q: want auto, bgnbd, mbgnbd or paretonbd", c.Model)}
+	var err error
+	if c.Model, err = countModel(c.Model); err != nil {
+		return res, err
 	}
 	if c.HoldoutDays <= 0 {
 		c.HoldoutDays = 90
@@ -96,4 +93,16 @@ func PredictCLV(ctx context.Context, c CLVPredictConfig, opt pipeline.Options) (
 	}
 	res.Rows = rec.NumRows()
 	return res, w.Close()
+}
+
+// countModel checks a --model of clv predict and clv report: auto (the
+// default, for ""), bgnbd, mbgnbd or paretonbd.
+func countModel(m string) (string, error) {
+	switch m {
+	case "":
+		return pipeline.ModelAuto, nil
+	case pipeline.ModelAuto, "bgnbd", "mbgnbd", "paretonbd":
+		return m, nil
+	}
+	return m, &UsageError{fmt.Errorf("--model %q: want auto, bgnbd, mbgnbd or paretonbd", m)}
 }
