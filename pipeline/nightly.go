@@ -24,14 +24,22 @@ import (
 
 // NightlyConfig describes one nightly run.
 type NightlyConfig struct {
-	Input    Input
-	AsOf     time.Time     // the UTC day to score, inclusive
-	DB       string        // sink DSN, e.g. "sqlite:predictions.db"
-	Store    store.Options // table names…
-	RunID    string        // "" = generated
-	DryRun   bool          // do everything but publish
-	CLV      CLVOptions    // probabilistic models (BG/NBD + Gamma-Gamma by default)
-	Registry string        // churn model registry folder; "" = no churn model
+	Input Input
+	AsOf  time.Time     // the UTC day to score, inclusive
+	DB    string        // sink DSN, e.g. "sqlite:predictions.db"
+	Store store.Options // table names…
+	RunID string        // "" = generated
+	// DryRun does everything but publish: the database is read (the last
+	// published night for the gates and the change columns) but neither
+	// migrated nor written — no ledger row, no lock, no labels. A database
+	// not migrated to this version is read as empty.
+	DryRun bool
+	// ReplaceCurrent publishes a night older than the current table's into
+	// the current table too; without it such a night (a backfill) goes to
+	// history only and its run is recorded "backfilled".
+	ReplaceCurrent bool
+	CLV            CLVOptions // probabilistic models (BG/NBD + Gamma-Gamma by default)
+	Registry       string     // churn model registry folder; "" = no churn model
 	// RegistryRequired: Registry was configured (not the default), so a
 	// missing registry or one without a loadable champion fails the run
 	// (ErrRegistry) instead of leaving the churn columns NULL with a warning.
@@ -134,55 +142,74 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 			onRetry(attempt, err, wait)
 		}
 	}
-	opened, err := retry.Value(ctx, pol, func(ctx context.Context) (store.Store, error) {
-		st, err := store.Open(ctx, cfg.DB, withLogger(cfg.Store, log))
-		if err != nil {
-			return nil, err
-		}
-		if err := st.Migrate(ctx); err != nil {
-			st.Close()
-			return nil, err
-		}
-		return st, nil
-	})
 	var st store.Store
-	if opened != nil {
+	if cfg.DryRun {
+		if st, err = openDryRun(ctx, cfg, pol, log); err != nil {
+			return res, err
+		}
+		defer st.Close()
+		defer func() { // nothing recorded: the status is the result's only
+			switch {
+			case err == nil:
+				res.Run.Status = statusDryRun
+			case errors.Is(err, ErrGateBlocked):
+				res.Run.Status = store.StatusBlocked
+			default:
+				res.Run.Status = store.StatusFailed
+			}
+		}()
+	} else {
+		var opened store.Store
+		opened, err = retry.Value(ctx, pol, func(ctx context.Context) (store.Store, error) {
+			st, err := store.Open(ctx, cfg.DB, withLogger(cfg.Store, log))
+			if err != nil {
+				return nil, err
+			}
+			if err := st.Migrate(ctx); err != nil {
+				st.Close()
+				return nil, err
+			}
+			return st, nil
+		})
+		if err != nil {
+			return res, fmt.Errorf("%w: %w", ErrSink, err)
+		}
 		st = retryingStore{Store: opened, pol: pol}
-	}
-	if err != nil {
-		return res, fmt.Errorf("%w: %w", ErrSink, err)
-	}
-	defer st.Close()
-	release, err := st.TryLock(ctx)
-	if err != nil {
-		if !errors.Is(err, store.ErrLocked) { // e.g. a read-only folder, a lock file that is a folder
-			err = fmt.Errorf("%w: lock: %w", ErrSink, err)
+		defer st.Close()
+		var release func() error
+		release, err = st.TryLock(ctx)
+		if err != nil {
+			if !errors.Is(err, store.ErrLocked) { // e.g. a read-only folder, a lock file that is a folder
+				err = fmt.Errorf("%w: lock: %w", ErrSink, err)
+			}
+			return res, err
 		}
-		return res, err
-	}
-	defer release()
-	if err := st.StartRun(ctx, &res.Run); err != nil {
-		return res, fmt.Errorf("%w: ledger: %w", ErrSink, err)
-	}
-	log.Info("run started", "input", store.RedactDSN(cfg.Input.Path), "db", store.RedactDSN(cfg.DB))
-	defer func() {
-		res.Run.FinishedAt = time.Now().UTC()
-		if errors.Is(err, ErrGateBlocked) {
-			res.Run.Status = store.StatusBlocked
-			res.Run.Error = redact.Scrub(err.Error())
-		} else if err != nil {
-			res.Run.Status = store.StatusFailed
-			res.Run.Error = redact.Scrub(err.Error()) // a driver message may quote a DSN
-		} else {
-			res.Run.Status = "succeeded"
+		defer release()
+		if err := st.StartRun(ctx, &res.Run); err != nil {
+			return res, fmt.Errorf("%w: ledger: %w", ErrSink, err)
 		}
-		// Record the outcome even when ctx was cancelled.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if ferr := st.FinishRun(fctx, &res.Run); ferr != nil {
-			err = errors.Join(err, fmt.Errorf("%w: ledger: %w", ErrSink, ferr))
-		}
-	}()
+		defer func() {
+			res.Run.FinishedAt = time.Now().UTC()
+			if errors.Is(err, ErrGateBlocked) {
+				res.Run.Status = store.StatusBlocked
+				res.Run.Error = redact.Scrub(err.Error())
+			} else if err != nil {
+				res.Run.Status = store.StatusFailed
+				res.Run.Error = redact.Scrub(err.Error()) // a driver message may quote a DSN
+			} else if res.Run.Details["backfill"] == true {
+				res.Run.Status = store.StatusBackfilled
+			} else {
+				res.Run.Status = store.StatusSucceeded
+			}
+			// Record the outcome even when ctx was cancelled.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if ferr := st.FinishRun(fctx, &res.Run); ferr != nil {
+				err = errors.Join(err, fmt.Errorf("%w: ledger: %w", ErrSink, ferr))
+			}
+		}()
+	}
+	log.Info("run started", "input", store.RedactDSN(cfg.Input.Path), "db", store.RedactDSN(cfg.DB), "dry_run", cfg.DryRun)
 
 	tm := newTimer(opt.OnStep)
 	res.Seconds = tm.m
@@ -305,9 +332,22 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	if err := gates.final(cfg, &res, models.Champion, chv); err != nil {
 		return res, err
 	}
+	// A night older than the current table's is a backfill: history only,
+	// unless the operator asks to replace the current night.
+	last, haveLast, err := st.PublishedRun(ctx)
+	if err != nil {
+		return res, fmt.Errorf("%w: ledger: %w", ErrSink, err)
+	}
+	backfill := haveLast && asOf.Before(last.AsOf.UTC().Truncate(24*time.Hour)) && !cfg.ReplaceCurrent
+	if backfill {
+		res.Run.Details["backfill"] = true
+		res.Run.Details["current_night"] = last.AsOf.Format(time.DateOnly)
+		log.Info("backfill: the night is older than the current table's; publishing it to history only (--replace-current to replace the current night)",
+			"current_night", last.AsOf.Format(time.DateOnly))
+	}
 	if cfg.DryRun {
 		res.Run.Details["dry_run"] = true
-		log.Info("dry run: not publishing", "customers", pred.NumRows())
+		log.Info("dry run: not publishing, nothing recorded", "customers", pred.NumRows())
 		return res, nil
 	}
 	if err := putLabels(ctx, st); err != nil {
@@ -316,12 +356,13 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	pauseAt("publish")
 	// The ledger row turns succeeded inside the publishing transaction.
 	ledger := res.Run
-	pub := store.Publication{RunID: cfg.RunID, AsOf: asOf, Records: []arrow.RecordBatch{night}, Alerts: alerts, Run: &ledger}
+	pub := store.Publication{RunID: cfg.RunID, AsOf: asOf, Records: []arrow.RecordBatch{night}, Alerts: alerts, Run: &ledger,
+		HistoryOnly: backfill}
 	if err := retry.Do(ctx, pol, func(ctx context.Context) error { return st.Publish(ctx, pub) }); err != nil {
 		// An interruption (SIGTERM) during COMMIT may come after the commit:
 		// the table then holds this run's night and the ledger says
 		// succeeded, and so does the process.
-		if pr, ok, perr := st.PublishedRun(context.WithoutCancel(ctx)); perr != nil || !ok || pr.ID != cfg.RunID {
+		if pr, ok, perr := st.PublishedRun(context.WithoutCancel(ctx)); backfill || perr != nil || !ok || pr.ID != cfg.RunID {
 			return res, fmt.Errorf("%w: publish: %w", ErrSink, err)
 		}
 		log.Warn("published: the commit completed before the error", "err", err)
@@ -335,6 +376,51 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	tm.lap("outcomes")
 	return res, nil
 }
+
+// openDryRun opens the store read-only, without migrating it; a database
+// without a file or without every migration is read as one that has
+// published nothing.
+func openDryRun(ctx context.Context, cfg NightlyConfig, pol retry.Policy, log *slog.Logger) (store.Store, error) {
+	so := withLogger(cfg.Store, log)
+	so.ReadOnly = true
+	st, err := retry.Value(ctx, pol, func(ctx context.Context) (store.Store, error) {
+		return store.Open(ctx, cfg.DB, so)
+	})
+	if errors.Is(err, store.ErrNoDatabase) {
+		log.Info("dry run: no database yet, nothing published to compare with")
+		return emptyStore{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSink, err)
+	}
+	ok, err := st.Migrated(ctx)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("%w: %w", ErrSink, err)
+	}
+	if !ok {
+		st.Close()
+		log.Warn("dry run: the database is not migrated to this version of churnpipe and stays so; the night is compared with nothing published")
+		return emptyStore{}, nil
+	}
+	return retryingStore{Store: st, pol: pol}, nil
+}
+
+// statusDryRun is the status of a dry run's result; no ledger row has it.
+const statusDryRun = "dry_run"
+
+// emptyStore is a store that has published nothing: what a dry run reads
+// from a database it must not migrate. Only a dry run's reads are
+// implemented.
+type emptyStore struct{ store.Store }
+
+func (emptyStore) PublishedRun(context.Context) (store.Run, bool, error) {
+	return store.Run{}, false, nil
+}
+func (emptyStore) PreviousNight(context.Context, time.Time) (store.PreviousNight, error) {
+	return store.PreviousNight{}, nil
+}
+func (emptyStore) Close() error { return nil }
 
 // ErrGateBlocked is returned when a quality gate blocks publishing.
 var ErrGateBlocked = errors.New("quality gate blocked publishing")

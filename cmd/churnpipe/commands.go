@@ -37,7 +37,8 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 		"Named here or in --config it must exist and hold a champion (else exit 7); the default may be missing (churn columns NULL, warned)")
 	attrs := fs.String("attributes", "", "customer-attribute file (CSV or Parquet keyed by customer_id) for a champion trained with churnpipe train --attributes")
 	dbRetry := fs.Int("db-retry-seconds", 120, "how long transient database failures (connection refused or reset, a server restarting) are retried before the night fails with exit 5; 0: no retry")
-	dry := fs.Bool("dry-run", false, "do everything but publish")
+	dry := fs.Bool("dry-run", false, "do everything but publish: the database is read, never migrated or written (no ledger row)")
+	replace := fs.Bool("replace-current", false, "a night older than the current table's replaces the current night too (default: such a backfill goes to history only, recorded backfilled)")
 	force := fs.Bool("force-publish", false, "publish even if a quality gate blocks (recorded in pipeline_runs)")
 	metricsFile := fs.String("metrics-file", "", "write Prometheus metrics here (node_exporter textfile collector)")
 	push := fs.String("pushgateway", "", "push metrics to this Prometheus Pushgateway URL")
@@ -74,7 +75,7 @@ func runNightly(ctx context.Context, args []string, stdout io.Writer) error {
 	if cfg.AsOf, err = parseDay("as-of", *asOf); err != nil {
 		return err
 	}
-	cfg.DryRun, cfg.ForcePublish = *dry, *force
+	cfg.DryRun, cfg.ForcePublish, cfg.ReplaceCurrent = *dry, *force, *replace
 	if *shard != "" {
 		if cfg.Input.Shard, cfg.Input.Shards, err = jobs.ParseShard(*shard); err != nil {
 			return err

@@ -380,3 +380,67 @@ func TestOpsOperatorInputs(t *testing.T) {
 		assert.Contains(t, out, `msg="quality gate warning"`)
 	})
 }
+
+// TestOpsDryRunAndBackfill is item 4. On main a dry run migrated the
+// database and recorded "succeeded" (so the newest succeeded run was not the
+// night in the table), and a night older than the current one replaced it.
+func TestOpsDryRunAndBackfill(t *testing.T) {
+	dir := t.TempDir()
+	hist := filepath.Join(dir, "h.parquet")
+	code, out := exe(t, dir, "synth", "--customers", "300", "--start", "2024-01-01", "--end", "2024-12-31", "--seed", "4", "--out", hist)
+	require.Equal(t, 0, code, out)
+	dbPath := filepath.Join(dir, "p.db")
+	night := func(asOf string, extra ...string) (int, string) {
+		return exe(t, dir, append([]string{"nightly", "--input", hist, "--as-of", asOf, "--db", "sqlite:" + dbPath, "--registry", ""}, extra...)...)
+	}
+	query := func(q string) string {
+		db, err := sql.Open("sqlite", dbPath)
+		require.NoError(t, err)
+		defer db.Close()
+		var s string
+		require.NoError(t, db.QueryRow(q).Scan(&s), q)
+		return s
+	}
+
+	code, out = night("2024-12-30", "--dry-run")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "status dry_run")
+	assert.NoFileExists(t, dbPath, "a dry run creates no database")
+
+	code, out = night("2024-12-30")
+	require.Equal(t, 0, code, out)
+	migrations := query(`SELECT group_concat(version) FROM schema_migrations`)
+	code, out = night("2024-12-31", "--dry-run")
+	require.Equal(t, 0, code, out)
+	assert.Equal(t, "1 succeeded", query(`SELECT count(*) || ' ' || group_concat(status) FROM pipeline_runs`), "a dry run records nothing")
+	// A database an older churnpipe migrated stays as it is.
+	db, err := sql.Open("sqlite", dbPath)
+	require.NoError(t, err)
+	_, err = db.Exec(`DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)`)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	older := query(`SELECT group_concat(version) FROM schema_migrations`)
+	require.NotEqual(t, migrations, older)
+	code, out = night("2024-12-31", "--dry-run")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "not migrated")
+	assert.Equal(t, older, query(`SELECT group_concat(version) FROM schema_migrations`), "a dry run does not migrate")
+	assert.Equal(t, "1", query(`SELECT count(*) FROM pipeline_runs`))
+
+	// Backfill: 2024-12-20 after 2024-12-30 goes to history only (forced past
+	// the drift gates, which compare with the later current night).
+	code, out = night("2024-12-20", "--force-publish")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "status backfilled")
+	assert.Equal(t, "2024-12-30", query(`SELECT DISTINCT as_of FROM customer_predictions`), "the current night stays")
+	assert.Equal(t, "2024-12-20,2024-12-30", query(`SELECT group_concat(as_of) FROM (SELECT DISTINCT as_of FROM customer_predictions_history ORDER BY as_of)`))
+	assert.NotEqual(t, "0", query(`SELECT count(*) FROM stage_transitions WHERE as_of = '2024-12-20'`))
+	assert.Equal(t, "2024-12-30", query(`SELECT as_of FROM pipeline_runs WHERE status = 'succeeded' ORDER BY started_at DESC LIMIT 1`),
+		"the newest succeeded run is the night in the table")
+	assert.Equal(t, "backfilled", query(`SELECT status FROM pipeline_runs WHERE as_of = '2024-12-20'`))
+
+	code, out = night("2024-12-20", "--force-publish", "--replace-current")
+	require.Equal(t, 0, code, out)
+	assert.Contains(t, out, "status succeeded")
+	assert.Equal(t, "2024-12-20", query(`SELECT DISTINCT as_of FROM customer_predictions`), "--replace-current replaces the current night")
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,6 +62,22 @@ type store struct {
 }
 
 func (s *store) hist() string { return s.table + "_history" }
+
+func (s *store) Migrated(ctx context.Context) (bool, error) {
+	cols, err := s.eng.columns(ctx, tMigrations)
+	if err != nil {
+		return false, fmt.Errorf("store: migrated: %w", err)
+	}
+	if len(cols) == 0 {
+		return false, nil
+	}
+	var n int64
+	if err := s.eng.pool().queryRow(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE target_table = ? AND version = ?",
+		s.d.tbl(tMigrations)), s.table, latestVersion).Scan(&n); err != nil {
+		return false, fmt.Errorf("store: migrated: %w", err)
+	}
+	return n > 0, nil
+}
 
 func (s *store) Migrate(ctx context.Context) error {
 	err := s.eng.inTx(ctx, true, func(q querier) error {
@@ -190,9 +207,9 @@ func (s *store) StartRun(ctx context.Context, r *Run) error {
 
 func (s *store) FinishRun(ctx context.Context, r *Run) error {
 	switch r.Status {
-	case StatusSucceeded, StatusFailed, StatusBlocked:
+	case StatusSucceeded, StatusBackfilled, StatusFailed, StatusBlocked:
 	default:
-		return fmt.Errorf("store: finish run %q: status %q is not succeeded, failed or blocked", r.ID, r.Status)
+		return fmt.Errorf("store: finish run %q: status %q is not succeeded, backfilled, failed or blocked", r.ID, r.Status)
 	}
 	if r.FinishedAt.IsZero() {
 		r.FinishedAt = time.Now().UTC()
@@ -210,7 +227,7 @@ func (s *store) FinishRun(ctx context.Context, r *Run) error {
 		if err := s.eng.pool().queryRow(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE run_id = ?", s.d.tbl(tRuns)), r.ID).Scan(&exists); err != nil {
 			return fmt.Errorf("store: finish run %q: %w", r.ID, err)
 		}
-		if r.Status != StatusSucceeded && exists > 0 {
+		if !published(r.Status) && exists > 0 {
 			// The publishing transaction already recorded success (Publication.Run):
 			// the night is live, a later failure (an interruption after the commit)
 			// does not turn it into "failed".
@@ -223,12 +240,16 @@ func (s *store) FinishRun(ctx context.Context, r *Run) error {
 	return nil
 }
 
+// published reports whether a run status says the run's night was
+// published (succeeded, or backfilled into history).
+func published(status string) bool { return status == StatusSucceeded || status == StatusBackfilled }
+
 // finishRunSQL updates the ledger row of r; a status other than succeeded
-// never overwrites succeeded.
+// or backfilled never overwrites those.
 func finishRunSQL(ctx context.Context, q querier, d dialect, r *Run, details any) (int64, error) {
 	guard := ""
-	if r.Status != StatusSucceeded {
-		guard = " AND status <> '" + StatusSucceeded + "'"
+	if !published(r.Status) {
+		guard = " AND status NOT IN ('" + StatusSucceeded + "', '" + StatusBackfilled + "')"
 	}
 	return q.exec(ctx, fmt.Sprintf(`UPDATE %s SET finished_at = ?, status = ?, rows_read = ?, rows_rejected = ?,
 	rows_excluded = ?, rows_duplicate = ?, rows_identical = ?, customers = ?, error = ?, details = ? WHERE run_id = ?%s`, d.tbl(tRuns), guard),
@@ -452,8 +473,12 @@ func (s *store) Publish(ctx context.Context, p Publication) error {
 			return err
 		}
 		if r := p.Run; r != nil {
-			// The ledger says succeeded exactly when the night is live.
+			// The ledger says succeeded exactly when the night is live
+			// (backfilled when it went to history only).
 			r.Status = StatusSucceeded
+			if p.HistoryOnly {
+				r.Status = StatusBackfilled
+			}
 			n, err := finishRunSQL(ctx, q, s.d, r, details)
 			if err != nil {
 				return fmt.Errorf("ledger: %w", err)
@@ -586,13 +611,30 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 	// history night is filled from it too, before the current table is
 	// rewritten.
 	night := cur
-	if s.d.pg {
+	if s.d.pg || pl.pub.HistoryOnly {
 		night = staging
 		steps = []step{
 			{"clear history night", fmt.Sprintf("DELETE FROM %s WHERE as_of = %s", hist, s.d.dateP()), []any{asOf}},
 			{"fill history night", fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", hist, histCols, histCols, staging), nil},
 			{"clear current", "DELETE FROM " + cur, nil},
 			{"fill current", fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", cur, stagingCols, stagingCols, staging), nil},
+		}
+	}
+	if pl.pub.HistoryOnly {
+		// A backfill: the current table keeps its later night; history,
+		// transitions and metrics read the staging table. SQLite's staging
+		// holds the record columns only: the current table's others are
+		// added (NULL), as PostgreSQL's and MySQL's staging (LIKE the
+		// current table) have them.
+		steps = steps[:2]
+		if !s.d.pg && !s.d.my {
+			var add []step
+			for c := range pl.curCols {
+				if !slices.Contains(pl.cols, c) {
+					add = append(add, step{"staging column " + c, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s", staging, ident(c)), nil})
+				}
+			}
+			steps = append(add, steps...)
 		}
 	}
 	t0 := time.Now()

@@ -39,10 +39,19 @@ func openSQLite(ctx context.Context, path string, opt Options) (Store, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("%w: sqlite:%s: %s is not a folder", ErrUnsupportedDSN, path, dir)
 	}
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+	fi, statErr := os.Stat(path)
+	if statErr == nil && fi.IsDir() {
 		return nil, fmt.Errorf("%w: sqlite:%s is a folder, not a database file", ErrUnsupportedDSN, path)
 	}
-	db, err := sql.Open("sqlite", sqliteDSN(path))
+	dsn := sqliteDSN(path)
+	if opt.ReadOnly {
+		if errors.Is(statErr, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: sqlite:%s", ErrNoDatabase, path)
+		}
+		u := url.URL{Path: path}
+		dsn = "file:" + u.EscapedPath() + fmt.Sprintf("?mode=ro&_busy_timeout=%d", sqliteBusyMS)
+	}
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}

@@ -36,6 +36,9 @@ var (
 	ErrEmptyPublication = errors.New("store: empty publication")
 	// ErrNotMigrated: the target table does not exist; call Migrate first.
 	ErrNotMigrated = errors.New("store: table not migrated")
+	// ErrNoDatabase: Options.ReadOnly and the SQLite file does not exist
+	// (nothing was published there yet).
+	ErrNoDatabase = errors.New("store: no database file")
 )
 
 // DefaultTable is the current-night table used when Options.Table is empty.
@@ -47,6 +50,9 @@ const (
 	StatusSucceeded = "succeeded"
 	StatusFailed    = "failed"
 	StatusBlocked   = "blocked"
+	// StatusBackfilled: the run published an older night into history only
+	// (Publication.HistoryOnly); the current table holds a later night.
+	StatusBackfilled = "backfilled"
 )
 
 // Options configures Open.
@@ -66,6 +72,10 @@ type Options struct {
 	// creates the schema. Every table of the sink — the ledger and
 	// schema_migrations too — lives in it. Ignored by SQLite.
 	Schema string
+	// ReadOnly: the caller only reads (a dry run). SQLite opens the file
+	// read-only and does not create it (a missing file is ErrNoDatabase);
+	// PostgreSQL and MySQL connect as usual (Open changes nothing there).
+	ReadOnly bool
 	// Logger receives progress messages; nil discards them. DSNs are logged
 	// through RedactDSN only.
 	Logger *slog.Logger
@@ -77,16 +87,22 @@ type Store interface {
 	// Migrate applies the versioned migrations not yet recorded in
 	// schema_migrations. It is idempotent and safe to run concurrently.
 	Migrate(ctx context.Context) error
+	// Migrated reports whether every migration is applied to the target
+	// table (false for a database Migrate never ran on, or one an older
+	// churnpipe migrated); it changes nothing.
+	Migrated(ctx context.Context) (bool, error)
 	// StartRun inserts r into pipeline_runs with status "running", filling
 	// r.ID (if empty), r.StartedAt (if zero) and r.Status. If this Store holds
 	// the target table's lock (TryLock), runs of the same table left
 	// "running" by a dead process are first marked "failed", error "abandoned".
 	StartRun(ctx context.Context, r *Run) error
-	// FinishRun records r.Status ("succeeded", "failed" or "blocked"),
+	// FinishRun records r.Status ("succeeded", "backfilled", "failed" or "blocked"),
 	// r.FinishedAt (now if zero, filled in), the counts, r.Error and r.Details.
 	FinishRun(ctx context.Context, r *Run) error
 	// Publish atomically replaces the current night with p and records it in
-	// history, stage_transitions and lifecycle_metrics (see the package doc).
+	// history, stage_transitions and lifecycle_metrics (see the package doc);
+	// with p.HistoryOnly it writes the night to history, its transitions,
+	// metrics and alerts, and leaves the current table alone.
 	Publish(ctx context.Context, p Publication) error
 	// PutLabels upserts labels by code into "stage_labels" or "segment_labels".
 	PutLabels(ctx context.Context, table string, labels []Label) error
@@ -155,8 +171,16 @@ type Publication struct {
 	// StartRun): its ledger row is recorded succeeded — with Run's counts,
 	// details and finished_at — inside the publishing transaction, so that
 	// the newest succeeded run is always the night in the table, whatever
-	// interrupts the process around the commit.
+	// interrupts the process around the commit. With HistoryOnly it is
+	// recorded backfilled instead.
 	Run *Run
+	// HistoryOnly publishes a night older than the current table's (a
+	// backfill): the history night, its stage_transitions (against the
+	// history night before it), lifecycle_metrics and customer_alerts are
+	// replaced; the current table keeps its later night. The figures of
+	// later nights, computed against what history held then, are not
+	// recomputed.
+	HistoryOnly bool
 }
 
 // Label is one row of stage_labels or segment_labels.
