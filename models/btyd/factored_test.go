@@ -161,6 +161,7 @@ func TestParetoNewtonMatchesBFGS(t *testing.T) {
 	m, fit, err := FitParetoNBD(d, FitOptions{})
 	require.NoError(t, err)
 	require.True(t, fit.Converged)
+	assert.Equal(t, "Newton", fit.Method, "the full data are polished by Newton steps")
 
 	cd, n, err := prepare(d)
 	require.NoError(t, err)
@@ -181,6 +182,7 @@ func TestParetoNewtonMatchesBFGS(t *testing.T) {
 	// calibration fit), the same optimum.
 	m2, fit2, err := FitParetoNBD(d, FitOptions{Start: map[string]float64{"r": 0.5, "alpha": 7, "s": 0.9, "beta": 14}})
 	require.NoError(t, err)
+	assert.Equal(t, "Newton", fit2.Method)
 	assert.InEpsilon(t, ref.LogLik, fit2.LogLik, 1e-9)
 	assert.InEpsilon(t, p[0], m2.R, 1e-4)
 }

@@ -44,8 +44,11 @@ type FitResult struct {
 	LogLik     float64            `json:"loglik"`
 	Customers  int                `json:"customers"`
 	Iterations int                `json:"iterations"`
-	Converged  bool               `json:"converged"`
-	StdErr     map[string]float64 `json:"stderr"`
+	// Method is the optimiser that reached the optimum ("Newton" from a
+	// subsample's optimum on large data, else BFGS or Nelder-Mead).
+	Method    string             `json:"method,omitempty"`
+	Converged bool               `json:"converged"`
+	StdErr    map[string]float64 `json:"stderr"`
 	// Warnings are what the caller should know about the data the fit
 	// used (for example customers left out of a Gamma-Gamma fit).
 	Warnings []string `json:"warnings,omitempty"`
@@ -327,7 +330,7 @@ func fitObjective(obj *objective, starts [][]float64, opt FitOptions) ([]float64
 		hess = nil
 		out, ok, err = maximise(obj, starts, opt)
 	}
-	res := FitResult{Model: obj.model, Customers: obj.customers, Iterations: out.iters, Converged: ok,
+	res := FitResult{Model: obj.model, Customers: obj.customers, Iterations: out.iters, Method: out.how, Converged: ok,
 		Params: map[string]float64{}, StdErr: map[string]float64{}}
 	if err != nil {
 		return nil, res, err
