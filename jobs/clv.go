@@ -153,7 +153,7 @@ func CLVReport(ctx context.Context, c CLVReportConfig, opt pipeline.Options) (CL
 			opt.Logger.Warn(w)
 		}
 	}
-	if res.Evaluation, err = pipeline.EvaluateCLV(h, m, c.CalibrationEnd, c.HoldoutEnd, opt); err != nil {
+	if res.Evaluation, err = pipeline.EvaluateCLV(h, cal, m, c.CalibrationEnd, c.HoldoutEnd, opt); err != nil {
 		return res, err
 	}
 	d, rows, err := pipeline.SummaryData(cal, c.Unit)

@@ -125,14 +125,14 @@ func repeatTotals(feat arrow.RecordBatch) (map[string][2]float64, error) {
 	return out, nil
 }
 
-// EvaluateCLV scores the calibration customers of the feature table at
-// calEnd with m (fitted on data up to calEnd) over the holdout (calEnd,
+// EvaluateCLV scores the calibration customers of cal, h's feature table at
+// calEnd, with m (fitted on data up to calEnd) over the holdout (calEnd,
 // holdEnd] of h, and compares the predictions — holdout purchase days
 // E[Y(L) | x, t_x, T] and holdout spend E[Y(L)]·E[Z | z̄, x] — with what
 // happened, next to BaselineRunRate. Without a spend model the spend metrics
 // are NaN. It fails when the holdout is empty or nobody bought on or before
 // calEnd.
-func EvaluateCLV(h *History, m *CLVModels, calEnd, holdEnd time.Time, opt Options) (*CLVEvaluation, error) {
+func EvaluateCLV(h *History, cal arrow.RecordBatch, m *CLVModels, calEnd, holdEnd time.Time, opt Options) (*CLVEvaluation, error) {
 	if m == nil || m.Count == nil {
 		return nil, errors.New("pipeline: clv evaluation needs a fitted count model")
 	}
@@ -141,11 +141,6 @@ func EvaluateCLV(h *History, m *CLVModels, calEnd, holdEnd time.Time, opt Option
 	}
 	unit := m.opt.withDefaults().Unit
 	holdDays := int(data.DayOf(holdEnd.UnixMilli()) - data.DayOf(calEnd.UnixMilli()))
-	cal, err := h.FeaturesAt(calEnd, opt)
-	if err != nil {
-		return nil, err
-	}
-	defer cal.Release()
 	cfc, err := newFeatureCols(cal)
 	if err != nil {
 		return nil, err
