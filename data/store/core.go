@@ -705,6 +705,9 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 		if err := s.pgInsertFigures(ctx, q, asOf, figures, lap); err != nil {
 			return err
 		}
+		if err := s.recomputeLater(ctx, q, pl, lap); err != nil {
+			return err
+		}
 		return s.swapAlerts(ctx, q, pl, lap)
 	}
 
@@ -725,7 +728,79 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 		return fmt.Errorf("metrics: %w", err)
 	}
 	lap("metrics")
+	if err := s.recomputeLater(ctx, q, pl, lap); err != nil {
+		return err
+	}
 	return s.swapAlerts(ctx, q, pl, lap)
+}
+
+// recomputeLater, after publishing a night D older than the newest history
+// night (a backfill, Publication.HistoryOnly, or one that replaced the
+// current table with --replace-current), recomputes in the same transaction the figures of later history nights
+// that D now precedes: the stage_transitions of the next history night N
+// (against D instead of the night before D), and the lifecycle_metrics of
+// every history night M whose cohort night (the newest at or before M − 90
+// days) is now D, i.e. D + 90 ≤ M < N + 90 (M < ∞ when N does not exist).
+// A publication of the newest night has no later nights: one indexed
+// look-up.
+func (s *store) recomputeLater(ctx context.Context, q querier, pl *plan, lap func(string)) error {
+	hist := s.d.tbl(s.hist())
+	d := day(pl.pub.AsOf)
+	next := func(after time.Time, orEqual bool) (time.Time, error) {
+		op := ">"
+		if orEqual {
+			op = ">="
+		}
+		var v any
+		if err := q.queryRow(ctx, fmt.Sprintf("SELECT min(as_of) FROM %s WHERE as_of %s %s", hist, op, s.d.dateP()),
+			s.d.dateArg(after)).Scan(&v); err != nil {
+			return time.Time{}, err
+		}
+		return asTime(v)
+	}
+	// night is one history night as the table the figures read.
+	night := func(t time.Time) string {
+		return fmt.Sprintf("(SELECT * FROM %s WHERE as_of = '%s')", hist, t.Format(time.DateOnly))
+	}
+	clear := func(table string, t time.Time) error {
+		_, err := q.exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE target_table = ? AND as_of = %s", s.d.tbl(table), s.d.dateP()),
+			s.table, s.d.dateArg(t))
+		return err
+	}
+	n, err := next(d, false)
+	if err != nil {
+		return fmt.Errorf("backfill: next night: %w", err)
+	}
+	if n.IsZero() {
+		return nil
+	}
+	if err := clear(tTransitions, n); err != nil {
+		return fmt.Errorf("backfill: clear transitions of %s: %w", n.Format(time.DateOnly), err)
+	}
+	if _, err := q.exec(ctx, transitionsInsertSQL(s.d, hist, night(n)), s.table, s.d.dateArg(n), s.d.dateArg(d), s.d.dateArg(d)); err != nil {
+		return fmt.Errorf("backfill: transitions of %s: %w", n.Format(time.DateOnly), err)
+	}
+	lap("backfill: transitions of the next night")
+	end := n.AddDate(0, 0, 90)
+	hasCLV := pl.curCols["predicted_clv_12m"]
+	for m, err := next(d.AddDate(0, 0, 90), true); ; m, err = next(m, false) {
+		if err != nil {
+			return fmt.Errorf("backfill: later nights: %w", err)
+		}
+		if m.IsZero() || !m.Before(end) {
+			break
+		}
+		if err := clear(tMetrics, m); err != nil {
+			return fmt.Errorf("backfill: clear metrics of %s: %w", m.Format(time.DateOnly), err)
+		}
+		gap := int64(m.Sub(d) / (24 * time.Hour))
+		if _, err := q.exec(ctx, metricsInsertSQL(s.d, hist, night(m), hasCLV, pl.subMetrics),
+			gap, s.d.dateArg(d), s.table, s.d.dateArg(m)); err != nil {
+			return fmt.Errorf("backfill: metrics of %s: %w", m.Format(time.DateOnly), err)
+		}
+		lap("backfill: metrics of " + m.Format(time.DateOnly))
+	}
+	return nil
 }
 
 func (s *store) swapAlerts(ctx context.Context, q querier, pl *plan, lap func(string)) error {
@@ -957,10 +1032,10 @@ func metricsInsertSQL(d dialect, hist, cur string, hasCLV, hasSubs bool) string 
 	` + churnedExpr(hasSubs) + ` AS churned` + subCols + `
 	FROM %[1]s o JOIN %[2]s n ON n.customer_id = o.customer_id WHERE o.as_of = %[3]s),
 per AS (SELECT COALESCE(lifecycle_stage, 'unknown') AS stage, count(*) AS customers, avg(historic_value) AS ahv,
-	avg(%[7]s) AS aclv FROM %[2]s GROUP BY COALESCE(lifecycle_stage, 'unknown')
-	UNION ALL SELECT 'all', count(*), avg(historic_value), avg(%[7]s) FROM %[2]s),
+	avg(%[7]s) AS aclv FROM %[2]s cn GROUP BY COALESCE(lifecycle_stage, 'unknown')
+	UNION ALL SELECT 'all', count(*), avg(historic_value), avg(%[7]s) FROM %[2]s cn),
 ch AS (SELECT stage, avg(churned) AS rate` + subAgg + ` FROM coh GROUP BY stage UNION ALL SELECT 'all', avg(churned)` + subAll + ` FROM coh),
-tot AS (SELECT count(*) AS total FROM %[2]s)
+tot AS (SELECT count(*) AS total FROM %[2]s cn)
 `
 	insert := `INSERT INTO %[4]s (target_table, as_of, stage, customers, share, realized_churn_rate, retention_rate, avg_historic_value, avg_predicted_clv` + subIns + `)
 `

@@ -178,8 +178,12 @@ type Publication struct {
 	// backfill): the history night, its stage_transitions (against the
 	// history night before it), lifecycle_metrics and customer_alerts are
 	// replaced; the current table keeps its later night. The figures of
-	// later nights, computed against what history held then, are not
-	// recomputed.
+	// the later nights it now precedes are recomputed in the same
+	// transaction: the next history night's stage_transitions (now against
+	// this night) and the lifecycle_metrics of the nights whose cohort night
+	// (the newest at or before as_of − 90 days) it now is. Per-customer
+	// values of later nights (stage_since, alerts) stay as those nights
+	// computed them.
 	HistoryOnly bool
 }
 

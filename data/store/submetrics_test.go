@@ -21,6 +21,12 @@ type subCust struct {
 
 func publishSubNight(t *testing.T, s Store, asOf time.Time, runID string, cs []subCust) {
 	t.Helper()
+	publishSubNightAs(t, s, Publication{RunID: runID, AsOf: asOf}, cs)
+}
+
+// publishSubNightAs publishes cs as p (whose Records it fills).
+func publishSubNightAs(t *testing.T, s Store, p Publication, cs []subCust) {
+	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	sc := arrow.NewSchema([]arrow.Field{
@@ -55,7 +61,8 @@ func publishSubNight(t *testing.T, s Store, asOf time.Time, runID string, cs []s
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	require.NoError(t, s.Publish(context.Background(), Publication{RunID: runID, AsOf: asOf, Records: []arrow.RecordBatch{rec}}))
+	p.Records = []arrow.RecordBatch{rec}
+	require.NoError(t, s.Publish(context.Background(), p))
 }
 
 // TestSubscriberMetrics: lifecycle_metrics of a night mixing buyers and
