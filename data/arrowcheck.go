@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 )
 
@@ -251,4 +252,20 @@ func (b flatBuf) checkFields(t, i, depth int) bool {
 		}
 	}
 	return true
+}
+
+// CheckParquet validates, before pqarrow decodes it, the Arrow schema that
+// the Parquet file pf (opened from path) stores in its metadata, as Open
+// does: every reader of a Parquet file outside this package calls it
+// between opening the file and pqarrow.NewFileReader. A corrupt schema is
+// an error wrapping ErrCorrupt and naming path.
+func CheckParquet(path string, pf *file.Reader) error {
+	return checkParquetArrowSchema(path, pf.MetaData().KeyValueMetadata())
+}
+
+// CheckArrowFile validates the footer schema of the Arrow IPC file f
+// (opened from path) before ipc.NewFileReader reads it, as Open does. A
+// corrupt footer is an error wrapping ErrCorrupt and naming path.
+func CheckArrowFile(f *os.File, path string) error {
+	return checkArrowFooter(f, path)
 }

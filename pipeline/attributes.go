@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/models/churn"
 )
 
@@ -210,6 +211,9 @@ func readParquetTable(path string) ([]string, [][]string, error) {
 		return nil, nil, fmt.Errorf("%w: %s: %w", ErrAttributes, path, err)
 	}
 	defer pf.Close()
+	if err := data.CheckParquet(path, pf); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrAttributes, err)
+	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s: %w", ErrAttributes, path, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/features"
 	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/models/registry"
@@ -118,6 +119,9 @@ func readParquetColumns(ctx context.Context, path string, mem memory.Allocator) 
 		return nil, nil, err
 	}
 	defer pf.Close()
+	if err := data.CheckParquet(path, pf); err != nil {
+		return nil, nil, err
+	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, mem)
 	if err != nil {
 		return nil, nil, err
@@ -151,6 +155,9 @@ func readIPCColumns(path string, mem memory.Allocator) (map[string]arrow.Array, 
 		return nil, nil, err
 	}
 	defer f.Close()
+	if err := data.CheckArrowFile(f, path); err != nil {
+		return nil, nil, err
+	}
 	r, err := ipc.NewFileReader(f, ipc.WithAllocator(mem))
 	if err != nil {
 		return nil, nil, err
