@@ -156,6 +156,8 @@ func TestBadInputCorpus(t *testing.T) {
 		// issue 14 item 7: on main arrow-go allocated 32 GiB for the stored schema's body: fatal out of memory, exit 2.
 		{file: "corrupt_arrow_schema.parquet", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1,
 			errHas: []string{"corrupt_arrow_schema.parquet", "corrupt file", "ARROW:schema", "body length"}}},
+		{file: "corrupt_footer_schema.arrow", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1,
+			errHas: []string{"corrupt_footer_schema.arrow", "corrupt Arrow file"}}},
 		{file: "wrong_types.parquet", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1, errHas: []string{"wrong_types.parquet", "event_time", "float64"}}},
 		{file: "wrong_types.csv", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: 240,
 			errHas: []string{"240 of 240 rows"}, quarantine: []string{"wrong_types.csv:2:event_time"}}},

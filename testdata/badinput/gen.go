@@ -12,6 +12,8 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -132,6 +134,12 @@ func main() {
 	write("truncated.parquet", string(b[:len(b)/2]))
 	write("corrupt_arrow_schema.parquet", string(flipStoredSchema(b, 14)))
 	os.Remove("good.parquet")
+	// Arrow IPC: the good history with one byte of the footer's schema set
+	// to 0xff, the first (from the footer's start) that the footer check
+	// refuses; arrow-go would allocate what the flipped length claims.
+	writeParquet("good.arrow", data.EventSchema, base())
+	write("corrupt_footer_schema.arrow", string(flipFooter("good.arrow")))
+	os.Remove("good.arrow")
 	// Parquet with event_time as float64 (seconds): a type that is not converted.
 	wrong := arrow.NewSchema([]arrow.Field{
 		{Name: data.ColCustomerID, Type: arrow.BinaryTypes.String},
@@ -168,6 +176,34 @@ func flipStoredSchema(b []byte, off int) []byte {
 	out := append([]byte(nil), b...)
 	copy(out[at:], base64.StdEncoding.EncodeToString(dec))
 	return out
+}
+
+// flipFooter returns the Arrow IPC file at path with the first byte of its
+// footer that, set to 0xff, data.Open's footer check refuses (data.ErrCorrupt:
+// the schema claims more entries than its bytes hold).
+func flipFooter(path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	n := int(int32(binary.LittleEndian.Uint32(b[len(b)-10:])))
+	for off := len(b) - 10 - n; off < len(b)-10; off++ {
+		x := append([]byte(nil), b...)
+		if x[off] == 0xff {
+			continue
+		}
+		x[off] = 0xff
+		if err := os.WriteFile("flipped.arrow", x, 0o644); err != nil {
+			log.Fatal(err)
+		}
+		_, err := data.Open("flipped.arrow", data.Options{})
+		os.Remove("flipped.arrow")
+		if errors.Is(err, data.ErrCorrupt) && strings.Contains(err.Error(), "claims more entries") {
+			return x
+		}
+	}
+	log.Fatal("no footer byte the check refuses")
+	return nil
 }
 
 func writeParquet(name string, schema *arrow.Schema, ev []event) {
