@@ -61,7 +61,7 @@ func ExitCode(err error) int {
 	case errors.Is(err, pipeline.ErrSink):
 		return ExitSink
 	case errors.Is(err, data.ErrTooManyRejects), errors.Is(err, data.ErrMissingColumn), errors.Is(err, churn.ErrTooFewData), errors.Is(err, data.ErrCorrupt),
-		errors.Is(err, pipeline.ErrNoCustomers), errors.Is(err, pipeline.ErrInput), errors.Is(err, data.ErrPartition), errors.Is(err, pipeline.ErrSpendModel),
+		errors.Is(err, pipeline.ErrNoCustomers), errors.Is(err, pipeline.ErrInput), errors.Is(err, data.ErrPartition), errors.Is(err, pipeline.ErrSpendModel), errors.Is(err, pipeline.ErrShards),
 		errors.As(err, &pe):
 		return ExitRejected
 	}

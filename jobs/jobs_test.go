@@ -163,6 +163,15 @@ func TestExitCodes(t *testing.T) {
 	_, err = jobs.Nightly(context.Background(), jobs.NightlyConfig{NightlyConfig: pipeline.NightlyConfig{
 		Input: pipeline.Input{Path: "x.csv"}, DB: "oracle://nope"}}, pipeline.Options{})
 	assert.Equal(t, jobs.ExitUsage, jobs.ExitCode(err), "%v", err)
+	// A finalize step whose shard tables are not there is an input error
+	// (exit 3, naming the unfinished shard), not an internal one.
+	dir := t.TempDir()
+	_, err = jobs.Nightly(context.Background(), jobs.NightlyConfig{NightlyConfig: pipeline.NightlyConfig{
+		FromShards: filepath.Join(dir, "shards"), Shards: 2, AsOf: time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC),
+		DB: "sqlite:" + filepath.Join(dir, "p.db")}}, pipeline.Options{})
+	require.ErrorIs(t, err, pipeline.ErrShards)
+	assert.Equal(t, jobs.ExitRejected, jobs.ExitCode(err), "%v", err)
+	assert.ErrorContains(t, err, "shard 0 of 2")
 }
 
 // TestSinkUnavailable: a database that refuses connections is retried with

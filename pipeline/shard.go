@@ -102,6 +102,13 @@ func readShards(dir string, asOf time.Time, n int, opt Options) (arrow.RecordBat
 		if err != nil {
 			return nil, total, fmt.Errorf("%w: %w", ErrShards, err)
 		}
+		// A shard table comes from shared storage: a flipped byte in its
+		// footer must be an input error naming the file, not an allocation
+		// of the size it claims (arrow-go trusts the footer).
+		if err := data.CheckArrowFile(f, base+".arrow"); err != nil {
+			f.Close()
+			return nil, total, fmt.Errorf("%w: %w", ErrShards, err)
+		}
 		r, err := ipc.NewFileReader(f, ipc.WithAllocator(opt.Alloc))
 		if err != nil {
 			f.Close()

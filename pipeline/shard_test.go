@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
@@ -116,3 +117,65 @@ func TestShardRefusesMisnamedPartitions(t *testing.T) {
 // event history, which a sharded finalize (FromShards) does not have, so
 // it falls back to mbgnbd; a one-process night would choose by holdout.
 var shardCLV = pipeline.CLVOptions{Model: "mbgnbd"}
+
+// TestShardCorruptTable: a shard table on shared storage with a flipped
+// byte in its Arrow footer stops the finalize step with an input error
+// naming the file (exit 3), before anything is published. Without the
+// footer check arrow-go allocates the size the corrupt footer claims and
+// the process dies with "fatal error: runtime: out of memory".
+func TestShardCorruptTable(t *testing.T) {
+	hist := writeSynth(t, 300, 21)
+	dir := t.TempDir()
+	ctx := context.Background()
+	in := pipeline.Input{Path: hist, MaxReject: 0.01, Quarantine: filepath.Join(dir, "q.csv")}
+	shardDir := filepath.Join(dir, "shards")
+	var paths []string
+	for i := 0; i < 2; i++ {
+		sin := in
+		sin.Shard, sin.Shards = i, 2
+		_, path, err := pipeline.WriteShard(ctx, sin, synthEnd, shardDir, pipeline.Options{})
+		require.NoError(t, err, "shard %d", i)
+		paths = append(paths, path)
+	}
+	good, err := os.ReadFile(paths[1])
+	require.NoError(t, err)
+
+	// Flip footer bytes to 0xff until one makes the footer claim more
+	// entries than it holds (the kind of byte that made arrow-go allocate
+	// hundreds of GB); the check must refuse it.
+	n := int(int32(binary.LittleEndian.Uint32(good[len(good)-10:])))
+	refused := 0
+	for off := len(good) - 10 - n; off < len(good)-10 && refused < 3; off++ {
+		if good[off] == 0xff {
+			continue
+		}
+		bad := append([]byte(nil), good...)
+		bad[off] = 0xff
+		require.NoError(t, os.WriteFile(paths[1], bad, 0o644))
+		f, err := os.Open(paths[1])
+		require.NoError(t, err)
+		cerr := data.CheckArrowFile(f, paths[1])
+		f.Close()
+		if cerr == nil {
+			continue
+		}
+		refused++
+		db := filepath.Join(dir, "night.db")
+		_, err = pipeline.Nightly(ctx, pipeline.NightlyConfig{CLV: shardCLV, AsOf: synthEnd, DB: "sqlite:" + db,
+			FromShards: shardDir, Shards: 2}, pipeline.Options{})
+		require.Error(t, err, "footer byte %d flipped", off)
+		assert.ErrorIs(t, err, pipeline.ErrShards)
+		assert.ErrorIs(t, err, data.ErrCorrupt)
+		assert.Contains(t, err.Error(), paths[1], "the error names the shard file")
+		if _, serr := os.Stat(db); serr == nil {
+			assert.Empty(t, testenv.DumpPredictions(t, db), "nothing is published")
+		}
+	}
+	require.Positive(t, refused, "some flipped footer byte is refused by the check")
+
+	require.NoError(t, os.WriteFile(paths[1], good, 0o644))
+	res, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{CLV: shardCLV, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "ok.db"),
+		FromShards: shardDir, Shards: 2}, pipeline.Options{})
+	require.NoError(t, err, "the restored shard finalizes")
+	assert.Equal(t, int64(300), res.Run.Customers)
+}
