@@ -21,9 +21,11 @@ const DefaultBatchSize = 65536
 // Options configures Open.
 type Options struct {
 	// Format is "csv", "parquet" or "arrow"; "" chooses by extension:
-	// .csv .tsv .txt → csv; .parquet .pq → parquet; .arrow .ipc .feather →
-	// arrow. For a folder, a non-empty Format selects the files of that
-	// format only.
+	// .csv .tsv .txt (and .csv.gz .tsv.gz .txt.gz) → csv; .parquet .pq →
+	// parquet; .arrow .ipc .feather → arrow. For a folder, a non-empty
+	// Format selects the files of that format only. Delimited text is
+	// decoded by its first bytes: gzip, a UTF-16 or UTF-8 byte-order mark
+	// and CR-only line ends are read as such (see csvencoding.go).
 	Format string
 	// Delimiter is the CSV field delimiter; 0 means ',' ('\t' for .tsv).
 	Delimiter rune
@@ -222,7 +224,7 @@ func Open(path string, opt Options) (*Reader, error) {
 	if !fi.IsDir() {
 		f := opt.Format
 		if f == "" {
-			if f, err = formatOf(path); err != nil {
+			if f, err = readFormatOf(path); err != nil {
 				return nil, fmt.Errorf("data: open %s: %w", path, err)
 			}
 		}
@@ -241,7 +243,7 @@ func Open(path string, opt Options) (*Reader, error) {
 			if d.IsDir() {
 				return nil
 			}
-			f, err := formatOf(p)
+			f, err := readFormatOf(p)
 			if err != nil || (opt.Format != "" && f != opt.Format) {
 				return nil
 			}
@@ -255,13 +257,13 @@ func Open(path string, opt Options) (*Reader, error) {
 			return nil, fmt.Errorf("data: open %s: %w", path, err)
 		}
 		if len(r.files) == 0 {
-			return nil, fmt.Errorf("data: open %s: no supported files (.csv .tsv .txt .parquet .pq .arrow .ipc .feather) in the folder", path)
+			return nil, fmt.Errorf("data: open %s: no supported files (.csv .tsv .txt, gzip-compressed .csv.gz .tsv.gz .txt.gz, .parquet .pq .arrow .ipc .feather) in the folder", path)
 		}
 		sort.Strings(r.files)
 		for _, p := range r.files {
 			f := opt.Format
 			if f == "" {
-				f, _ = formatOf(p)
+				f, _ = readFormatOf(p)
 			}
 			r.formats = append(r.formats, f)
 		}

@@ -27,6 +27,7 @@ type csvSource struct {
 	guard  *quoteGuard // bounds quoted fields and counts records; nil in whitespace mode
 	first  int64       // the reader's RowsRead when this file's data rows began
 	header int64       // 1 when the file has a header row
+	gz     io.Closer   // the gzip stream of a compressed file, or nil
 }
 
 func openCSV(r *Reader, path string) (*csvSource, error) {
@@ -44,17 +45,18 @@ func openCSV(r *Reader, path string) (*csvSource, error) {
 
 func (s *csvSource) init() error {
 	opt := &s.r.opt
-	br := bufio.NewReaderSize(s.f, 1<<16)
-	if b, err := br.Peek(3); err == nil && string(b) == "\uFEFF" {
-		br.Discard(3)
+	br, gz, err := decodeCSV(s.f, s.path)
+	if err != nil {
+		return err
 	}
+	s.gz = gz
 	if opt.Whitespace {
 		s.ws = &wsReader{br: br}
 	} else {
 		s.delim = opt.Delimiter
 		if s.delim == 0 {
 			s.delim = ','
-			if strings.EqualFold(filepath.Ext(s.path), ".tsv") {
+			if name, _ := gzipExt(s.path); strings.EqualFold(filepath.Ext(name), ".tsv") {
 				s.delim = '\t'
 			}
 		}
@@ -95,6 +97,11 @@ func (s *csvSource) init() error {
 		names[i] = n
 	}
 	s.col, err = s.r.resolveColumns(s.path, names)
+	if err != nil && s.ws == nil {
+		if h := delimiterHint(names, s.delim); h != "" {
+			err = fmt.Errorf("%w%s", err, h)
+		}
+	}
 	return err
 }
 
@@ -250,7 +257,12 @@ func (s *csvSource) row(rec []string) (int, error) {
 	return 0, nil
 }
 
-func (s *csvSource) close() error { return s.f.Close() }
+func (s *csvSource) close() error {
+	if s.gz != nil {
+		s.gz.Close()
+	}
+	return s.f.Close()
+}
 
 func (s *csvSource) rows() int64 { return -1 }
 

@@ -245,6 +245,18 @@ func formatOf(path string) (string, error) {
 	return "", fmt.Errorf("%w: file extension %q (want .csv, .tsv, .txt, .parquet, .pq, .arrow, .ipc or .feather)", ErrUnsupported, filepath.Ext(path))
 }
 
+// readFormatOf is formatOf for inputs, which may also be gzip-compressed
+// delimited text: .csv.gz, .tsv.gz, .txt.gz.
+func readFormatOf(path string) (string, error) {
+	if name, gz := gzipExt(path); gz {
+		if f, err := formatOf(name); err == nil && f == FormatCSV {
+			return f, nil
+		}
+		return "", fmt.Errorf("%w: file extension %q (gzip is read for .csv.gz, .tsv.gz and .txt.gz; want those, .csv, .tsv, .txt, .parquet, .pq, .arrow, .ipc or .feather)", ErrUnsupported, filepath.Ext(path))
+	}
+	return formatOf(path)
+}
+
 // csvWritable reports whether every column of schema can be written to CSV.
 func csvWritable(schema *arrow.Schema) error {
 	for _, f := range schema.Fields() {

@@ -170,6 +170,15 @@ func TestBadInputCorpus(t *testing.T) {
 			errHas: []string{"stray_quote.csv:170:", "broken quote"}}},
 		{file: "bom.csv", maxReject: 0, want: contract{code: jobs.ExitOK, rejected: 0}},
 		{file: "crlf.csv", maxReject: 0, want: contract{code: jobs.ExitOK, rejected: 0}},
+		// Encoded exports are read as the plain file: every row, nothing rejected.
+		{file: "gzip.csv.gz", maxReject: 0, want: contract{code: jobs.ExitOK, rejected: 0, check: readsLikeGood}},
+		{file: "cr_only.csv", maxReject: 0, want: contract{code: jobs.ExitOK, rejected: 0, check: readsLikeGood}},
+		// Excel "Unicode Text" is UTF-16 (decoded) and tab-separated: with the
+		// default delimiter the header is one field, and the error says which flag to use.
+		{file: "excel_unicode.txt", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1,
+			errHas: []string{"excel_unicode.txt", "customer_id", "--delimiter tab"}}},
+		{file: "semicolon.csv", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1,
+			errHas: []string{"semicolon.csv", "customer_id", "--delimiter ';'"}}},
 		{file: "nul.csv", maxReject: 0.01, want: contract{code: jobs.ExitOK, rejected: 1, quarantine: []string{"nul.csv:242:customer_id"}}},
 		{file: "nonutf8_ids.csv", maxReject: 0.01, want: contract{code: jobs.ExitOK, rejected: 1, quarantine: []string{"nonutf8_ids.csv:242:customer_id"}}},
 		// issue 14 item 10: an id longer than data.MaxIDLength is a rejected row, not a night that fails at publish.
@@ -308,4 +317,12 @@ func TestBadInputCorpus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readsLikeGood: the night read good.csv's 240 rows and 30 customers.
+func readsLikeGood(t *testing.T, res pipeline.NightlyResult) []string {
+	if res.Run.RowsRead != 240 || res.Run.Customers != 30 {
+		return []string{fmt.Sprintf("read %d rows, %d customers; good.csv has 240 and 30", res.Run.RowsRead, res.Run.Customers)}
+	}
+	return nil
 }

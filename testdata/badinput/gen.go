@@ -11,6 +11,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -85,6 +87,22 @@ func main() {
 	write("bom.csv", "\ufeff"+good)
 	// CRLF line ends.
 	write("crlf.csv", csvText(base(), "\r\n"))
+	// Encoded exports, read as the plain file (data/csvencoding.go):
+	// gzip-compressed, Excel "Unicode Text" (UTF-16 LE with BOM, tabs,
+	// CRLF), classic Mac CR-only line ends.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(good))
+	zw.Close()
+	write("gzip.csv.gz", gz.String())
+	u16 := []byte{0xff, 0xfe}
+	for _, u := range utf16.Encode([]rune(strings.ReplaceAll(strings.ReplaceAll(good, ",", "\t"), "\n", "\r\n"))) {
+		u16 = append(u16, byte(u), byte(u>>8))
+	}
+	write("excel_unicode.txt", string(u16))
+	write("cr_only.csv", strings.ReplaceAll(good, "\n", "\r"))
+	// Semicolon-separated (European Excel): the header is one field.
+	write("semicolon.csv", strings.ReplaceAll(good, ",", ";"))
 	// NUL byte inside a customer_id (one row).
 	write("nul.csv", good+"c3\x001,2024-03-01T10:00:00Z,purchase,12.00\n")
 	// customer_id not valid UTF-8 (one row).
