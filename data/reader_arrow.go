@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
@@ -36,6 +37,7 @@ type arrowSource struct {
 	off     int            // next row of cur
 	rowBase int64          // 0-based row number in the file of cur's row 0
 	scratch [nCanon][]byte // per id column: see intString
+	decoded []arrow.Array  // dictionary columns of cur decoded to their values; released with cur
 }
 
 func openArrow(r *Reader, path, format string) (src *arrowSource, err error) {
@@ -92,6 +94,10 @@ func openArrow(r *Reader, path, format string) (src *arrowSource, err error) {
 			return nil, err
 		}
 		if s.ir, err = ipc.NewFileReader(f, ipc.WithAllocator(r.alloc)); err != nil {
+			var head [6]byte
+			if n, _ := f.ReadAt(head[:], 0); n >= 4 && string(head[:]) != "ARROW1" && string(head[:4]) == "\xff\xff\xff\xff" {
+				return nil, fmt.Errorf("%w: %s: an Arrow IPC stream, not an Arrow IPC file (no ARROW1 footer): write the file format (pyarrow.ipc.new_file, pyarrow.feather.write_feather) or Parquet", ErrUnsupported, path)
+			}
 			return nil, fmt.Errorf("data: read %s: %w", path, err)
 		}
 		if err := s.resolve(s.ir.Schema()); err != nil {
@@ -141,6 +147,8 @@ var wantTypes = [nCanon]string{
 
 func typeOK(c int, t arrow.DataType) bool {
 	switch t.ID() {
+	case arrow.DICTIONARY: // read as its values
+		return typeOK(c, t.(*arrow.DictionaryType).ValueType)
 	case arrow.STRING, arrow.LARGE_STRING:
 		return true
 	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64:
@@ -160,6 +168,7 @@ func (s *arrowSource) nextRecord() (ok bool, err error) {
 		s.cur.Release()
 		s.cur = nil
 	}
+	s.releaseDecoded()
 	var rec arrow.RecordBatch
 	if s.rr != nil {
 		if !s.rr.Next() {
@@ -192,8 +201,26 @@ func (s *arrowSource) nextRecord() (ok bool, err error) {
 			return false, fmt.Errorf("data: read %s: column %q missing from a record batch", s.path, n)
 		}
 		s.cols[c] = rec.Column(idx[0])
+		if d, ok := s.cols[c].(*array.Dictionary); ok {
+			// A dictionary-encoded column (pandas "category", Spark and
+			// DuckDB write them) is decoded once per record batch.
+			ctx := compute.WithAllocator(context.Background(), s.r.alloc)
+			v, err := compute.TakeArray(ctx, d.Dictionary(), d.Indices())
+			if err != nil {
+				return false, fmt.Errorf("%w: %s: column %q: decode dictionary: %w", ErrCorrupt, s.path, n, err)
+			}
+			s.decoded = append(s.decoded, v)
+			s.cols[c] = v
+		}
 	}
 	return true, nil
+}
+
+func (s *arrowSource) releaseDecoded() {
+	for _, a := range s.decoded {
+		a.Release()
+	}
+	s.decoded = s.decoded[:0]
 }
 
 func (s *arrowSource) fill(n int) (added int, eof bool, err error) {
@@ -474,6 +501,7 @@ func (s *arrowSource) close() error {
 		s.cur.Release()
 		s.cur = nil
 	}
+	s.releaseDecoded()
 	if s.rr != nil {
 		s.rr.Release()
 		s.rr = nil

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/float16"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -394,4 +395,78 @@ func TestCDNOW(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "00004 0001 19970101 2 29.33", strings.Join(strings.Fields(line), " "))
 	assert.Equal(t, event{"0001", ms("1997-01-01T00:00:00Z"), EventPurchase, f64(29.33)}, txt.Events[0])
+}
+
+// TestReadDictionaryColumns: dictionary-encoded string columns (pandas
+// "category", Spark, DuckDB) read as their values, with a null index as a
+// null: the same events and the same quarantine as plain string columns.
+func TestReadDictionaryColumns(t *testing.T) {
+	evs := randomEvents(600, 11)
+	for _, ext := range []string{".parquet", ".arrow"} {
+		t.Run(ext, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			dict := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int16, ValueType: arrow.BinaryTypes.String}
+			sc := arrow.NewSchema([]arrow.Field{
+				{Name: ColCustomerID, Type: dict, Nullable: true},
+				{Name: ColEventTime, Type: &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}},
+				{Name: ColEventType, Type: dict, Nullable: true},
+				{Name: ColAmount, Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+			}, nil)
+			b := array.NewRecordBuilder(mem, sc)
+			defer b.Release()
+			want := make([]event, 0, len(evs))
+			for i, e := range evs {
+				if i == 100 {
+					b.Field(0).AppendNull() // rejected: null id
+				} else {
+					require.NoError(t, b.Field(0).(*array.BinaryDictionaryBuilder).AppendString(e.ID))
+				}
+				b.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(e.TimeMS))
+				require.NoError(t, b.Field(2).(*array.BinaryDictionaryBuilder).AppendString(e.Type))
+				if e.Amount == nil {
+					b.Field(3).AppendNull()
+				} else {
+					b.Field(3).(*array.Float64Builder).Append(*e.Amount)
+				}
+				if i != 100 {
+					want = append(want, e)
+				}
+			}
+			rec := b.NewRecordBatch()
+			defer rec.Release()
+			path := filepath.Join(t.TempDir(), "dict"+ext)
+			w, err := CreateFile(path, sc, WriteOptions{Alloc: mem})
+			require.NoError(t, err)
+			require.NoError(t, w.Write(rec))
+			require.NoError(t, w.Close())
+
+			res, err := readAll(t, path, Options{BatchSize: 128})
+			require.NoError(t, err)
+			assert.Equal(t, want, res.Events)
+			require.Len(t, res.QRows, 1)
+			assert.Equal(t, []string{path, "101", ColCustomerID}, res.QRows[0][:3])
+		})
+	}
+}
+
+// TestArrowStreamRefused: an Arrow IPC stream (no file footer) is refused
+// naming the file and the format to write instead.
+func TestArrowStreamRefused(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rec := buildEvents(mem, randomEvents(20, 3))
+	defer rec.Release()
+	path := filepath.Join(t.TempDir(), "stream.arrow")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	w := ipc.NewWriter(f, ipc.WithSchema(rec.Schema()), ipc.WithAllocator(mem))
+	require.NoError(t, w.Write(rec))
+	require.NoError(t, w.Close())
+	require.NoError(t, f.Close())
+	_, err = Open(path, Options{Alloc: mem})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, ErrUnsupported)
+	assert.ErrorContains(t, err, path)
+	assert.ErrorContains(t, err, "Arrow IPC stream")
 }
