@@ -88,7 +88,11 @@ type Artifact struct {
 	SchemaHash   string          `json:"schema_hash"` // SchemaHash(FeatureNames, FeatureTypes)
 	TrainWindow  Window          `json:"train_window"`
 	Metrics      Metrics         `json:"metrics"`
-	CreatedAt    time.Time       `json:"created_at"` // set by Register when zero
+	// CancelModel is the subscribers' cancel model trained with the churn
+	// model (models/cancel JSON); absent in versions trained on a history
+	// without subscribers and in versions older than it.
+	CancelModel json.RawMessage `json:"cancel_model,omitempty"`
+	CreatedAt   time.Time       `json:"created_at"` // set by Register when zero
 }
 
 // Entry is one manifest row.
@@ -238,6 +242,9 @@ func (r *Registry) Register(a *Artifact) (string, error) {
 	}
 	if len(a.Calibrator) > 0 && !json.Valid(a.Calibrator) {
 		return "", fmt.Errorf("%w: calibrator is not valid JSON", ErrInvalid)
+	}
+	if len(a.CancelModel) > 0 && !json.Valid(a.CancelModel) {
+		return "", fmt.Errorf("%w: cancel model is not valid JSON", ErrInvalid)
 	}
 	if len(a.FeatureNames) != len(a.FeatureTypes) {
 		return "", fmt.Errorf("%w: %d feature names, %d types", ErrInvalid, len(a.FeatureNames), len(a.FeatureTypes))
