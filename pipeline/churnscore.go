@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/churnpipe/churnpipe/features/rfm"
+	"github.com/churnpipe/churnpipe/models/cancel"
 	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/models/registry"
 )
@@ -31,7 +32,11 @@ type Champion struct {
 	Model   *churn.Model
 	Version string
 	Refs    *References // training distributions for the drift gates; may be nil
-	attrs   *Attributes // the customer attributes the model expects; nil if none
+	// Cancel is the subscribers' cancel model trained with it; nil for a
+	// version without one (older, or trained on a history without
+	// subscribers): the night then fits one (see FitSubscribersWith).
+	Cancel *cancel.Model
+	attrs  *Attributes // the customer attributes the model expects; nil if none
 }
 
 // LoadChampion loads the registry's champion. It returns (nil, nil) when the
@@ -86,7 +91,17 @@ func LoadChampionWith(dir, attributes string) (*Champion, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Champion{Model: m, Version: a.Version, Refs: refs, attrs: attrs}, nil
+	ch := &Champion{Model: m, Version: a.Version, Refs: refs, attrs: attrs}
+	if len(a.CancelModel) > 0 {
+		ch.Cancel = new(cancel.Model)
+		if err := json.Unmarshal(a.CancelModel, ch.Cancel); err != nil {
+			return nil, fmt.Errorf("champion %s in %s: cancel model: %w", a.Version, dir, err)
+		}
+		if err := ch.Cancel.Validate(); err != nil {
+			return nil, fmt.Errorf("champion %s in %s: %w", a.Version, dir, err)
+		}
+	}
+	return ch, nil
 }
 
 // churnValues are the per-row churn outputs.

@@ -297,24 +297,26 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	tm.lap("fit")
 	pauseAt("score")
 	models := Models{CLV: clv, Risk: cfg.Risk, MoneyDecimals: cfg.MoneyDecimals}
+	if models.Champion, err = loadNightChampion(cfg, log); err != nil {
+		return res, err
+	}
+	noCancel := "churn scoring off (no registry)"
+	if models.Champion != nil {
+		res.Run.Details["model_version"] = models.Champion.Version
+	} else if cfg.Registry != "" {
+		res.Run.Details["churn_model"] = "none in " + cfg.Registry
+		noCancel = "no champion in " + cfg.Registry
+	} else {
+		res.Run.Details["churn_model"] = "off"
+	}
 	if subTap != nil {
-		if models.Subs, err = FitSubscribers(subTap); err != nil {
+		if models.Subs, err = FitSubscribersWith(subTap, models.Champion, noCancel); err != nil {
 			return res, err
 		}
 		if models.Subs != nil {
 			res.Run.Details["subscriptions"] = models.Subs.summary()
 			log.Info("subscribers", "count", len(models.Subs.States), "retention", models.Subs.Fit.Params, "cancel_model", models.Subs.Report)
 		}
-	}
-	if models.Champion, err = loadNightChampion(cfg, log); err != nil {
-		return res, err
-	}
-	if models.Champion != nil {
-		res.Run.Details["model_version"] = models.Champion.Version
-	} else if cfg.Registry != "" {
-		res.Run.Details["churn_model"] = "none in " + cfg.Registry
-	} else {
-		res.Run.Details["churn_model"] = "off"
 	}
 	pred, rules, chv, err := scoreNight(feat, asOf, models, opt)
 	if err != nil {

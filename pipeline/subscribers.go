@@ -13,6 +13,7 @@ import (
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
 	"github.com/churnpipe/churnpipe/features/subscription"
+	"github.com/churnpipe/churnpipe/models/cancel"
 	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/models/logit"
 	"github.com/churnpipe/churnpipe/models/metrics"
@@ -97,14 +98,26 @@ func (t *SubscriberTap) Add(rec arrow.RecordBatch) error {
 	return t.past.Add(rec)
 }
 
-// SubscriberChurnReport compares the supervised cancel model with its two
-// baselines on the held-out 30 % of the training subscribers (by id hash).
+// SubscriberChurnReport says which cancel model scored the night and how
+// it compares with its two baselines: for the champion's (Source "champion
+// vN") the figures of its training test snapshot (TestSnapshot), for one
+// fitted tonight (Source "fitted tonight", Reason why) those on the
+// held-out 30 % of tonight's training subscribers (by id hash).
 type SubscriberChurnReport struct {
-	HorizonDays int     `json:"horizon_days"`
-	TrainRows   int     `json:"train_rows"`
-	Holdout     int     `json:"holdout_rows"`
-	Positives   int     `json:"positives"`
-	AUC         float64 `json:"auc"`
+	Source string `json:"source"`
+	// Reason says why the night fitted its own model.
+	Reason string `json:"reason,omitempty"`
+	// Kind is the scoring model's: logit, days_to_period_end or sbg (the
+	// sBG's 1 − P(renew next) when no supervised model could be fitted).
+	Kind           string  `json:"kind,omitempty"`
+	TestSnapshot   string  `json:"test_snapshot,omitempty"`
+	BeatsBaselines *bool   `json:"beats_baselines,omitempty"`
+	Verdict        string  `json:"verdict,omitempty"`
+	HorizonDays    int     `json:"horizon_days"`
+	TrainRows      int     `json:"train_rows"`
+	Holdout        int     `json:"holdout_rows"`
+	Positives      int     `json:"positives"`
+	AUC            float64 `json:"auc"`
 	// AUCDaysToEnd ranks by days to period end (fewest first);
 	// AUCSBG by the sBG's 1 − P(renew next | renewals).
 	AUCDaysToEnd float64 `json:"auc_days_to_period_end"`
@@ -120,7 +133,9 @@ type Subscribers struct {
 	States    []subscription.State
 	Retention sbg.Model
 	Fit       sbg.FitResult
-	Churn     *logit.Model
+	Churn     *logit.Model  // fitted tonight; nil when Cancel scores
+	Cancel    *cancel.Model // the champion's cancel model; nil when fitted tonight
+	Version   string        // the champion's version when Cancel scores
 	Report    SubscriberChurnReport
 	// PCancel is the probability of cancelling within HorizonDays for each
 	// state with status active; NaN otherwise.
@@ -182,18 +197,62 @@ func fitRetention(states []subscription.State, model string) (sbg.Model, sbg.Fit
 	return sbg.Fit(model, d, sbg.FitOptions{})
 }
 
-// FitSubscribers fits the retention model on the subscribers at the as-of
-// day and the supervised cancel model on the snapshot HorizonDays earlier
-// (labels: a cancel or end within the horizon). It returns nil when the
-// history has no subscriber.
+// Sources of the night's cancel model (SubscriberChurnReport.Source).
+const (
+	CancelFittedTonight = "fitted tonight"
+	cancelChampion      = "champion "
+)
+
+// FitSubscribers is FitSubscribersWith without a champion: the night fits
+// its cancel model.
 func FitSubscribers(t *SubscriberTap) (*Subscribers, error) {
+	return FitSubscribersWith(t, nil, "no champion")
+}
+
+// FitSubscribersWith fits the retention model on the subscribers at the
+// as-of day and scores P(cancel within the horizon) with the champion's
+// cancel model; when ch has none, it fits the supervised cancel model on
+// the snapshot HorizonDays earlier (labels: a cancel or end within the
+// horizon) and records why (reason when ch is nil). A champion's cancel
+// model of other feature columns or another horizon is an error wrapping
+// ErrRegistry. It returns nil when the history has no subscriber.
+func FitSubscribersWith(t *SubscriberTap, ch *Champion, reason string) (*Subscribers, error) {
 	o := t.o
 	states := t.now.Finish()
 	if len(states) == 0 {
 		return nil, nil
 	}
 	s := &Subscribers{States: states, asOf: data.DayOf(t.asOf.UnixMilli()), o: o,
-		Report: SubscriberChurnReport{HorizonDays: o.HorizonDays}}
+		Report: SubscriberChurnReport{HorizonDays: o.HorizonDays, Source: CancelFittedTonight}}
+	switch {
+	case ch == nil:
+		s.Report.Reason = reason
+	case ch.Cancel == nil:
+		s.Report.Reason = fmt.Sprintf("champion %s has no cancel model (trained before churnpipe stored one, or on a history with too few subscribers)", ch.Version)
+	default:
+		cm := ch.Cancel
+		if err := cm.CheckFeatures(subscriberFeatureNames); err != nil {
+			return nil, fmt.Errorf("%w: champion %s: %w; retrain with this version of churnpipe", ErrRegistry, ch.Version, err)
+		}
+		if cm.HorizonDays != o.HorizonDays {
+			return nil, fmt.Errorf("%w: champion %s: its cancel model predicts P(cancel within %d days), the night is configured for %d (subscriptions.horizon_days): retrain or change the setting",
+				ErrRegistry, ch.Version, cm.HorizonDays, o.HorizonDays)
+		}
+		s.Cancel, s.Version = cm, ch.Version
+		r, beats := cm.Report, cm.Report.BeatsBaselines
+		s.Report = SubscriberChurnReport{Source: cancelChampion + ch.Version, Kind: cm.Kind, TestSnapshot: r.TestSnapshot,
+			BeatsBaselines: &beats, Verdict: r.Verdict, HorizonDays: cm.HorizonDays, TrainRows: r.TrainRows,
+			Holdout: r.TestRows, Positives: r.TestPositives}
+		if c := r.Candidate(cm.Kind); c != nil {
+			s.Report.AUC, s.Report.Brier, s.Report.ECE = c.AUC, c.Brier, c.ECE
+		}
+		if c := r.Candidate(cancel.KindDaysToEnd); c != nil {
+			s.Report.AUCDaysToEnd = c.AUC
+		}
+		if c := r.Candidate(cancel.KindSBG); c != nil {
+			s.Report.AUCSBG = c.AUC
+		}
+	}
 	paid := 0
 	for _, st := range states {
 		if st.Paid {
@@ -209,16 +268,25 @@ func FitSubscribers(t *SubscriberTap) (*Subscribers, error) {
 	if s.Retention, s.Fit, err = fitRetention(states, o.Model); err != nil {
 		return nil, fmt.Errorf("subscribers: %s fit on %d paid subscribers: %w", o.Model, paid, err)
 	}
-	s.trainChurn(t.past.Finish(), states)
+	if s.Cancel == nil {
+		s.trainChurn(t.past.Finish(), states)
+		s.Report.Kind = cancel.KindLogit
+		if s.Churn == nil {
+			s.Report.Kind = cancel.KindSBG
+		}
+	}
 	s.PCancel = nans(len(states))
 	for i, st := range states {
 		if st.Status != subscription.StatusActive {
 			continue
 		}
 		x := subscriberFeatures(st, s.Retention)
-		if s.Churn != nil {
+		switch {
+		case s.Cancel != nil:
+			s.PCancel[i] = s.Cancel.Predict(x)
+		case s.Churn != nil:
 			s.PCancel[i] = s.Churn.Predict(x)
-		} else {
+		default:
 			s.PCancel[i] = x[len(x)-1]
 		}
 	}
@@ -331,6 +399,7 @@ func (s *Subscribers) apply(fc *featureCols, row []int, rules *Rules, ch *churnV
 	n := fc.id.Len()
 	prob := ch.prob
 	ch.sub = make([]bool, n)
+	ch.subVersion = s.Version
 	status := make([]string, n)
 	renew, pRenew, derl, rclv := make([]int32, n), nans(n), nans(n), nans(n)
 	var ids []string

@@ -11,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/churnpipe/churnpipe/models/cancel"
 	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/models/metrics"
 	"github.com/churnpipe/churnpipe/models/registry"
@@ -40,6 +41,10 @@ type TrainConfig struct {
 	// Attributes is an optional customer-attribute file (CSV or Parquet
 	// keyed by customer_id) joined to the design matrix.
 	Attributes string
+	// Subscriptions configure the subscribers' cancel model trained with
+	// the churn model (its horizon, the stage rules, the retention model);
+	// the nightly's options. Disabled = no cancel model.
+	Subscriptions SubscriptionOptions
 }
 
 func (c TrainConfig) withDefaults() TrainConfig {
@@ -112,9 +117,13 @@ type TrainReport struct {
 	Attributes            []string           `json:"attributes,omitempty"`
 	Promotion             *registry.Decision `json:"promotion,omitempty"`
 	Champion              string             `json:"champion,omitempty"`
-	HorizonDays           int                `json:"horizon_days"`
-	Seconds               float64            `json:"seconds"`
-	Evaluation            *Evaluation        `json:"-"`
+	// CancelModel compares the subscribers' cancel model with its
+	// baselines; nil when subscriptions are disabled. Skipped says why no
+	// cancel model was stored.
+	CancelModel *cancel.Report `json:"cancel_model,omitempty"`
+	HorizonDays int            `json:"horizon_days"`
+	Seconds     float64        `json:"seconds"`
+	Evaluation  *Evaluation    `json:"-"`
 }
 
 // Evaluation keeps the test-snapshot scores for reports; it is saved as
@@ -341,6 +350,11 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 		rep.Baselines.MeanBGNBDAUC = b.MeanAUC
 	}
 	evaluate(rep, model, testSnap0)
+	cm, crep, err := trainCancel(ctx, h, cfg, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cancel model: %w", err)
+	}
+	rep.CancelModel = crep
 	rep.Seconds = time.Since(t0).Seconds()
 	if sel.Beats {
 		log.Info("trained", "model", model.Kind, "mean_test_auc", rep.MeanAUC, "ece", rep.ECE, "verdict", sel.Verdict)
@@ -349,7 +363,7 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 	}
 
 	if cfg.Registry != "" {
-		if err := register(rep, model, cfg, testSnap0, firstTrain); err != nil {
+		if err := register(rep, model, cm, cfg, testSnap0, firstTrain); err != nil {
 			return rep, model, err
 		}
 	}
@@ -403,7 +417,7 @@ func (rep *TrainReport) metrics() registry.Metrics {
 
 // register stores the model as a new version, points "challenger" at it,
 // re-evaluates the champion on the same test snapshot and promotes by rule.
-func register(rep *TrainReport, m *churn.Model, cfg TrainConfig, test *Snapshot, firstTrain time.Time) error {
+func register(rep *TrainReport, m *churn.Model, cm *cancel.Model, cfg TrainConfig, test *Snapshot, firstTrain time.Time) error {
 	reg, err := registry.Open(cfg.Registry)
 	if err != nil {
 		return err
@@ -421,6 +435,11 @@ func register(rep *TrainReport, m *churn.Model, cfg TrainConfig, test *Snapshot,
 		FeatureNames: m.Features, FeatureTypes: types, SchemaHash: registry.SchemaHash(m.Features, types),
 		TrainWindow: registry.Window{From: firstTrain, To: test.Day},
 		Metrics:     rep.metrics(),
+	}
+	if cm != nil {
+		if art.CancelModel, err = json.Marshal(cm); err != nil {
+			return err
+		}
 	}
 	version, err := reg.Register(art)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/churnpipe/churnpipe/jobs"
+	"github.com/churnpipe/churnpipe/models/cancel"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
 
@@ -95,6 +96,34 @@ func printTrainReport(w io.Writer, rep *pipeline.TrainReport) {
 		rep.TestSnapshot, rep.TestCustomers, rep.TestChurnRate, rep.AUC, rep.Brier, rep.ECE, rep.LiftTop10, rep.ProbabilityBounds[0], rep.ProbabilityBounds[1])
 	fmt.Fprintf(w, "predicted stage: accuracy %.4f (stays the same %.4f) · macro-F1 %.4f (%.4f)\n",
 		rep.StageAccuracy, rep.StageBaselineAccuracy, rep.StageMacroF1, rep.StageBaselineMacroF1)
+	printCancelReport(w, rep.CancelModel)
+}
+
+// printCancelReport prints the subscribers' cancel model against its baselines.
+func printCancelReport(w io.Writer, r *cancel.Report) {
+	if r == nil {
+		return
+	}
+	if r.Skipped != "" {
+		fmt.Fprintf(w, "cancel model (subscribers): none stored: %s\n", r.Skipped)
+		return
+	}
+	fmt.Fprintf(w, "cancel model (subscribers, P(cancel within %d days)): %s — train snapshots %v (%d rows, %d cancellations), calibrated on %s, test snapshot %s (%d subscribers, %d cancellations)\n",
+		r.HorizonDays, r.Kind, r.TrainSnapshots, r.TrainRows, r.TrainPositives, r.ValidationSnapshot, r.TestSnapshot, r.TestRows, r.TestPositives)
+	if !r.BeatsBaselines {
+		fmt.Fprintln(w, "WARNING: the cancel model does not beat the baselines; the stored cancel model is a calibrated baseline")
+	}
+	fmt.Fprintf(w, "cancel verdict: %s\n", r.Verdict)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "cancel kind\tval AUC\ttest AUC\tBrier\tECE\t")
+	for _, c := range r.Candidates {
+		name := c.Kind
+		if c.Baseline {
+			name += " (baseline)"
+		}
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t\n", name, c.ValAUC, c.AUC, c.Brier, c.ECE)
+	}
+	tw.Flush()
 }
 
 func init() {
@@ -199,6 +228,7 @@ func runRetrain(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	tc := jobs.TrainConfig{Input: nc.Input}
 	tc.Registry, tc.Force, tc.Attributes = c.Registry, *force, nc.Attributes
+	tc.Subscriptions = nc.Subscriptions
 	if tc.AsOf, tc.HorizonDays, err = tf.parse(); err != nil {
 		return err
 	}
