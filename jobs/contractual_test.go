@@ -2,13 +2,21 @@ package jobs_test
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/churnpipe/churnpipe/features/subscription"
 	"github.com/churnpipe/churnpipe/jobs"
+	"github.com/churnpipe/churnpipe/models/calibrate"
+	"github.com/churnpipe/churnpipe/models/cancel"
+	"github.com/churnpipe/churnpipe/models/registry"
 	"github.com/churnpipe/churnpipe/models/sbg"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
@@ -54,4 +62,143 @@ func TestDemoContractual(t *testing.T) {
 	assert.Greater(t, rep.AUC, rep.AUCDaysToEnd+0.05, "beats days to period end")
 	assert.Greater(t, rep.AUC, rep.AUCSBG+0.05, "beats the sBG alone")
 	assert.Less(t, rep.ECE, 0.05, "calibrated")
+}
+
+// TestTrainContractualCancelModel: `train` on a synthetic subscription
+// history also trains the subscribers' cancel model on point-in-time
+// snapshots, which beats "days to period end" and the sBG alone on its test
+// snapshot and is stored in the registry version; the nightly then scores
+// the subscribers with the champion's cancel model and says so. A champion
+// without one (an older registry version) makes the night fit its own and
+// record why; one expecting other columns or another horizon is an error;
+// a stored baseline (what train keeps when the candidate loses) scores.
+func TestTrainContractualCancelModel(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	hist := filepath.Join(dir, "history.parquet")
+	start, end := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
+	_, err := jobs.SynthContractual(ctx, jobs.SynthConfig{Customers: 5000, Start: start, End: end, Seed: 1, Out: hist}, nil)
+	require.NoError(t, err)
+	in := pipeline.Input{Path: hist, MaxReject: 0.01, Quarantine: filepath.Join(dir, "q.csv")}
+	regDir := filepath.Join(dir, "models")
+	rep, err := jobs.Train(ctx, jobs.TrainConfig{Input: in, TrainConfig: pipeline.TrainConfig{AsOf: end, HorizonDays: 90, Registry: regDir}}, pipeline.Options{})
+	require.NoError(t, err)
+	require.NotNil(t, rep.CancelModel)
+	cr := rep.CancelModel
+	t.Logf("cancel model: %s", cr.Verdict)
+	require.Empty(t, cr.Skipped)
+	assert.True(t, cr.BeatsBaselines, cr.Verdict)
+	assert.Equal(t, cancel.KindLogit, cr.Kind)
+	lg := cr.Candidate(cancel.KindLogit)
+	require.NotNil(t, lg)
+	for _, kind := range []string{cancel.KindDaysToEnd, cancel.KindSBG} {
+		b := cr.Candidate(kind)
+		require.NotNil(t, b, kind)
+		assert.Greater(t, lg.AUC, b.AUC+0.05, "test AUC vs %s", kind)
+		assert.Less(t, lg.Brier, b.Brier, "test Brier vs %s", kind)
+	}
+	assert.Less(t, lg.ECE, 0.05)
+	assert.Positive(t, cr.TestPositives)
+	// The snapshots: test = as-of − 30 days, validation 30 days before, training before that.
+	assert.Equal(t, "2025-12-01", cr.TestSnapshot)
+	assert.Equal(t, "2025-11-01", cr.ValidationSnapshot)
+	require.NotEmpty(t, cr.TrainSnapshots)
+	assert.Less(t, cr.TrainSnapshots[len(cr.TrainSnapshots)-1], cr.ValidationSnapshot)
+
+	reg, err := registry.Open(regDir)
+	require.NoError(t, err)
+	art, err := reg.Load(registry.Champion)
+	require.NoError(t, err)
+	require.Equal(t, rep.ModelVersion, art.Version)
+	require.NotEmpty(t, art.CancelModel, "the version stores the cancel model")
+	var cm cancel.Model
+	require.NoError(t, json.Unmarshal(art.CancelModel, &cm))
+	assert.Equal(t, cancel.KindLogit, cm.Kind)
+
+	night := func(name string, sub pipeline.SubscriptionOptions) (pipeline.SubscriberChurnReport, *sql.DB, error) {
+		db := filepath.Join(dir, name+".db")
+		res, err := jobs.Nightly(ctx, jobs.NightlyConfig{NightlyConfig: pipeline.NightlyConfig{Input: in, AsOf: end, DB: "sqlite:" + db,
+			Registry: regDir, Subscriptions: sub}}, pipeline.Options{})
+		if err != nil {
+			return pipeline.SubscriberChurnReport{}, nil, err
+		}
+		subs, ok := res.Run.Details["subscriptions"].(map[string]any)
+		require.True(t, ok)
+		r, ok := subs["cancel_model"].(pipeline.SubscriberChurnReport)
+		require.True(t, ok)
+		return r, openDB(t, db), nil
+	}
+	activeScored := `SELECT count(*) FROM customer_predictions WHERE subscription_status = 'active' AND churn_probability > 0 AND churn_probability < 1 AND COALESCE(model_version, '') = ?`
+
+	// 1. The champion's cancel model scores the night.
+	r, db, err := night("champion", pipeline.SubscriptionOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "champion "+rep.ModelVersion, r.Source)
+	assert.Equal(t, cancel.KindLogit, r.Kind)
+	assert.Empty(t, r.Reason)
+	assert.InDelta(t, lg.AUC, r.AUC, 1e-12, "the recorded figures are the training test snapshot's")
+	active := count(t, db, `SELECT count(*) FROM customer_predictions WHERE subscription_status = 'active'`)
+	require.Positive(t, active)
+	assert.Equal(t, active, count(t, db, activeScored, rep.ModelVersion))
+
+	// A night configured for another horizon refuses the champion's model.
+	_, _, err = night("horizon", pipeline.SubscriptionOptions{HorizonDays: 60})
+	require.ErrorIs(t, err, pipeline.ErrRegistry)
+	assert.Contains(t, err.Error(), "within 30 days")
+
+	// 2. An old-format version (no cancel_model key) as champion: fitted tonight, recorded.
+	old := *art
+	old.Version, old.CreatedAt, old.CancelModel = "", time.Time{}, nil
+	vOld, err := reg.Register(&old)
+	require.NoError(t, err)
+	raw, err := os.ReadFile(filepath.Join(regDir, "versions", vOld+".json"))
+	require.NoError(t, err)
+	require.NotContains(t, string(raw), "cancel_model")
+	require.NoError(t, reg.SetAlias(registry.Champion, vOld, "test: an old version", true))
+	r, db, err = night("old", pipeline.SubscriptionOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, pipeline.CancelFittedTonight, r.Source)
+	assert.Contains(t, r.Reason, vOld+" has no cancel model")
+	assert.Empty(t, r.Skipped)
+	assert.Equal(t, active, count(t, db, activeScored, ""), "still scored, by the model fitted tonight")
+
+	// 3. A cancel model expecting other columns: a clear error.
+	bad := cm
+	bad.Features = append([]string{"days_to_renewal"}, cm.Features[1:]...)
+	badArt := old
+	badArt.Version, badArt.CancelModel = "", mustJSON(t, bad)
+	vBad, err := reg.Register(&badArt)
+	require.NoError(t, err)
+	require.NoError(t, reg.SetAlias(registry.Champion, vBad, "test: other columns", true))
+	_, _, err = night("bad", pipeline.SubscriptionOptions{})
+	require.ErrorIs(t, err, pipeline.ErrRegistry)
+	assert.ErrorIs(t, err, cancel.ErrFeatures)
+	assert.Contains(t, err.Error(), "days_to_renewal")
+
+	// 4. A stored baseline ("days to period end", calibrated): P(cancel) is
+	// a function of the renewal date alone, decreasing with it.
+	base := cancel.Model{Kind: cancel.KindDaysToEnd, Features: cm.Features, HorizonDays: 30, Platt: &calibrate.Platt{A: 0.1, B: -2},
+		Report: cancel.Report{Kind: cancel.KindDaysToEnd, Verdict: "test baseline"}}
+	baseArt := old
+	baseArt.Version, baseArt.CancelModel = "", mustJSON(t, base)
+	vBase, err := reg.Register(&baseArt)
+	require.NoError(t, err)
+	require.NoError(t, reg.SetAlias(registry.Champion, vBase, "test: a baseline cancel model", true))
+	r, db, err = night("baseline", pipeline.SubscriptionOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "champion "+vBase, r.Source)
+	assert.Equal(t, cancel.KindDaysToEnd, r.Kind)
+	assert.Equal(t, active, count(t, db, activeScored, vBase))
+	assert.Zero(t, count(t, db, `SELECT count(*) FROM (SELECT renewal_date FROM customer_predictions WHERE subscription_status = 'active'
+		GROUP BY renewal_date HAVING count(DISTINCT churn_probability) > 1)`))
+	assert.Zero(t, count(t, db, `SELECT count(*) FROM customer_predictions a JOIN customer_predictions b
+		ON a.subscription_status = 'active' AND b.subscription_status = 'active' AND a.renewal_date < b.renewal_date
+		WHERE a.churn_probability <= b.churn_probability`))
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
 }

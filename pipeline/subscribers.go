@@ -111,7 +111,7 @@ type SubscriberChurnReport struct {
 	// sBG's 1 − P(renew next) when no supervised model could be fitted).
 	Kind           string  `json:"kind,omitempty"`
 	TestSnapshot   string  `json:"test_snapshot,omitempty"`
-	BeatsBaselines *bool   `json:"beats_baselines,omitempty"`
+	BeatsBaselines bool    `json:"beats_baselines"`
 	Verdict        string  `json:"verdict,omitempty"`
 	HorizonDays    int     `json:"horizon_days"`
 	TrainRows      int     `json:"train_rows"`
@@ -239,9 +239,9 @@ func FitSubscribersWith(t *SubscriberTap, ch *Champion, reason string) (*Subscri
 				ErrRegistry, ch.Version, cm.HorizonDays, o.HorizonDays)
 		}
 		s.Cancel, s.Version = cm, ch.Version
-		r, beats := cm.Report, cm.Report.BeatsBaselines
+		r := cm.Report
 		s.Report = SubscriberChurnReport{Source: cancelChampion + ch.Version, Kind: cm.Kind, TestSnapshot: r.TestSnapshot,
-			BeatsBaselines: &beats, Verdict: r.Verdict, HorizonDays: cm.HorizonDays, TrainRows: r.TrainRows,
+			BeatsBaselines: r.BeatsBaselines, Verdict: r.Verdict, HorizonDays: cm.HorizonDays, TrainRows: r.TrainRows,
 			Holdout: r.TestRows, Positives: r.TestPositives}
 		if c := r.Candidate(cm.Kind); c != nil {
 			s.Report.AUC, s.Report.Brier, s.Report.ECE = c.AUC, c.Brier, c.ECE
@@ -274,6 +274,8 @@ func FitSubscribersWith(t *SubscriberTap, ch *Champion, reason string) (*Subscri
 		if s.Churn == nil {
 			s.Report.Kind = cancel.KindSBG
 		}
+		r := &s.Report
+		r.BeatsBaselines = s.Churn != nil && r.AUC > r.AUCDaysToEnd && r.AUC > r.AUCSBG
 	}
 	s.PCancel = nans(len(states))
 	for i, st := range states {

@@ -97,6 +97,10 @@ func TestTrainOnSyntheticHistory(t *testing.T) {
 	require.NotNil(t, ch)
 	assert.Equal(t, rep.ModelVersion, ch.Version)
 	assert.Equal(t, model.SchemaHash, ch.Model.SchemaHash)
+	// A buyer history: no cancel model, and the report says why.
+	require.NotNil(t, rep.CancelModel)
+	assert.Equal(t, "the history has no subscriber", rep.CancelModel.Skipped)
+	assert.Nil(t, ch.Cancel)
 
 	// Retraining the same data gives the same AUC: the second model is judged on the
 	// same test snapshot against the champion re-evaluated there.
