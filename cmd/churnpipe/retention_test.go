@@ -88,4 +88,33 @@ func TestSynthDemoContractual(t *testing.T) {
 	for _, st := range []string{"trial ", "trial_expired", "new_subscriber", "active", "renewal_due", "cancelled", "won_back", "at_risk"} {
 		assert.Contains(t, out, "  "+st, st)
 	}
+	// train --json on the demo history shows the cancel model against its baselines.
+	code, out, stderr = runCLI(t, "train", "--input", dir+"/demo/history.parquet", "--registry", dir+"/reg", "--json")
+	require.Equal(t, 0, code, stderr)
+	var rep struct {
+		CancelModel struct {
+			Kind           string `json:"kind"`
+			BeatsBaselines bool   `json:"beats_baselines"`
+			Verdict        string `json:"verdict"`
+			Candidates     []struct {
+				Kind     string  `json:"kind"`
+				Baseline bool    `json:"baseline"`
+				AUC      float64 `json:"auc"`
+				Brier    float64 `json:"brier"`
+				ECE      float64 `json:"ece"`
+			} `json:"candidates"`
+		} `json:"cancel_model"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+	cm := rep.CancelModel
+	require.Len(t, cm.Candidates, 3, out)
+	assert.True(t, cm.BeatsBaselines, cm.Verdict)
+	assert.Equal(t, "logit", cm.Kind)
+	for _, c := range cm.Candidates[1:] {
+		assert.True(t, c.Baseline, c.Kind)
+		assert.Greater(t, cm.Candidates[0].AUC, c.AUC, c.Kind)
+		assert.Less(t, cm.Candidates[0].Brier, c.Brier, c.Kind)
+	}
+	assert.ElementsMatch(t, []string{"logit", "days_to_period_end", "sbg"},
+		[]string{cm.Candidates[0].Kind, cm.Candidates[1].Kind, cm.Candidates[2].Kind})
 }
