@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -24,13 +25,19 @@ import (
 //     (the four fixed ones, subscription_id and period_end) to an earlier one are only counted (identical, the ledger's
 //     rows_identical), so that an operator can see a feed delivered twice.
 //
-// It remembers a 64-bit FNV-1a fingerprint per distinct key in an
-// open-addressing set (u64set: 10 bytes a row at the 0.8 target load); the
-// two kinds of key hash from different offsets, and a false match needs a
-// 64-bit collision. The set is created at the first row, sized for the
+// It remembers a 64-bit FNV-1a fingerprint per distinct (customer_id,
+// event_id) in an open-addressing set (u64set: 10 bytes a row at the 0.8
+// target load), probed as the rows arrive since a re-delivery must be
+// dropped at once; the set is created at the first such row, sized for the
 // number of rows the input's metadata announces (divided by the number of
 // shards), so that it never grows — a growing set holds its old and new
-// tables at once.
+// tables at once. The fingerprints of the other rows only feed a count, so
+// they are appended to a log (fpLog: 8 bytes a row, sequential writes into
+// 1,024 buckets by the fingerprint's top bits) and counted once at the end,
+// bucket by bucket in a cache-sized set (finish): a random probe into a
+// table of every event's fingerprint was the filter's cost (~95 ns a row
+// on tier M). The two kinds of key hash from different offsets, and a
+// false match needs a 64-bit collision.
 type dedupe struct {
 	// shard, shards: in a sharded run only this shard's customers are
 	// remembered (the builder skips the others anyway).
@@ -38,8 +45,9 @@ type dedupe struct {
 	// expect is the number of rows expected in the input (≤ 0: unknown).
 	expect    int64
 	seen      *u64set
+	log       fpLog
 	dups      int64 // re-delivered events dropped (same customer_id and event_id)
-	identical int64 // rows identical to an earlier row, kept
+	identical int64 // rows identical to an earlier row, kept; complete after finish
 	mem       memory.Allocator
 	keep      []bool
 	hs        []uint64 // fingerprints of the record's candidate rows
@@ -75,16 +83,24 @@ func expectedShare(expect int64, shards int, pruned bool) int64 {
 	return expect/int64(shards) + expect/int64(100*shards) + 1
 }
 
-// bytes returns the size of the fingerprint set.
+// bytes returns the size of the fingerprint set and log.
 func (d *dedupe) bytes() int {
-	if d.seen == nil {
-		return 0
+	n := d.log.bytes()
+	if d.seen != nil {
+		n += 8 * len(d.seen.slots)
 	}
-	return 8 * len(d.seen.slots)
+	return n
 }
 
-// release drops the fingerprint set (the counts stay).
-func (d *dedupe) release() { d.seen = nil }
+// finish counts the rows of the log identical to an earlier one into
+// identical and empties the log. Call it after the last filter.
+func (d *dedupe) finish() {
+	d.identical += d.log.repeats()
+}
+
+// release drops the fingerprint set and log (the counts stay; call finish
+// first).
+func (d *dedupe) release() { d.seen, d.log = nil, fpLog{} }
 
 const (
 	fnvOffset = 14695981039346656037
@@ -174,18 +190,15 @@ func (d *dedupe) filter(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 		d.hs = append(d.hs, h)
 	}
 	dropped := 0
-	if len(d.hs) > 0 {
-		seen := d.set()
-		for k, h := range d.hs {
-			if seen.add(h) {
-				continue
-			}
-			if r := d.rows[k]; r >= 0 {
-				keep[r] = false
-				dropped++
-			} else {
-				d.identical++
-			}
+	for k, h := range d.hs {
+		r := d.rows[k]
+		if r < 0 {
+			d.log.add(h) // kept whatever: counted by finish
+			continue
+		}
+		if !d.set().add(h) {
+			keep[r] = false
+			dropped++
 		}
 	}
 	if dropped == 0 {
@@ -219,4 +232,88 @@ func (d *dedupe) filter(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 		rest(i)
 	}
 	return b.NewRecordBatch(), nil
+}
+
+// fpLog is an append-only log of 64-bit fingerprints in fpBuckets buckets
+// (by the top bits of the mixed fingerprint), each a list of fixed blocks,
+// so that it never copies when it grows and each bucket can be counted in
+// a set that fits in a core's cache.
+type fpLog struct {
+	buckets [][][]uint64 // nil until the first add
+}
+
+const (
+	fpBits    = 10
+	fpBuckets = 1 << fpBits
+	// fpBlock is the entries of one block: 16 KiB, so that the partly
+	// filled last blocks of the buckets waste at most 16 MiB.
+	fpBlock = 2048
+)
+
+func fpMix(h uint64) uint64 {
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 29
+	return h
+}
+
+func (l *fpLog) add(h uint64) {
+	if l.buckets == nil {
+		l.buckets = make([][][]uint64, fpBuckets)
+	}
+	b := &l.buckets[fpMix(h)>>(64-fpBits)]
+	if k := len(*b); k == 0 || len((*b)[k-1]) == fpBlock {
+		*b = append(*b, make([]uint64, 0, fpBlock))
+	}
+	last := &(*b)[len(*b)-1]
+	*last = append(*last, h)
+}
+
+func (l *fpLog) bytes() int {
+	blocks := 0
+	for _, b := range l.buckets {
+		blocks += len(b)
+	}
+	return 8 * fpBlock * blocks
+}
+
+// repeats returns the number of entries equal to an earlier entry (the
+// entries minus the distinct fingerprints) and empties the log. Equal
+// fingerprints share a bucket, so the buckets are counted independently,
+// on two goroutines, each bucket freed once counted.
+func (l *fpLog) repeats() int64 {
+	const workers = 2
+	var rep [workers]int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var set *u64set
+			for i := w; i < len(l.buckets); i += workers {
+				b := l.buckets[i]
+				if len(b) == 0 {
+					continue
+				}
+				size := fpBlock * len(b)
+				if set == nil || len(set.slots) < int(float64(size)/u64setTargetLoad) {
+					set = newU64Set(size)
+				} else {
+					clear(set.slots)
+					set.n = 0
+				}
+				for _, blk := range b {
+					for _, h := range blk {
+						if !set.add(h) {
+							rep[w]++
+						}
+					}
+				}
+				l.buckets[i] = nil
+			}
+		}()
+	}
+	wg.Wait()
+	l.buckets = nil
+	return rep[0] + rep[1]
 }

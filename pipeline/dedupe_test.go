@@ -87,3 +87,61 @@ func BenchmarkDedupeSet(b *testing.B) {
 		}
 	})
 }
+
+// TestFpLogRepeatsAgainstMap: the log counts the entries equal to an
+// earlier one exactly as a map does, across buckets and blocks, and is
+// empty afterwards.
+func TestFpLogRepeatsAgainstMap(t *testing.T) {
+	for _, n := range []int{0, 1, fpBlock + 1, 300_000} {
+		var l fpLog
+		ref := map[uint64]bool{}
+		var want int64
+		rng := rand.New(rand.NewPCG(uint64(n), 5))
+		for i := 0; i < n; i++ {
+			h := rng.Uint64N(uint64(n)/2+1) * 0x9E3779B97F4A7C15 // about half repeats
+			if ref[max(h, 1)] {
+				want++
+			}
+			ref[max(h, 1)] = true
+			l.add(h)
+		}
+		if n > 0 {
+			assert.Positive(t, l.bytes(), "n=%d", n)
+		}
+		assert.Equal(t, want, l.repeats(), "n=%d", n)
+		assert.Zero(t, l.bytes(), "the log is emptied")
+		assert.Zero(t, l.repeats(), "and counts nothing more")
+	}
+}
+
+// BenchmarkIdenticalCount: counting the rows identical to an earlier one
+// over 16 M fingerprints (a sixth of them repeats), the way the filter did
+// (a probe per row into a set sized for every row) and with the log.
+func BenchmarkIdenticalCount(b *testing.B) {
+	const n = 16 << 20
+	rng := rand.New(rand.NewPCG(7, 8))
+	keys := make([]uint64, n)
+	for i := range keys {
+		keys[i] = rng.Uint64N(n*5/6) * 0x9E3779B97F4A7C15
+	}
+	b.Run("set per row", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			s := newU64Set(n)
+			var rep int
+			for _, k := range keys {
+				if !s.add(k) {
+					rep++
+				}
+			}
+		}
+	})
+	b.Run("log then count", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			var l fpLog
+			for _, k := range keys {
+				l.add(k)
+			}
+			l.repeats()
+		}
+	})
+}

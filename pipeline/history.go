@@ -55,6 +55,7 @@ func LoadHistory(ctx context.Context, in Input, opt Options) (*History, error) {
 	if err == nil {
 		err = src.Err()
 	}
+	dd.finish()
 	ds, used, err := src.close(err, in.MaxReject)
 	h.Stats = IngestStats{Files: ds.Files, RowsRead: ds.RowsRead, RowsRejected: ds.RowsRejected, Quarantine: used,
 		RowsDuplicate: dd.dups, RowsIdentical: dd.identical}

@@ -89,6 +89,7 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 	err = consume(ctx, pf, b, dd, opt)
 	pf.stop()
 	st.Feed = feedOf(fsrc)
+	dd.finish()
 	if dd.bytes() > 256<<20 {
 		// Hand a large fingerprint set back to the OS before Finish
 		// allocates the feature table, so that the two never add up.
