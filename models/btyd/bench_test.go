@@ -1,6 +1,7 @@
 package btyd
 
 import (
+	"math"
 	"testing"
 )
 
@@ -88,5 +89,32 @@ func BenchmarkFitParetoNBD200kWarm(b *testing.B) {
 		if _, _, err := FitParetoNBD(d, FitOptions{Start: start}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkParetoEval is one Pareto/NBD likelihood pass (one core) over
+// 200,000 simulated customers: continuous-T with T ~ U(20, 80) weeks (almost
+// every row and T distinct), whole-days with t_x and T rounded down to
+// whole days as a history in days gives them (few distinct T, as on the
+// tiers).
+func BenchmarkParetoEval(b *testing.B) {
+	d := simulatePareto(200_000, ParetoNBD{R: 0.6, Alpha: 8, S: 0.8, Beta: 12}, 20, 80, 5)
+	days := Data{X: d.X, Tx: make([]float64, d.Len()), T: make([]float64, d.Len())}
+	for i := range d.X {
+		days.Tx[i], days.T[i] = math.Floor(d.Tx[i]*7)/7, math.Floor(d.T[i]*7)/7
+	}
+	th := []float64{math.Log(0.59), math.Log(7.9), math.Log(0.81), math.Log(12.6)}
+	for _, s := range []struct {
+		name string
+		d    Data
+	}{{"continuous-T", d}, {"whole-days", days}} {
+		rows := newParetoRows(newBGRows(Compress(s.d), false))
+		b.Run(s.name, func(b *testing.B) {
+			for b.Loop() {
+				paretoEval(rows, th, 1)
+			}
+			b.ReportMetric(float64(len(rows.x)), "distinct-rows")
+			b.ReportMetric(float64(len(rows.px)), "pairs")
+		})
 	}
 }

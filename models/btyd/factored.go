@@ -76,7 +76,7 @@ func (m ParetoNBD) pAliveRows(d Data, workers int) []float64 {
 			out[i] = math.NaN()
 		}
 	}
-	pr := newParetoRows(&bgRows{x: rows.X, tx: rows.Tx, T: rows.T})
+	pr := newParetoPairs(&bgRows{x: rows.X, tx: rows.Tx, T: rows.T})
 	anti := make([]float64, len(pr.px))
 	parallelRows(len(pr.px), workers, func(j int) { anti[j] = paretoAnti(m.R+pr.px[j], m.S, m.Alpha, m.Beta, pr.pt[j]) })
 	ls := math.Log(m.S)

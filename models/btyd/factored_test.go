@@ -113,16 +113,47 @@ func paretoEvalNaive(rw *bgRows, theta []float64) float64 {
 
 func TestParetoEvalPairsMatchNaive(t *testing.T) {
 	_, cd := loadCDNOW(t)
-	rows := newBGRows(Compress(cd), false)
-	pr := newParetoRows(rows)
-	t.Logf("%d distinct rows, %d distinct (x, τ) pairs", len(rows.x), len(pr.px))
-	require.Less(t, len(pr.px), 2*len(rows.x))
-	for _, th := range [][]float64{
-		{math.Log(0.55315), math.Log(10.57633), math.Log(0.60625), math.Log(11.67150)}, // FHL 2005
-		{math.Log(2), math.Log(1), math.Log(0.1), math.Log(30)},                        // β > α
-		{0, 0, 0, 0}, // α = β
-	} {
-		assert.Equal(t, paretoEvalNaive(rows, th), paretoEval(pr, th, 1), "θ = %v", th)
+	// CDNOW (T in whole days: the distinct-T table), CDNOW with the heavy
+	// buyers and tiny intervals of TestFitStableWithExtremeRows, and
+	// simulated customers with continuous T (no table).
+	ext := Data{X: append([]float64{1000, 800, 0, 1, 300}, cd.X...), Tx: append([]float64{38.86, 20, 0, 1e-6, 1e-6}, cd.Tx...),
+		T: append([]float64{38.86, 38.86, 1e-6, 1e-6, 1e-6}, cd.T...)}
+	sim := simulatePareto(5_000, ParetoNBD{R: 0.6, Alpha: 8, S: 0.8, Beta: 12}, 20, 80, 3)
+	for _, c := range []struct {
+		name  string
+		d     Data
+		table bool
+	}{{"cdnow", cd, true}, {"cdnow-extreme", ext, true}, {"continuous-T", sim, false}} {
+		rows := newBGRows(Compress(c.d), false)
+		pr := newParetoRows(rows)
+		t.Logf("%s: %d distinct rows, %d distinct (x, τ) pairs, %d distinct T in the table", c.name, len(rows.x), len(pr.px), len(pr.dT))
+		require.Less(t, len(pr.px), 2*len(rows.x))
+		require.Equal(t, c.table, pr.dT != nil, "%s: distinct-T table", c.name)
+		for _, p := range []struct {
+			th  []float64
+			tol float64
+		}{
+			{[]float64{math.Log(0.55315), math.Log(10.57633), math.Log(0.60625), math.Log(11.67150)}, 1e-13}, // FHL 2005
+			{[]float64{math.Log(2), math.Log(1), math.Log(0.1), math.Log(30)}, 1e-13},                        // β > α
+			{[]float64{0, 0, 0, 0}, 1e-13}, // α = β
+			// Where the extreme rows' fit ends (α → 0, s and β → ∞ along a
+			// ridge): each row's terms, s·log(β+T) ≈ 1.2·10⁴, cancel to
+			// O(1), so both evaluations carry ~1e-12 of rounding.
+			{[]float64{math.Log(0.0222), math.Log(2.1e-7), math.Log(1072), math.Log(84536)}, 5e-11},
+		} {
+			// Not bit-identical: paretoEval sums the rows with Neumaier's
+			// compensation (the naive loop does not), takes log(r+x+s)
+			// and, on data with few distinct T, log(α+T) and log(β+T) from
+			// per-evaluation tables, sums 2F1(1, b; c; z) by hyp1Series,
+			// and combines a row's terms with one Log instead of
+			// lnParetoIntegralAnti's and lse2's; each changes the last bits
+			// (~1e-15 relative), so 1e-13 relative.
+			th := p.th
+			want := paretoEvalNaive(rows, th)
+			got := paretoEval(pr, th, 1)
+			assert.InDelta(t, want, got, p.tol*math.Abs(want), "%s θ = %v", c.name, th)
+			t.Logf("%s θ = %.3g: relative difference %.2g", c.name, th, math.Abs(got-want)/math.Abs(want))
+		}
 	}
 }
 

@@ -43,3 +43,36 @@ func TestHyp2F1MatchesGonum(t *testing.T) {
 		}
 	}
 }
+
+// hyp1Series, lnHyp2F1One's fast path for 2F1(1, b; c; z) with c > b > 0 and
+// z ≤ hyp1FastZ, agrees with the general evaluator (lnHyp2F1) and with gonum
+// mathext.Hypergeo to 1e-13 relative over a grid that covers what the
+// Pareto/NBD likelihood asks for: b = r+x or s+1, c - b = s+1 or r+x.
+func TestHyp1SeriesMatchesGeneral(t *testing.T) {
+	worstGen, worstGonum := 0.0, 0.0
+	for _, b := range []float64{1e-3, 0.05, 0.3, 0.6, 1, 2.5, 10, 47.3, 300, 2000} {
+		for _, d := range []float64{1e-3, 0.05, 0.5, 1, 1.52, 3, 10, 100, 1000} {
+			c := b + d
+			for _, z := range []float64{0, 1e-12, 1e-4, 0.01, 0.1, 0.3, 0.5, 0.7, 0.8, 0.85, 0.89, hyp1FastZ} {
+				got := math.Exp(hyp1Series(b, c, z))
+				l, s, ok := lnHyp2F1(1, b, c, z)
+				if !assert.Truef(t, ok, "general path b=%v c=%v z=%v", b, c, z) {
+					continue
+				}
+				gen := s * math.Exp(l)
+				assert.InDeltaf(t, gen, got, 1e-13*gen, "general path b=%v c=%v z=%v", b, c, z)
+				worstGen = math.Max(worstGen, math.Abs(got-gen)/gen)
+				ref := mathext.Hypergeo(1, b, c, z)
+				assert.InDeltaf(t, ref, got, 1e-13*ref, "gonum b=%v c=%v z=%v", b, c, z)
+				worstGonum = math.Max(worstGonum, math.Abs(got-ref)/ref)
+				// lnHyp2F1One takes the fast path here.
+				assert.Equal(t, hyp1Series(b, c, z), lnHyp2F1One(b, c, z))
+			}
+		}
+	}
+	t.Logf("largest relative difference: %.2g from lnHyp2F1, %.2g from mathext.Hypergeo", worstGen, worstGonum)
+	for _, z := range []float64{1e-9, 0.3, 0.75, hyp1FastZ} {
+		want := -math.Log1p(-z) / z // 2F1(1, 1; 2; z)
+		assert.InDeltaf(t, want, math.Exp(hyp1Series(1, 2, z)), 1e-14*want, "2F1(1, 1; 2; %v)", z)
+	}
+}

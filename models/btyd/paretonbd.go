@@ -127,12 +127,26 @@ func (m ParetoNBD) LogLik(d Data) float64 {
 // distinct (x, t_x, T) rows, and each costs a 2F1 series per evaluation.
 type paretoRows struct {
 	*bgRows
-	px, pt   []float64 // the distinct pairs
-	itx, iT  []int32   // the pair of each row's (x, t_x) and (x, T)
-	antiPool sync.Pool // *[]float64 scratch of len(px)
+	px, pt  []float64 // the distinct pairs
+	itx, iT []int32   // the pair of each row's (x, t_x) and (x, T)
+	// dT are the distinct T and iDT the one of each row, so that log(α+T)
+	// and log(β+T) are computed once per distinct T per evaluation: most
+	// customers of a base share few T (whole days since their first
+	// purchase). nil when more than a quarter of the rows have distinct T
+	// (continuous T), where the table would cost more than it saves.
+	dT   []float64
+	iDT  []int32
+	pool sync.Pool // *paretoScratch
 }
 
-func newParetoRows(rw *bgRows) *paretoRows {
+// paretoScratch is paretoEval's per-evaluation scratch: the antiderivative
+// of every pair, log(α+T) and log(β+T) of every distinct T, and log(r+x+s)
+// of every distinct x.
+type paretoScratch struct{ anti, la, lb, lm []float64 }
+
+// newParetoPairs returns rw with its distinct (x, τ) pairs (what P(alive)
+// needs).
+func newParetoPairs(rw *bgRows) *paretoRows {
 	p := &paretoRows{bgRows: rw, itx: make([]int32, len(rw.x)), iT: make([]int32, len(rw.x))}
 	type key struct{ x, t float64 }
 	seen := make(map[key]int32, min(2*len(rw.x), 1<<16))
@@ -153,6 +167,50 @@ func newParetoRows(rw *bgRows) *paretoRows {
 	return p
 }
 
+// newParetoRows returns the likelihood rows of rw: its pairs and, when the
+// rows share few T, the distinct-T table.
+func newParetoRows(rw *bgRows) *paretoRows {
+	p := newParetoPairs(rw)
+	n := len(rw.x)
+	limit := n / 4
+	seen := make(map[float64]int32, min(limit, 1<<12))
+	iDT := make([]int32, n)
+	var dT []float64
+	for i, T := range rw.T {
+		j, ok := seen[T]
+		if !ok {
+			if len(dT) >= limit {
+				return p // mostly distinct T: no table
+			}
+			j = int32(len(dT))
+			seen[T] = j
+			dT = append(dT, T)
+		}
+		iDT[i] = j
+	}
+	p.dT, p.iDT = dT, iDT
+	return p
+}
+
+func (rw *paretoRows) scratch() *paretoScratch {
+	sc, _ := rw.pool.Get().(*paretoScratch)
+	if sc == nil {
+		sc = &paretoScratch{
+			anti: make([]float64, len(rw.px)),
+			la:   make([]float64, len(rw.dT)),
+			lb:   make([]float64, len(rw.dT)),
+			lm:   make([]float64, len(rw.gx)),
+		}
+	}
+	return sc
+}
+
+// paretoEval returns the mean negative log-likelihood of Pareto/NBD at
+// θ = log(r, α, s, β). The row terms are summed with Neumaier's
+// compensation, each chunk of parallelSum keeping its sum and its
+// compensation apart (acc[0], acc[1]) and the two added at the end: the
+// result is then within an ulp or so of the exact sum of the rounded
+// terms, whatever the goroutine split.
 func paretoEval(rw *paretoRows, theta []float64, workers int) float64 {
 	r, alpha, s, beta := math.Exp(theta[0]), math.Exp(theta[1]), math.Exp(theta[2]), math.Exp(theta[3])
 	for _, v := range [...]float64{r, alpha, s, beta} {
@@ -160,13 +218,9 @@ func paretoEval(rw *paretoRows, theta []float64, workers int) float64 {
 			return math.Inf(1)
 		}
 	}
-	buf, _ := rw.antiPool.Get().(*[]float64)
-	if buf == nil || len(*buf) != len(rw.px) {
-		b := make([]float64, len(rw.px))
-		buf = &b
-	}
-	defer rw.antiPool.Put(buf)
-	anti := *buf
+	sc := rw.scratch()
+	defer rw.pool.Put(sc)
+	anti, la, lb, lm := sc.anti, sc.la, sc.lb, sc.lm
 	// Each chunk writes its own pairs; nothing is summed, so the values do
 	// not depend on the worker count.
 	parallelSum(len(rw.px), workers, 0, func(lo, hi int, _ []float64) {
@@ -174,22 +228,61 @@ func paretoEval(rw *paretoRows, theta []float64, workers int) float64 {
 			anti[j] = paretoAnti(r+rw.px[j], s, alpha, beta, rw.pt[j])
 		}
 	})
+	for k, T := range rw.dT {
+		la[k], lb[k] = math.Log(alpha+T), math.Log(beta+T)
+	}
+	for j, x := range rw.gx {
+		lm[j] = math.Log(r + x + s)
+	}
 	ls := math.Log(s)
-	acc := parallelSum(len(rw.x), workers, 1, func(lo, hi int, acc []float64) {
-		ll := 0.0
+	iDT := rw.iDT
+	acc := parallelSum(len(rw.x), workers, 2, func(lo, hi int, acc []float64) {
+		var sum, comp float64
 		for i := lo; i < hi; i++ {
 			rx, tx, T := r+rw.x[i], rw.tx[i], rw.T[i]
-			l1 := -rx*math.Log(alpha+T) - s*math.Log(beta+T)
-			li := math.Inf(-1)
-			if T > tx {
-				li = lnParetoIntegralAnti(rx, s, alpha, beta, tx, T, anti[rw.itx[i]], anti[rw.iT[i]])
+			var laT, lbT float64
+			if iDT != nil {
+				k := iDT[i]
+				laT, lbT = la[k], lb[k]
+			} else {
+				laT, lbT = math.Log(alpha+T), math.Log(beta+T)
 			}
-			v, _ := lse2(l1, ls+li)
-			ll += rw.w[i] * v
+			l1 := -rx*laT - s*lbT
+			v := l1 // T = t_x: no dropout integral
+			if T > tx {
+				a1, a2 := anti[rw.itx[i]], anti[rw.iT[i]]
+				if d := a2 - a1; d < 0 {
+					// v = log(e^l1 + s·e^(a1-lm)·(1-e^d)) as
+					// l1 + log(1 + e^q·w): one Log a row instead of
+					// lnParetoIntegralAnti's and lse2's two.
+					w := 1 - math.Exp(d)
+					if d > -math.Ln2 {
+						w = -math.Expm1(d)
+					}
+					if q := ls + a1 - lm[rw.g[i]] - l1; q <= 0 {
+						v = l1 + math.Log(1+math.Exp(q)*w)
+					} else {
+						v = l1 + q + math.Log(math.Exp(-q)+w)
+					}
+				} else {
+					li := lnParetoIntegralAntiLogM(rx, s, alpha, beta, tx, T, a1, a2, lm[rw.g[i]])
+					v, _ = lse2(l1, ls+li)
+				}
+			}
+			y := rw.w[i] * v
+			// Neumaier: the low-order bits lost by sum+y go to comp.
+			t := sum + y
+			if math.Abs(sum) >= math.Abs(y) {
+				comp += (sum - t) + y
+			} else {
+				comp += (y - t) + sum
+			}
+			sum = t
 		}
-		acc[0] += ll
+		acc[0] += sum
+		acc[1] += comp
 	})
-	ll := acc[0]
+	ll := acc[0] + acc[1]
 	lgr := lgam(r)
 	c := r*math.Log(alpha) + s*math.Log(beta) - lgr
 	for j, x := range rw.gx {
