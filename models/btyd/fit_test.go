@@ -241,3 +241,30 @@ func TestAnalyticGradient(t *testing.T) {
 		assert.InDeltaf(t, (fp-fm)/(2*h), g[i], 1e-6, "gamma-gamma param %d", i)
 	}
 }
+
+// Below paretoNewtonRows distinct rows Pareto/NBD is fitted by BFGS with
+// central-difference gradients and then polished by Newton steps to
+// GradTol/100 (Method "BFGS+Newton"); the polished optimum is at least as
+// good as BFGS's, to rounding.
+func TestParetoBFGSNewtonPolish(t *testing.T) {
+	_, d := loadCDNOW(t)
+	_, res, err := FitParetoNBD(d, FitOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "BFGS+Newton", res.Method)
+
+	cd, _, err := prepare(d)
+	require.NoError(t, err)
+	rows := newParetoRows(newBGRows(cd, false))
+	obj := &objective{model: "paretonbd", names: []string{"r", "alpha", "s", "beta"}, weight: rows.W,
+		f: func(theta []float64) float64 { return paretoEval(rows, theta, 0) }}
+	bfgs, ok, err := maximise(obj, bgStarts(cd), FitOptions{}.withDefaults())
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "BFGS", bfgs.how)
+	assert.Greater(t, bfgs.gnorm, 1e-9, "BFGS stops above GradTol/100 here: the polish has work to do")
+	th := []float64{math.Log(res.Params["r"]), math.Log(res.Params["alpha"]), math.Log(res.Params["s"]), math.Log(res.Params["beta"])}
+	g := make([]float64, 4)
+	numericalGradient(obj.f)(g, th)
+	assert.LessOrEqual(t, infNorm(g), 1e-9, "gradient norm after the polish")
+	assert.GreaterOrEqual(t, res.LogLik, -bfgs.f*obj.weight*(1+1e-14), "log-likelihood not worse than BFGS's")
+}
