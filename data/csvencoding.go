@@ -35,6 +35,15 @@ func gzipExt(path string) (string, bool) {
 	return path, false
 }
 
+// DecodeText returns the text of a delimited file read from raw, decoded
+// as the event reader decodes it (gzip, UTF-16 or UTF-8 byte-order mark,
+// CR-only line ends: see above), for the other tables churnpipe reads
+// (customer attributes, spend files). The closer, when not nil, must be
+// closed after reading (before raw). Errors name path.
+func DecodeText(raw io.Reader, path string) (io.Reader, io.Closer, error) {
+	return decodeCSV(raw, path)
+}
+
 // decodeCSV wraps the raw bytes of a delimited text file in the decoders
 // its first bytes ask for; the returned closer (nil when none) releases a
 // gzip stream. The path is only for errors.

@@ -183,7 +183,14 @@ func readTable(path string) ([]string, [][]string, error) {
 		return nil, nil, fmt.Errorf("%w: %w", ErrAttributes, err)
 	}
 	defer f.Close()
-	cr := csv.NewReader(f)
+	text, gz, err := data.DecodeText(f, path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrAttributes, err)
+	}
+	if gz != nil {
+		defer gz.Close()
+	}
+	cr := csv.NewReader(text)
 	header, err := cr.Read()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s: reading the header: %w", ErrAttributes, path, err)
@@ -192,13 +199,13 @@ func readTable(path string) ([]string, [][]string, error) {
 		header[j] = strings.TrimSpace(strings.TrimPrefix(header[j], "\ufeff"))
 	}
 	var rows [][]string
-	for line := 2; ; line++ {
+	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %s line %d: %w", ErrAttributes, path, line, err)
+			return nil, nil, fmt.Errorf("%w: %s: %w", ErrAttributes, path, err) // a csv.ParseError names the line
 		}
 		rows = append(rows, rec)
 	}

@@ -1,10 +1,14 @@
 package pipeline
 
 import (
+	"bytes"
+	"compress/gzip"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -59,4 +63,52 @@ func TestAttributesEncodeNAUnknownAndAbsent(t *testing.T) {
 	_, err = LoadAttributes(dup)
 	require.ErrorIs(t, err, ErrAttributes)
 	assert.Contains(t, err.Error(), "row 3")
+}
+
+// TestAttributesEncodedFiles: an attribute export that is gzip-compressed
+// or UTF-16 (Excel "Unicode Text") or has classic-Mac line ends loads to
+// the same attributes as the plain UTF-8 file, as event files do.
+func TestAttributesEncodedFiles(t *testing.T) {
+	body := "household_id,age,income\n1,65+,NA\n2,45-54,50-74K\n3,65+,35-49K\n"
+	plain, err := LoadAttributes(writeFile(t, "a.csv", body))
+	require.NoError(t, err)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, err = zw.Write([]byte(body))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	u16 := []byte{0xff, 0xfe}
+	for _, u := range utf16.Encode([]rune(body)) {
+		u16 = append(u16, byte(u), byte(u>>8))
+	}
+	X := mat.NewDense(4, 1, []float64{1, 2, 3, 4})
+	ids := []string{"1", "2", "3", "9"}
+	want, err := plain.extend(X, ids)
+	require.NoError(t, err)
+	for name, b := range map[string][]byte{"a.csv.gz": gz.Bytes(), "a16.csv": u16, "acr.csv": []byte(strings.ReplaceAll(body, "\n", "\r"))} {
+		a, err := LoadAttributes(writeFile(t, name, string(b)))
+		require.NoError(t, err, name)
+		assert.Equal(t, plain.Spec(), a.Spec(), name)
+		got, err := a.extend(X, ids)
+		require.NoError(t, err, name)
+		assert.True(t, nanEqual(want, got), name)
+	}
+}
+
+// nanEqual compares two matrices element by element, NaN equal to NaN.
+func nanEqual(a, b *mat.Dense) bool {
+	ra, ca := a.Dims()
+	rb, cb := b.Dims()
+	if ra != rb || ca != cb {
+		return false
+	}
+	for i := 0; i < ra; i++ {
+		for j := 0; j < ca; j++ {
+			x, y := a.At(i, j), b.At(i, j)
+			if x != y && !(math.IsNaN(x) && math.IsNaN(y)) {
+				return false
+			}
+		}
+	}
+	return true
 }
