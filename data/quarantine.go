@@ -1,13 +1,16 @@
 package data
 
 import (
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -26,6 +29,15 @@ type Quarantine struct {
 	row   [5]string
 	close bool
 	lazy  string // CreateQuarantineLazy: the file to create at the first Add
+	cols  []colTally
+}
+
+// colTally counts the rows rejected for one column ("" for the row as a
+// whole: a field count, a broken CSV row) and keeps the first one.
+type colTally struct {
+	column string
+	n      int64
+	first  string // "file line N: reason"
 }
 
 // CreateQuarantine creates (or truncates) the file at path and returns a
@@ -98,7 +110,60 @@ func (q *Quarantine) Add(e *ParseError, raw string) error {
 	if errors.Is(e.Err, ErrLongID) {
 		q.long++
 	}
+	q.tally(e)
 	return nil
+}
+
+func (q *Quarantine) tally(e *ParseError) {
+	for i := range q.cols {
+		if q.cols[i].column == e.Column {
+			q.cols[i].n++
+			return
+		}
+	}
+	q.cols = append(q.cols, colTally{column: e.Column, n: 1,
+		first: e.File + " line " + strconv.FormatInt(e.Line, 10) + ": " + e.Err.Error()})
+}
+
+// columnHints say what usually makes every row of a column fail.
+var columnHints = map[string]string{
+	ColEventTime: "another time format? --time-layout takes a Go layout, e.g. '01/02/2006 15:04' or '02.01.2006'",
+	ColAmount:    "a decimal comma or a currency sign? amounts must be plain decimals such as -1234.50",
+	"":           "another delimiter? see --delimiter",
+}
+
+// Summary describes the rejected rows by column, most first: the count,
+// the first row's file, line and reason, and for a column that rejected
+// more than half of the rows read (read: the rows read, ≤ 0 unknown) a
+// hint at the usual cause. "" when nothing was rejected.
+func (q *Quarantine) Summary(read int64) string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.cols) == 0 {
+		return ""
+	}
+	cols := slices.Clone(q.cols)
+	slices.SortStableFunc(cols, func(a, b colTally) int { return cmp.Compare(b.n, a.n) })
+	var b strings.Builder
+	b.WriteString("rejected rows by column: ")
+	for i, c := range cols {
+		if i == 3 {
+			fmt.Fprintf(&b, "; %d more columns", len(cols)-3)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		name := c.column
+		if name == "" {
+			name = "whole row"
+		}
+		fmt.Fprintf(&b, "%s %d (first: %s)", name, c.n, c.first)
+		if h, ok := columnHints[c.column]; ok && read > 0 && 2*c.n > read {
+			b.WriteString(" — " + h)
+		}
+	}
+	return b.String()
 }
 
 // LongIDs returns the number of rows added because their customer_id is

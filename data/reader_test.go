@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -394,6 +395,22 @@ func TestQuarantineFile(t *testing.T) {
 		"a.csv,9,,\"row has 1 fields, want 4\",c1\n", string(got))
 	_, err = CreateQuarantine(filepath.Join(dir, "no", "q.csv"))
 	assert.Error(t, err)
+}
+
+// TestQuarantineSummary: the summary that a failed reject limit carries
+// counts the rejected rows by column, most first, names the first row of
+// each, and hints at the usual cause where a column rejected most rows.
+func TestQuarantineSummary(t *testing.T) {
+	q := NewQuarantine(io.Discard)
+	assert.Empty(t, q.Summary(10))
+	for i := range 6 {
+		require.NoError(t, q.Add(&ParseError{File: "a.csv", Line: int64(2 + i), Column: ColEventTime, Err: newReasonQ(ErrBadTime, "unparsable time", "07/06/2023")}, ""))
+	}
+	require.NoError(t, q.Add(&ParseError{File: "a.csv", Line: 20, Column: ColAmount, Err: newReasonQ(ErrBadAmount, "invalid amount", "1,5")}, ""))
+	require.NoError(t, q.Add(&ParseError{File: "b.csv", Line: 3, Err: newReason(ErrBadRow, "row has 2 fields, want 4")}, ""))
+	got := q.Summary(10)
+	assert.Equal(t, `rejected rows by column: event_time 6 (first: a.csv line 2: unparsable time "07/06/2023") — another time format? --time-layout takes a Go layout, e.g. '01/02/2006 15:04' or '02.01.2006'; amount 1 (first: a.csv line 20: invalid amount "1,5"); whole row 1 (first: b.csv line 3: row has 2 fields, want 4)`, got)
+	assert.NotContains(t, q.Summary(100), "--time-layout", "no hint when the column rejected a minority of the rows")
 }
 
 func TestReadBatches(t *testing.T) {

@@ -160,7 +160,7 @@ func TestBadInputCorpus(t *testing.T) {
 			errHas: []string{"corrupt_footer_schema.arrow", "corrupt Arrow file"}}},
 		{file: "wrong_types.parquet", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1, errHas: []string{"wrong_types.parquet", "event_time", "float64"}}},
 		{file: "wrong_types.csv", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: 240,
-			errHas: []string{"240 of 240 rows"}, quarantine: []string{"wrong_types.csv:2:event_time"}}},
+			errHas: []string{"240 of 240 rows", "event_time 240 (first: ", "wrong_types.csv line 2", "--time-layout"}, quarantine: []string{"wrong_types.csv:2:event_time"}}},
 		{file: "missing_header.csv", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1,
 			errHas: []string{"missing_header.csv", "customer_id"}}},
 		{file: "dup_header.csv", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1,

@@ -83,7 +83,7 @@ func (s *quarantined) close(readErr error, maxReject float64) (data.Stats, strin
 		return ds, used, cerr
 	}
 	if err := data.CheckRejects(ds, maxReject); err != nil {
-		return ds, used, fmt.Errorf("%w (see %s)", err, s.path)
+		return ds, used, fmt.Errorf("%w (see %s); %s", err, s.path, s.q.Summary(ds.RowsRead))
 	}
 	return ds, used, nil
 }
