@@ -188,5 +188,5 @@ func Shard(ctx context.Context, cfg NightlyConfig, dir string, opt pipeline.Opti
 	if cfg.Rules != (lifecycle.Rules{}) {
 		opt.Rules = cfg.Rules
 	}
-	return pipeline.WriteShard(ctx, cfg.Input, cfg.AsOf, dir, opt)
+	return pipeline.WriteShardWith(ctx, cfg.Input, cfg.AsOf, dir, cfg.Subscriptions, opt)
 }

@@ -221,6 +221,13 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	var calTap *calibrationTap
 	if cfg.FromShards != "" {
 		feat, ing, err = readShards(cfg.FromShards, asOf, cfg.Shards, opt)
+		if err == nil && !cfg.Subscriptions.Disabled {
+			if subTap, err = readShardSubscribers(cfg.FromShards, asOf, cfg.Shards, cfg.Subscriptions); err != nil {
+				feat.Release()
+			} else if subTap == nil {
+				log.Warn("the shard workers wrote no subscriber states: no subscription columns tonight (run the workers with this churnpipe)")
+			}
+		}
 	} else {
 		fopt := opt
 		var taps []func(arrow.RecordBatch) error

@@ -38,7 +38,16 @@ func shardBase(dir string, asOf time.Time, i, n int) string {
 // WriteShard builds the features of shard in.Shard of in.Shards at asOf and
 // writes them to dir as an Arrow IPC file with a JSON sidecar holding the
 // shard's ingest counts. Both are written atomically (temp + rename).
+// Subscribers get the default subscription options (see WriteShardWith).
 func WriteShard(ctx context.Context, in Input, asOf time.Time, dir string, opt Options) (IngestStats, string, error) {
+	return WriteShardWith(ctx, in, asOf, dir, SubscriptionOptions{}, opt)
+}
+
+// WriteShardWith is WriteShard with the night's subscription options: the
+// worker also writes the states of its subscribers (unless sub.Disabled),
+// which the finalize step merges to publish the subscription columns. The
+// finalize run must have the same options.
+func WriteShardWith(ctx context.Context, in Input, asOf time.Time, dir string, sub SubscriptionOptions, opt Options) (IngestStats, string, error) {
 	if in.Shards < 2 || in.Shard < 0 || in.Shard >= in.Shards {
 		return IngestStats{}, "", fmt.Errorf("%w: shard %d/%d: want 0 ≤ i < N, N ≥ 2", ErrShards, in.Shard, in.Shards)
 	}
@@ -46,6 +55,14 @@ func WriteShard(ctx context.Context, in Input, asOf time.Time, dir string, opt O
 		return IngestStats{}, "", err
 	}
 	opt = opt.withDefaults()
+	var tap *SubscriberTap
+	if !sub.Disabled {
+		var err error
+		if tap, err = shardTap(asOf, sub, in.Shard, in.Shards); err != nil {
+			return IngestStats{}, "", err
+		}
+		opt.tap = tap.Add
+	}
 	feat, st, err := BuildFeatures(ctx, in, asOf, opt)
 	if errors.Is(err, ErrNoCustomers) {
 		// A shard may be empty on a tiny history; write an empty table.
@@ -66,6 +83,10 @@ func WriteShard(ctx context.Context, in Input, asOf time.Time, dir string, opt O
 		return st, "", err
 	}
 	if err := w.Close(); err != nil {
+		return st, "", err
+	}
+	// The sidecar last: it marks the shard finished.
+	if err := writeShardSubscribers(base, tap); err != nil {
 		return st, "", err
 	}
 	return st, base + ".arrow", saveJSON(base+".json", st)

@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -178,4 +179,67 @@ func TestShardCorruptTable(t *testing.T) {
 		FromShards: shardDir, Shards: 2}, pipeline.Options{})
 	require.NoError(t, err, "the restored shard finalizes")
 	assert.Equal(t, int64(300), res.Run.Customers)
+}
+
+// TestShardsContractual: on a subscription history (subscribers and
+// one-off buyers) 4 shard workers carry their subscribers' states to the
+// finalize step, which publishes exactly the single run's night —
+// subscription columns, subscriber stages, P(cancel) from the cancel model
+// fitted tonight and its ledger record included. A finalize step with
+// other subscription rules than its workers' refuses; workers with the
+// setting disabled leave the subscription columns empty, with a warning.
+func TestShardsContractual(t *testing.T) {
+	hist := pipeline.WriteTestContractual(t, 2000, 5)
+	dir := t.TempDir()
+	in := pipeline.Input{Path: hist, MaxReject: 0.01, Quarantine: filepath.Join(dir, "q.csv")}
+	ctx := context.Background()
+	one, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{CLV: shardCLV, Input: in, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "one.db")}, pipeline.Options{})
+	require.NoError(t, err)
+	oneSubs, ok := one.Run.Details["subscriptions"].(map[string]any)
+	require.True(t, ok, "the single run scores subscribers")
+
+	shardDir := filepath.Join(dir, "shards")
+	write := func(sub pipeline.SubscriptionOptions) {
+		for i := 0; i < 4; i++ {
+			sin := in
+			sin.Shard, sin.Shards = i, 4
+			_, _, err := pipeline.WriteShardWith(ctx, sin, synthEnd, shardDir, sub, pipeline.Options{})
+			require.NoError(t, err, "shard %d", i)
+		}
+	}
+	write(pipeline.SubscriptionOptions{})
+	four, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{CLV: shardCLV, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "four.db"),
+		FromShards: shardDir, Shards: 4}, pipeline.Options{})
+	require.NoError(t, err)
+	a, b := testenv.DumpPredictions(t, filepath.Join(dir, "one.db")), testenv.DumpPredictions(t, filepath.Join(dir, "four.db"))
+	require.Len(t, a, 2000)
+	assert.Equal(t, a, b)
+	fourSubs, ok := four.Run.Details["subscriptions"].(map[string]any)
+	require.True(t, ok, "the finalize step scores subscribers")
+	assert.Equal(t, oneSubs["subscribers"], fourSubs["subscribers"])
+	assert.Equal(t, oneSubs["cancel_model"], fourSubs["cancel_model"])
+	assert.Equal(t, oneSubs["retention"], fourSubs["retention"])
+	db, err := sql.Open("sqlite", filepath.Join(dir, "four.db"))
+	require.NoError(t, err)
+	defer db.Close()
+	var withStatus, active int
+	require.NoError(t, db.QueryRow(`SELECT count(subscription_status), count(CASE WHEN subscription_status = 'active' AND p_renew_next > 0 AND residual_clv > 0 AND churn_probability > 0 THEN 1 END) FROM customer_predictions`).Scan(&withStatus, &active))
+	assert.Positive(t, withStatus, "subscription columns published")
+	assert.Positive(t, active)
+	var stages int
+	require.NoError(t, db.QueryRow(`SELECT count(DISTINCT lifecycle_stage) FROM customer_predictions WHERE subscription_status IS NOT NULL`).Scan(&stages))
+	assert.GreaterOrEqual(t, stages, 6, "subscriber stages")
+
+	// Other rules at finalize than at the workers: refused before publishing.
+	_, err = pipeline.Nightly(ctx, pipeline.NightlyConfig{CLV: shardCLV, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "rules.db"),
+		FromShards: shardDir, Shards: 4, Subscriptions: pipeline.SubscriptionOptions{HorizonDays: 60}}, pipeline.Options{})
+	require.ErrorIs(t, err, pipeline.ErrShards)
+	assert.Contains(t, err.Error(), "same subscriptions configuration")
+
+	// Workers with subscriptions disabled write no states (and remove the earlier ones).
+	write(pipeline.SubscriptionOptions{Disabled: true})
+	off, err := pipeline.Nightly(ctx, pipeline.NightlyConfig{CLV: shardCLV, AsOf: synthEnd, DB: "sqlite:" + filepath.Join(dir, "off.db"),
+		FromShards: shardDir, Shards: 4}, pipeline.Options{})
+	require.NoError(t, err)
+	assert.NotContains(t, off.Run.Details, "subscriptions")
 }

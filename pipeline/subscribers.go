@@ -74,6 +74,24 @@ type SubscriberTap struct {
 	now, past *subscription.Builder
 	asOf      time.Time
 	o         SubscriptionOptions
+	// loaded: the states come from a sharded night's workers
+	// (readShardSubscribers), not from the builders.
+	loaded                bool
+	nowStates, pastStates []subscription.State
+}
+
+func (t *SubscriberTap) finishNow() []subscription.State {
+	if t.loaded {
+		return t.nowStates
+	}
+	return t.now.Finish()
+}
+
+func (t *SubscriberTap) finishPast() []subscription.State {
+	if t.loaded {
+		return t.pastStates
+	}
+	return t.past.Finish()
 }
 
 // NewSubscriberTap returns a tap for the as-of day.
@@ -218,7 +236,7 @@ func FitSubscribers(t *SubscriberTap) (*Subscribers, error) {
 // ErrRegistry. It returns nil when the history has no subscriber.
 func FitSubscribersWith(t *SubscriberTap, ch *Champion, reason string) (*Subscribers, error) {
 	o := t.o
-	states := t.now.Finish()
+	states := t.finishNow()
 	if len(states) == 0 {
 		return nil, nil
 	}
@@ -269,7 +287,7 @@ func FitSubscribersWith(t *SubscriberTap, ch *Champion, reason string) (*Subscri
 		return nil, fmt.Errorf("subscribers: %s fit on %d paid subscribers: %w", o.Model, paid, err)
 	}
 	if s.Cancel == nil {
-		s.trainChurn(t.past.Finish(), states)
+		s.trainChurn(t.finishPast(), states)
 		s.Report.Kind = cancel.KindLogit
 		if s.Churn == nil {
 			s.Report.Kind = cancel.KindSBG

@@ -34,3 +34,18 @@ func WriteTestSynth(t testing.TB, n int, seed uint64) string {
 	require.NoError(t, w.Close())
 	return path
 }
+
+// WriteTestContractual writes a synthetic subscription history of n
+// customers (synth.DefaultContractual: subscribers and one-off buyers) to a
+// temporary Parquet file and returns its path.
+func WriteTestContractual(t testing.TB, n int, seed uint64) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "contractual.parquet")
+	w, err := data.CreateFile(path, data.EventSchema, data.WriteOptions{})
+	require.NoError(t, err)
+	_, err = synth.GenerateContractual(context.Background(), synth.DefaultContractual(n, TestSynthStart, TestSynthEnd, seed),
+		memory.DefaultAllocator, func(r arrow.RecordBatch) error { return w.Write(r) })
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	return path
+}

@@ -100,6 +100,9 @@ type Builder struct {
 	asOf  int32
 	rules Rules
 	accs  map[string]*acc
+	// Keep, when set, says which customers to follow (a shard worker's
+	// own); the events of the others are skipped.
+	Keep func(customerID string) bool
 }
 
 // NewBuilder returns a builder for the as-of day asOf (UTC, inclusive).
@@ -156,6 +159,9 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 		if a == nil {
 			if k == kNone && !usage(ty) {
 				continue // purchases of non-subscribers are not needed here
+			}
+			if b.Keep != nil && !b.Keep(id) {
+				continue
 			}
 			a = &acc{lastUsage: -1 << 30}
 			b.accs[strings.Clone(id)] = a
