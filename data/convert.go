@@ -24,9 +24,13 @@ func checkID(s string) (string, error) {
 	if s == "" {
 		return "", ErrEmptyID
 	}
+	if idNullMarker(s) {
+		return "", &reason{sentinel: ErrEmptyID, msg: "empty customer_id: " + strconv.Quote(s) + " marks a missing value"}
+	}
 	if strings.IndexByte(s, 0) >= 0 {
 		return "", newReasonQ(ErrBadID, "customer_id contains NUL:", s)
 	}
+
 	if !utf8.ValidString(s) {
 		return "", newReasonQ(ErrBadID, "customer_id is not valid UTF-8:", s)
 	}
@@ -66,6 +70,9 @@ func longID(s string, n int) error {
 // with NUL or invalid UTF-8 is a bad row.
 func checkEventID(s string) (string, error) {
 	s = strings.TrimSpace(s)
+	if nullMarker(s) {
+		return "", nil // a missing event_id: the row is kept, never matched
+	}
 	if strings.IndexByte(s, 0) >= 0 {
 		return "", newReasonQ(ErrBadID, "event_id contains NUL:", s)
 	}
@@ -79,6 +86,9 @@ func checkEventID(s string) (string, error) {
 // with NUL or invalid UTF-8 is a bad row.
 func checkSubscriptionID(s string) (string, error) {
 	s = strings.TrimSpace(s)
+	if nullMarker(s) {
+		return "", nil
+	}
 	if strings.IndexByte(s, 0) >= 0 {
 		return "", newReasonQ(ErrBadID, "subscription_id contains NUL:", s)
 	}
@@ -92,7 +102,7 @@ func checkSubscriptionID(s string) (string, error) {
 // empty is null (valid false). eventMS is the row's event_time: a period
 // end whose UTC day is before the event's day is rejected.
 func parsePeriodEnd(s, layout string, eventMS int64) (ms int64, valid bool, err error) {
-	if strings.TrimSpace(s) == "" {
+	if t := strings.TrimSpace(s); t == "" || nullMarker(t) {
 		return 0, false, nil
 	}
 	ms, err = parseTime(s, layout)
@@ -279,6 +289,9 @@ func floorDiv(a, b int64) int64 {
 
 // normType trims and lower-cases an event type; empty means purchase.
 func normType(s string) (string, error) {
+	if nullMarker(strings.TrimSpace(s)) {
+		return EventPurchase, nil // as an empty event_type
+	}
 	simple := true
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -302,8 +315,8 @@ func normType(s string) (string, error) {
 // parseAmount parses an amount; valid is false for an empty (null) amount.
 func parseAmount(s string) (v float64, valid bool, err error) {
 	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, false, nil
+	if s == "" || (nullMarker(s) && !strings.EqualFold(s, "nan")) {
+		return 0, false, nil // NaN stays a non-finite amount: rejected
 	}
 	if strings.IndexByte(s, ',') >= 0 {
 		return 0, false, newReason(ErrBadAmount, "amount "+strconv.Quote(s)+" contains ','")
@@ -383,4 +396,29 @@ func checkAmount(v float64, raw string) error {
 		return newReasonQ(ErrBadAmount, "implausible amount", raw)
 	}
 	return nil
+}
+
+// nullMarker reports whether the trimmed text s is how exports write a
+// missing value: SQL NULL (also MySQL's \N), pandas and R (NaN, <NA>, NA,
+// None), spreadsheets (#N/A, N/A). Such a text is read as empty: an event_id,
+// subscription_id, period_end or amount is missing, an event_type is the
+// default; NaN as an amount stays a non-finite amount (rejected). For
+// customer_id see idNullMarker.
+func nullMarker(s string) bool {
+	switch s {
+	case "NULL", "null", "Null", `\N`, "NaN", "nan", "None", "<NA>", "NA", "#N/A", "N/A", "n/a":
+		return true
+	}
+	return false
+}
+
+// idNullMarker is nullMarker for customer_id, narrower: only the markers
+// that SQL and spreadsheet exports write and no one uses as an id (NULL,
+// \N, <NA>, #N/A); "null", "nan" or "NA" may be ids.
+func idNullMarker(s string) bool {
+	switch s {
+	case "NULL", `\N`, "<NA>", "#N/A":
+		return true
+	}
+	return false
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -121,9 +122,17 @@ func TestReadCSVRules(t *testing.T) {
 			want: []event{{"c1", mar1, EventPurchase, nil}}},
 		{name: "header names matched ignoring case", text: "Customer_ID,EVENT_TIME\nc1,2024-03-01\n",
 			want: []event{{"c1", mar1, EventPurchase, nil}}},
-		{name: "quoted fields, embedded newline counts lines", text: hdr + "\"c\n1\",2024-03-01,purchase,1\n\"\",2024-03-01,purchase,1\n",
-			want:    []event{{"c\n1", mar1, EventPurchase, f64(1)}},
+		{name: "quoted fields, embedded newline counts lines", text: "customer_id,event_time,event_type,amount,note\n\"c1\",2024-03-01,purchase,1,\"two\nlines\"\n\"\",2024-03-01,purchase,1,x\n",
+			want:    []event{{"c1", mar1, EventPurchase, f64(1)}},
 			rejects: []rej{{4, ColCustomerID, "empty customer_id"}}, sent: ErrEmptyID},
+		{name: "an id with a line break is kept as it is", text: hdr + "\"c\n1\",2024-03-01,purchase,1\n",
+			want: []event{{"c\n1", mar1, EventPurchase, f64(1)}}},
+		{name: "null markers", text: hdr +
+			"NULL,2024-03-01,purchase,1\n\\N,2024-03-01,purchase,1\n" + // SQL exports' missing ids: rejected
+			"c1,2024-03-01,NULL,NULL\nc1,2024-03-01,visit,\\N\nc1,2024-03-01,visit,N/A\n" + // missing type and amounts
+			"null,2024-03-01,purchase,NaN\n", // "null" may be an id; NaN is a non-finite amount
+			want: []event{{"c1", mar1, EventPurchase, nil}, {"c1", mar1, EventVisit, nil}, {"c1", mar1, EventVisit, nil}},
+			rejects: []rej{{2, ColCustomerID, `"NULL" marks a missing value`}, {3, ColCustomerID, `"\\N" marks a missing value`}, {7, ColAmount, "non-finite"}}, sent: ErrEmptyID},
 		{name: "blank lines skipped, line numbers physical", text: hdr + "\nc1,2024-03-01,purchase,1\n\n,2024-03-01,purchase,1\n",
 			want:    []event{{"c1", mar1, EventPurchase, f64(1)}},
 			rejects: []rej{{5, ColCustomerID, "empty"}}, sent: ErrEmptyID},
@@ -411,6 +420,30 @@ func TestQuarantineSummary(t *testing.T) {
 	got := q.Summary(10)
 	assert.Equal(t, `rejected rows by column: event_time 6 (first: a.csv line 2: unparsable time "07/06/2023") — another time format? --time-layout takes a Go layout, e.g. '01/02/2006 15:04' or '02.01.2006'; amount 1 (first: a.csv line 20: invalid amount "1,5"); whole row 1 (first: b.csv line 3: row has 2 fields, want 4)`, got)
 	assert.NotContains(t, q.Summary(100), "--time-layout", "no hint when the column rejected a minority of the rows")
+}
+
+// TestEventIDNullMarkers: an event_id written as a missing value (NULL,
+// \N, null…) is null, so that the duplicate rule never matches such rows
+// with one another (they would all be "re-deliveries" of one event).
+func TestEventIDNullMarkers(t *testing.T) {
+	p := writeTemp(t, "e.csv", "customer_id,event_time,event_id,subscription_id\n"+
+		"c1,2024-03-01,NULL,NULL\nc1,2024-03-02,\\N,\\N\nc1,2024-03-03,null,<NA>\nc1,2024-03-04,e7,s1\n")
+	r, err := Open(p, Options{})
+	require.NoError(t, err)
+	defer r.Release()
+	var eids, subs []string
+	for r.Next() {
+		rec := r.Record()
+		e := rec.Column(ColumnIndex(rec.Schema(), ColEventID)).(*array.String)
+		s := rec.Column(ColumnIndex(rec.Schema(), ColSubscriptionID)).(*array.String)
+		for i := 0; i < e.Len(); i++ {
+			eids = append(eids, map[bool]string{true: e.Value(i), false: "<null>"}[e.IsValid(i)])
+			subs = append(subs, map[bool]string{true: s.Value(i), false: "<null>"}[s.IsValid(i)])
+		}
+	}
+	require.NoError(t, r.Err())
+	assert.Equal(t, []string{"<null>", "<null>", "<null>", "e7"}, eids)
+	assert.Equal(t, []string{"<null>", "<null>", "<null>", "s1"}, subs)
 }
 
 func TestReadBatches(t *testing.T) {

@@ -177,6 +177,16 @@ func TestBadInputCorpus(t *testing.T) {
 		// default delimiter the header is one field, and the error says which flag to use.
 		{file: "excel_unicode.txt", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1,
 			errHas: []string{"excel_unicode.txt", "customer_id", "--delimiter tab"}}},
+		// event_id NULL on every row: missing, so nothing is a re-delivery (main:
+		// the 30 \N amounts rejected, and 180 of the other 210 rows dropped as re-deliveries).
+		{file: "sql_export.csv", maxReject: 0, want: contract{code: jobs.ExitOK, rejected: 0,
+			check: func(t *testing.T, res pipeline.NightlyResult) []string {
+				v := readsLikeGood(t, res)
+				if res.Run.RowsDuplicate != 0 {
+					v = append(v, fmt.Sprintf("%d rows dropped as duplicates", res.Run.RowsDuplicate))
+				}
+				return v
+			}}},
 		{file: "semicolon.csv", maxReject: 0.01, want: contract{code: jobs.ExitRejected, rejected: -1,
 			errHas: []string{"semicolon.csv", "customer_id", "--delimiter ';'"}}},
 		{file: "nul.csv", maxReject: 0.01, want: contract{code: jobs.ExitOK, rejected: 1, quarantine: []string{"nul.csv:242:customer_id"}}},

@@ -101,6 +101,18 @@ func main() {
 	}
 	write("excel_unicode.txt", string(u16))
 	write("cr_only.csv", strings.ReplaceAll(good, "\n", "\r"))
+	// A SQL export: event_id NULL on every row (the source had no line
+	// ids), \N for the missing amounts of visits. Nothing is a duplicate.
+	var sq strings.Builder
+	sq.WriteString("customer_id,event_time,event_type,amount,event_id\n")
+	for _, e := range base() {
+		amount := e.amount
+		if amount == "" {
+			amount = `\N`
+		}
+		fmt.Fprintf(&sq, "%s,%s,%s,%s,NULL\n", e.id, e.t.Format(time.RFC3339), e.typ, amount)
+	}
+	write("sql_export.csv", sq.String())
 	// Semicolon-separated (European Excel): the header is one field.
 	write("semicolon.csv", strings.ReplaceAll(good, ",", ";"))
 	// NUL byte inside a customer_id (one row).
