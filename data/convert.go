@@ -160,7 +160,13 @@ func parseTime(s, layout string) (int64, error) {
 	if layout == "" {
 		t, err = time.Parse(time.RFC3339, s)
 		if err != nil {
-			return 0, newReasonQ(ErrBadTime, "unparsable time (want RFC 3339 or 2006-01-02)", s)
+			var ok bool
+			if t, ok = parseZoned(s); !ok {
+				if _, zerr := parseZoneless(s); zerr == nil {
+					return 0, newReasonQ(ErrBadTime, "time without zone (give --time-layout, e.g. '2006-01-02 15:04:05', to read such times as UTC, or write an offset)", s)
+				}
+				return 0, newReasonQ(ErrBadTime, "unparsable time (want RFC 3339 or 2006-01-02)", s)
+			}
 		}
 	} else {
 		t, err = time.ParseInLocation(layout, s, time.UTC)
@@ -183,6 +189,53 @@ func parseTime(s, layout string) (int64, error) {
 		return 0, err
 	}
 	return ms, nil
+}
+
+// zonedLayouts are the unambiguous forms of a time with a zone that
+// exports write besides RFC 3339, tried in order when RFC 3339 fails: a
+// space for the T (RFC 3339 §5.6 allows it; PostgreSQL and most SQL
+// clients print it), an offset without colon (+0800, ISO 8601 basic) or
+// with hours only (+08, PostgreSQL), minutes without seconds. A fraction
+// of a second after the seconds is accepted by time.Parse in every one.
+var zonedLayouts = []string{
+	"2006-01-02 15:04:05Z07:00",
+	"2006-01-02T15:04:05Z0700",
+	"2006-01-02 15:04:05Z0700",
+	"2006-01-02T15:04:05Z07",
+	"2006-01-02 15:04:05Z07",
+	"2006-01-02 15:04:05 Z07:00",
+	"2006-01-02 15:04:05 Z0700",
+	"2006-01-02T15:04Z07:00",
+	"2006-01-02 15:04Z07:00",
+}
+
+// parseZoned parses s with zonedLayouts; a trailing " UTC" or " GMT" is
+// read as Z.
+func parseZoned(s string) (time.Time, bool) {
+	if len(s) > 4 && (strings.HasSuffix(s, " UTC") || strings.HasSuffix(s, " GMT")) {
+		s = s[:len(s)-4] + "Z"
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t, true
+		}
+	}
+	for _, l := range zonedLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// parseZoneless reports (err == nil) a date and time without any zone.
+func parseZoneless(s string) (time.Time, error) {
+	t, err := time.Parse("2006-01-02T15:04:05", s)
+	if err != nil {
+		t, err = time.Parse("2006-01-02 15:04:05", s)
+	}
+	if err != nil {
+		t, err = time.Parse("2006-01-02 15:04", s)
+	}
+	return t, err
 }
 
 // utcName reports whether a zone abbreviation names UTC itself.

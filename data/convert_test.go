@@ -36,7 +36,18 @@ func TestParseTime(t *testing.T) {
 		{"2024-03-01T00:30:00-01:00", "", "2024-03-01T01:30:00Z", nil},
 		{" 2024-03-01T10:00:00Z ", "", "2024-03-01T10:00:00Z", nil},
 		{"2024-03-01T10:00:00", "", "", ErrBadTime},
-		{"2024-03-01 10:00:00Z", "", "", ErrBadTime},
+		// Zoned forms of SQL clients and ISO 8601 basic (parseZoned): a space
+		// for the T (RFC 3339 §5.6), offsets +0800 and +08, no seconds, " UTC".
+		{"2024-03-01 10:00:00Z", "", "2024-03-01T10:00:00Z", nil},
+		{"2024-03-01 10:00:00+08:00", "", "2024-03-01T02:00:00Z", nil},
+		{"2024-03-01 10:00:00.25+08", "", "2024-03-01T02:00:00.25Z", nil}, // PostgreSQL timestamptz text
+		{"2024-03-01T10:00:00-0530", "", "2024-03-01T15:30:00Z", nil},
+		{"2024-03-01 10:00:00 +0100", "", "2024-03-01T09:00:00Z", nil},
+		{"2024-03-01T10:00Z", "", "2024-03-01T10:00:00Z", nil},
+		{"2024-03-01 10:00:00 UTC", "", "2024-03-01T10:00:00Z", nil},
+		{"2024-03-01 10:00:00 EDT", "", "", ErrBadTime}, // an abbreviation other than UTC/GMT: ambiguous
+		{"2024-03-01 10:00:00+25:00", "", "", ErrBadTime},
+		{"2024-03-01 10:00:00", "", "", ErrBadTime}, // no zone: --time-layout decides
 		{"2024-3-1", "", "", ErrBadTime},
 		{"2024-03-01T24:00:00Z", "", "", ErrBadTime},
 		{"2024-03-01T10:00:60Z", "", "", ErrBadTime},

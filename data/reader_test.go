@@ -141,7 +141,7 @@ func TestReadCSVRules(t *testing.T) {
 		{name: "fraction of second kept to ms", text: hdr + "c1,2024-03-01T00:00:00.1239Z,purchase,1\n",
 			want: []event{{"c1", mar1 + 123, EventPurchase, f64(1)}}},
 		{name: "time without zone rejected by default", text: hdr + "c1,2024-03-01T00:00:00,purchase,1\n",
-			rejects: []rej{{2, ColEventTime, "unparsable time"}}, sent: ErrBadTime},
+			rejects: []rej{{2, ColEventTime, "time without zone (give --time-layout"}}, sent: ErrBadTime},
 		{name: "custom layout without zone is UTC", text: hdr + "c1,01/03/2024 10:00,purchase,1\n",
 			opt:  Options{TimeLayout: "02/01/2006 15:04"},
 			want: []event{{"c1", mar1 + 10*3600_000, EventPurchase, f64(1)}}},
