@@ -136,7 +136,7 @@ func (s *arrowSource) resolve(schema *arrow.Schema) error {
 }
 
 var wantTypes = [nCanon]string{
-	"utf8 or an integer type",
+	"utf8, an integer type or float64 holding whole numbers",
 	"timestamp, date32, date64 or utf8",
 	"utf8",
 	"a numeric type or utf8",
@@ -155,7 +155,11 @@ func typeOK(c int, t arrow.DataType) bool {
 		return c == cID || c == cAmount || c == cEventID || c == cSubID
 	case arrow.TIMESTAMP, arrow.DATE32, arrow.DATE64:
 		return c == cTime || c == cPeriodEnd
-	case arrow.FLOAT16, arrow.FLOAT32, arrow.FLOAT64, arrow.DECIMAL128, arrow.DECIMAL256:
+	case arrow.FLOAT32, arrow.FLOAT64:
+		// Float ids: pandas turns an integer id column with a missing value
+		// into float64; each value must be a whole number (floatID).
+		return c == cAmount || c == cID || c == cEventID || c == cSubID
+	case arrow.FLOAT16, arrow.DECIMAL128, arrow.DECIMAL256:
 		return c == cAmount
 	}
 	return false
@@ -287,7 +291,12 @@ func (s *arrowSource) row(i int) (int, error) {
 		}
 	}
 	if a := s.cols[cSubID]; a != nil && a.IsValid(i) {
-		if v, ok := intString(a, i, &s.scratch[cSubID]); ok {
+		if v, ok, err := floatID(a, i, &s.scratch[cSubID], ColSubscriptionID); ok || err != nil {
+			if err != nil {
+				return cSubID, err
+			}
+			x.subID = v
+		} else if v, ok := intString(a, i, &s.scratch[cSubID]); ok {
 			x.subID = v
 		} else if x.subID, err = checkSubscriptionID(stringAt(a, i)); err != nil {
 			return cSubID, err
@@ -370,6 +379,9 @@ func bytesString(b []byte) string {
 // eventID returns the event_id of row i (valid) of a, integers in decimal.
 // The result is a view valid until the next call.
 func (s *arrowSource) eventID(a arrow.Array, i int) (string, error) {
+	if v, ok, err := floatID(a, i, &s.scratch[cEventID], ColEventID); ok || err != nil {
+		return v, err
+	}
 	if v, ok := intString(a, i, &s.scratch[cEventID]); ok {
 		return v, nil
 	}
@@ -381,10 +393,42 @@ func (s *arrowSource) id(i int) (string, error) {
 	if a.IsNull(i) {
 		return "", ErrEmptyID
 	}
+	if v, ok, err := floatID(a, i, &s.scratch[cID], ColCustomerID); ok || err != nil {
+		return v, err
+	}
 	if v, ok := intString(a, i, &s.scratch[cID]); ok {
 		return v, nil
 	}
 	return checkID(stringAt(a, i))
+}
+
+// floatID formats row i (valid) of a float32 or float64 id column as the
+// integer it holds (a view of *scratch, like intString); ok is false for
+// other types. NaN is an empty id; a fraction, an infinity or a value
+// beyond ±2⁵³ (±2²⁴ for float32), where the type stops holding every
+// integer, is a bad id.
+func floatID(a arrow.Array, i int, scratch *[]byte, col string) (v string, ok bool, err error) {
+	var f float64
+	exact := float64(1 << 53)
+	switch a := a.(type) {
+	case *array.Float64:
+		f = a.Value(i)
+	case *array.Float32:
+		f, exact = float64(a.Value(i)), 1<<24
+	default:
+		return "", false, nil
+	}
+	if math.IsNaN(f) {
+		if col == ColCustomerID {
+			return "", false, ErrEmptyID
+		}
+		return "", true, nil // a missing event_id or subscription_id
+	}
+	if f != math.Trunc(f) || math.Abs(f) > exact {
+		return "", false, newReasonQ(ErrBadID, col+" is a float that is not a whole number:", strconv.FormatFloat(f, 'g', -1, 64))
+	}
+	*scratch = strconv.AppendInt((*scratch)[:0], int64(f), 10)
+	return bytesString(*scratch), true, nil
 }
 
 // intString formats row i of an integer array in decimal (a view of

@@ -470,3 +470,47 @@ func TestArrowStreamRefused(t *testing.T) {
 	assert.ErrorContains(t, err, path)
 	assert.ErrorContains(t, err, "Arrow IPC stream")
 }
+
+// TestReadFloatIDs: pandas writes an integer id column with a missing
+// value as float64. Whole numbers read as the integer's decimal text (as
+// an integer column would), NaN as a missing id (rejected), a fraction
+// or a value beyond 2⁵³ as a bad id naming the value.
+func TestReadFloatIDs(t *testing.T) {
+	for _, ext := range []string{".parquet", ".arrow"} {
+		t.Run(ext, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			sc := arrow.NewSchema([]arrow.Field{
+				{Name: ColCustomerID, Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+				{Name: ColEventTime, Type: arrow.FixedWidthTypes.Date32},
+			}, nil)
+			b := array.NewRecordBuilder(mem, sc)
+			defer b.Release()
+			ids := []float64{1, 20017, math.NaN(), 3.5, 1e300, -4}
+			for _, v := range ids {
+				b.Field(0).(*array.Float64Builder).Append(v)
+				b.Field(1).(*array.Date32Builder).Append(arrow.Date32(19783))
+			}
+			rec := b.NewRecordBatch()
+			defer rec.Release()
+			path := filepath.Join(t.TempDir(), "f"+ext)
+			w, err := CreateFile(path, sc, WriteOptions{Alloc: mem})
+			require.NoError(t, err)
+			require.NoError(t, w.Write(rec))
+			require.NoError(t, w.Close())
+
+			res, err := readAll(t, path, Options{})
+			require.NoError(t, err)
+			var got []string
+			for _, e := range res.Events {
+				got = append(got, e.ID)
+			}
+			assert.Equal(t, []string{"1", "20017", "-4"}, got)
+			require.Len(t, res.QRows, 3)
+			assert.Equal(t, []string{"3", ColCustomerID, "data: empty customer_id"}, res.QRows[0][1:4])
+			assert.Equal(t, []string{"4", ColCustomerID, `customer_id is a float that is not a whole number: "3.5"`}, res.QRows[1][1:4])
+			assert.Equal(t, "5", res.QRows[2][1])
+			assert.Contains(t, res.QRows[2][3], "1e+300")
+		})
+	}
+}
