@@ -20,7 +20,7 @@ func TestGenerateFixtures(t *testing.T) {
 	}
 	mem := memory.NewGoAllocator()
 
-	// wrong_types.parquet: customer_id float64, event_time int64.
+	// wrong_types.parquet: customer_id float64 (read as whole numbers), event_time int64 (refused).
 	sc := arrow.NewSchema([]arrow.Field{
 		{Name: "customer_id", Type: arrow.PrimitiveTypes.Float64},
 		{Name: "event_time", Type: arrow.PrimitiveTypes.Int64},

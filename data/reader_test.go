@@ -296,7 +296,7 @@ func TestOpenErrors(t *testing.T) {
 		{"no header fixture", "testdata/missing_header.csv", Options{}, ErrMissingColumn, []string{"missing_header.csv", `"c1"`}},
 		{"duplicated header", "testdata/dup_header.csv", Options{}, ErrDuplicateColumn, []string{"dup_header.csv", `duplicated column name: testdata/dup_header.csv: "amount"`}},
 		{"empty file", writeTemp(t, "empty.csv", ""), Options{}, ErrMissingColumn, []string{"empty.csv", "no header"}},
-		{"wrong parquet types", "testdata/wrong_types.parquet", Options{}, ErrMissingColumn, []string{"wrong_types.parquet", `"customer_id"`, "float64"}},
+		{"wrong parquet types", "testdata/wrong_types.parquet", Options{}, ErrMissingColumn, []string{"wrong_types.parquet", `"event_time"`, "int64"}}, // float64 ids are read (TestReadFloatIDs); the int64 time is refused
 		{"truncated parquet", "testdata/truncated.parquet", Options{}, nil, []string{"truncated.parquet"}},
 		{"truncated arrow", "testdata/truncated.arrow", Options{}, nil, []string{"truncated.arrow"}},
 		{"not parquet", writeTemp(t, "x.parquet", "hello, this is not parquet"), Options{}, nil, []string{"x.parquet"}},
