@@ -65,12 +65,19 @@ func (d *dedupe) set() *u64set {
 	if d.seen == nil {
 		c := int64(1 << 16)
 		if d.expect > 0 {
-			c = d.expect
+			// The count comes from the file's metadata: a corrupt one must
+			// not size the set (2⁶² rows would be a fatal allocation), so
+			// beyond maxPresize keys the set grows as it fills.
+			c = min(d.expect, maxPresize)
 		}
 		d.seen = newU64Set(int(c))
 	}
 	return d.seen
 }
+
+// maxPresize bounds the keys a fingerprint set is sized for in advance
+// (1.3 GB of slots at the target load).
+const maxPresize = 1 << 27
 
 // expectedShare returns the rows a shard of shards can expect of an input
 // of expect rows (≤ 0: unknown): all of them when the reader already read

@@ -49,6 +49,9 @@ func TestDedupeSizedFromExpectedRows(t *testing.T) {
 	}{
 		{"unknown size starts small", -1, 0, 1, u64setMinSize, 1 << 17},
 		{"one shard: every row", 1_000_000, 0, 1, 1_250_000, 1_250_001},
+		// A corrupt Parquet footer's num_rows must not size the set: 2⁶² rows
+		// panicked in makeslice (or died of out of memory) at the first event_id.
+		{"absurd metadata is capped", 1 << 62, 0, 1, maxPresize, maxPresize*5/4 + 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDedupe(nil, tc.expect, tc.shard, tc.shards)
