@@ -253,7 +253,7 @@ func FitSubscribersWith(t *SubscriberTap, ch *Champion, reason string) (*Subscri
 			return nil, fmt.Errorf("%w: champion %s: %w; retrain with this version of churnpipe", ErrRegistry, ch.Version, err)
 		}
 		if cm.HorizonDays != o.HorizonDays {
-			return nil, fmt.Errorf("%w: champion %s: its cancel model predicts P(cancel within %d days), the night is configured for %d (subscriptions.horizon_days): retrain or change the setting",
+			return nil, fmt.Errorf("%w: champion %s: its cancel model predicts P(cancel within %d days), the night is configured for %d (subscriptions.horizon_days): train with the same configuration (churnpipe retrain --config FILE) or change the setting",
 				ErrRegistry, ch.Version, cm.HorizonDays, o.HorizonDays)
 		}
 		s.Cancel, s.Version = cm, ch.Version

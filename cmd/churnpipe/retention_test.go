@@ -1,8 +1,10 @@
 package main
 
 import (
+	"database/sql"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -117,4 +119,42 @@ func TestSynthDemoContractual(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"logit", "days_to_period_end", "sbg"},
 		[]string{cm.Candidates[0].Kind, cm.Candidates[1].Kind, cm.Candidates[2].Kind})
+}
+
+// TestRetrainContractualConfig: the weekly retrain trains the cancel model
+// with the configuration's subscriptions section (its horizon), and the
+// nightly of the same configuration scores the subscribers with it.
+func TestRetrainContractualConfig(t *testing.T) {
+	dir := t.TempDir()
+	hist := filepath.Join(dir, "subs.parquet")
+	code, _, stderr := runCLI(t, "synth", "--setting", "contractual", "--customers", "3000", "--out", hist)
+	require.Equal(t, 0, code, stderr)
+	db := filepath.Join(dir, "p.db")
+	cfg := filepath.Join(dir, "churnpipe.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte("input:\n  path: "+hist+"\ndb: sqlite:"+db+"\nregistry: "+filepath.Join(dir, "models")+
+		"\nsubscriptions:\n  horizon_days: 45\n"), 0o644))
+	code, out, stderr := runCLI(t, "retrain", "--config", cfg, "--as-of", "2025-12-31", "--force")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "challenger v000001")
+	code, _, stderr = runCLI(t, "nightly", "--config", cfg, "--as-of", "2025-12-31")
+	require.Equal(t, 0, code, stderr)
+	conn, err := sql.Open("sqlite", db)
+	require.NoError(t, err)
+	defer conn.Close()
+	var details string
+	require.NoError(t, conn.QueryRow(`SELECT details FROM pipeline_runs ORDER BY started_at DESC LIMIT 1`).Scan(&details))
+	var d struct {
+		Subscriptions struct {
+			CancelModel struct {
+				Source       string `json:"source"`
+				HorizonDays  int    `json:"horizon_days"`
+				TestSnapshot string `json:"test_snapshot"`
+			} `json:"cancel_model"`
+		} `json:"subscriptions"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(details), &d), details)
+	cm := d.Subscriptions.CancelModel
+	assert.Equal(t, "champion v000001", cm.Source)
+	assert.Equal(t, 45, cm.HorizonDays)
+	assert.Equal(t, "2025-11-16", cm.TestSnapshot, "as-of − 45 days")
 }
