@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/churnpipe/churnpipe/jobs"
+	"github.com/churnpipe/churnpipe/models/cancel"
 	"github.com/churnpipe/churnpipe/models/registry"
 	"github.com/churnpipe/churnpipe/pipeline"
 )
@@ -129,6 +130,13 @@ func showModel(reg *registry.Registry, ref string, w io.Writer) error {
 	out := map[string]any{
 		"version": a.Version, "kind": a.Kind, "created_at": a.CreatedAt, "schema_hash": a.SchemaHash,
 		"features": a.FeatureNames, "train_window": a.TrainWindow, "metrics": a.Metrics, "alias_history": hist,
+	}
+	if len(a.CancelModel) > 0 {
+		var cm cancel.Model
+		if err := json.Unmarshal(a.CancelModel, &cm); err != nil {
+			return fmt.Errorf("%s: cancel model: %w", a.Version, err)
+		}
+		out["cancel_model"] = map[string]any{"kind": cm.Kind, "horizon_days": cm.HorizonDays, "features": cm.Features, "report": cm.Report}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

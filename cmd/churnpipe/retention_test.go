@@ -157,4 +157,21 @@ func TestRetrainContractualConfig(t *testing.T) {
 	assert.Equal(t, "champion v000001", cm.Source)
 	assert.Equal(t, 45, cm.HorizonDays)
 	assert.Equal(t, "2025-11-16", cm.TestSnapshot, "as-of − 45 days")
+
+	// models show prints the version's cancel model and its comparison.
+	code, out, stderr = runCLI(t, "models", "show", "champion", "--registry", filepath.Join(dir, "models"))
+	require.Equal(t, 0, code, stderr)
+	var show struct {
+		CancelModel struct {
+			Kind        string `json:"kind"`
+			HorizonDays int    `json:"horizon_days"`
+			Report      struct {
+				Verdict string `json:"verdict"`
+			} `json:"report"`
+		} `json:"cancel_model"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &show), out)
+	assert.Equal(t, 45, show.CancelModel.HorizonDays)
+	assert.NotEmpty(t, show.CancelModel.Kind)
+	assert.NotEmpty(t, show.CancelModel.Report.Verdict)
 }
