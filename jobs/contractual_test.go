@@ -101,6 +101,10 @@ func TestTrainContractualCancelModel(t *testing.T) {
 	assert.Positive(t, cr.TestPositives)
 	// The snapshots: test = as-of − 30 days, validation 30 days before, training before that.
 	assert.Equal(t, "2025-12-01", cr.TestSnapshot)
+	assert.Equal(t, []string{"2025-12-01", "2025-11-01", "2025-10-02"}, cr.TestSnapshots, "3 rolling origins, one horizon apart")
+	for _, kind := range []string{cancel.KindLogit, cancel.KindDaysToEnd, cancel.KindSBG} {
+		assert.Len(t, cr.Candidate(kind).Folds, 3, kind)
+	}
 	assert.Equal(t, "2025-11-01", cr.ValidationSnapshot)
 	require.NotEmpty(t, cr.TrainSnapshots)
 	assert.Less(t, cr.TrainSnapshots[len(cr.TrainSnapshots)-1], cr.ValidationSnapshot)
@@ -136,7 +140,8 @@ func TestTrainContractualCancelModel(t *testing.T) {
 	assert.Equal(t, "champion "+rep.ModelVersion, r.Source)
 	assert.Equal(t, cancel.KindLogit, r.Kind)
 	assert.Empty(t, r.Reason)
-	assert.InDelta(t, lg.AUC, r.AUC, 1e-12, "the recorded figures are the training test snapshot's")
+	assert.InDelta(t, lg.AUC, r.AUC, 1e-12, "the recorded figures are the training test snapshots'")
+	assert.Equal(t, cr.TestSnapshots, r.TestSnapshots)
 	active := count(t, db, `SELECT count(*) FROM customer_predictions WHERE subscription_status = 'active'`)
 	require.Positive(t, active)
 	assert.Equal(t, active, count(t, db, activeScored, rep.ModelVersion))

@@ -12,42 +12,32 @@ import (
 	"github.com/churnpipe/churnpipe/models/cancel"
 )
 
-// CancelDays are the snapshot days of the subscribers' cancel model for an
-// as-of day and a horizon H: the test snapshot as-of − H (its label window
-// ends on the as-of day), the validation snapshot test − H (labels end on
-// the test snapshot) and nTrain training snapshots val − H − j·step, oldest
-// first (every training label window ends by the validation snapshot).
-func CancelDays(asOf time.Time, horizonDays, stepDays, nTrain int) (train []time.Time, val, test time.Time) {
-	test = asOf.AddDate(0, 0, -horizonDays)
-	val = test.AddDate(0, 0, -horizonDays)
-	last := val.AddDate(0, 0, -horizonDays)
-	for j := nTrain - 1; j >= 0; j-- {
-		train = append(train, last.AddDate(0, 0, -j*stepDays))
-	}
-	return train, val, test
+// CancelFolds are the rolling origins of the subscribers' cancel model for
+// an as-of day and a horizon H, newest first: fold k tests on as-of − H −
+// k·H (the test label windows do not overlap; the newest ends on the as-of
+// day), calibrates on the validation snapshot H before its test snapshot
+// (labels end on it) and trains on nTrain snapshots val − H − j·step,
+// oldest first, so every training label window ends by the validation
+// snapshot. It is Folds with the cancel model's horizon.
+func CancelFolds(asOf time.Time, horizonDays, stepDays, nTrain, nTest int) []FoldDays {
+	return Folds(asOf, horizonDays, stepDays, nTrain, nTest)
 }
 
 // trainCancel trains the subscribers' cancel model on point-in-time
-// snapshots of the history (see CancelDays): at each snapshot S the
-// features are those of the nightly (subscriberFeatures, with the sBG
-// fitted on the subscriptions censored at S), the population is the active
-// subscribers at S, and the label is a cancel or end in (S, S + H]. It
-// returns no model and a report saying why when the history has too few
-// subscribers; cfg.Subscriptions.Disabled returns (nil, nil, nil).
+// snapshots of the history (see CancelFolds; cfg.TestSnapshots folds): at
+// each snapshot S the features are those of the nightly
+// (subscriberFeatures, with the sBG fitted on the subscriptions censored at
+// S), the population is the active subscribers at S, and the label is a
+// cancel or end in (S, S + H]. It returns no model and a report saying why
+// when the history has too few subscribers; cfg.Subscriptions.Disabled
+// returns (nil, nil, nil).
 func trainCancel(ctx context.Context, h *History, cfg TrainConfig, log *slog.Logger) (*cancel.Model, *cancel.Report, error) {
 	if cfg.Subscriptions.Disabled {
 		return nil, nil, nil
 	}
 	o := cfg.Subscriptions.withDefaults()
 	H := o.HorizonDays
-	trainDays, valDay, testDay := CancelDays(cfg.AsOf, H, cfg.StepDays, cfg.TrainSnapshots)
-	var snaps []time.Time
-	for _, d := range trainDays {
-		if !d.Before(h.First) {
-			snaps = append(snaps, d)
-		}
-	}
-	snaps = append(snaps, valDay, testDay)
+	folds := CancelFolds(cfg.AsOf, H, cfg.StepDays, cfg.TrainSnapshots, cfg.TestSnapshots)
 	feed := func(builders map[time.Time]*subscription.Builder) error {
 		for _, r := range h.recs {
 			if err := ctx.Err(); err != nil {
@@ -76,16 +66,21 @@ func trainCancel(ctx context.Context, h *History, cfg TrainConfig, log *slog.Log
 		return nil, rep, nil
 	}
 	builders := map[time.Time]*subscription.Builder{}
-	for _, d := range snaps {
-		for _, day := range []time.Time{d, d.AddDate(0, 0, H)} {
-			if _, ok := states[day]; ok || builders[day] != nil {
+	for _, f := range folds {
+		for _, d := range append(append([]time.Time{}, f.Train...), f.Val, f.Test) {
+			if d.Before(h.First) {
 				continue
 			}
-			b, err := subscription.NewBuilder(day, o.Rules)
-			if err != nil {
-				return nil, nil, err
+			for _, day := range []time.Time{d, d.AddDate(0, 0, H)} {
+				if _, ok := states[day]; ok || builders[day] != nil {
+					continue
+				}
+				b, err := subscription.NewBuilder(day, o.Rules)
+				if err != nil {
+					return nil, nil, err
+				}
+				builders[day] = b
 			}
-			builders[day] = b
 		}
 	}
 	if err := feed(builders); err != nil {
@@ -94,8 +89,15 @@ func trainCancel(ctx context.Context, h *History, cfg TrainConfig, log *slog.Log
 	for d, b := range builders {
 		states[d] = b.Finish()
 	}
+	sets := map[time.Time]cancel.Set{}
 	rowsAt := func(d time.Time) (cancel.Set, error) {
+		if s, ok := sets[d]; ok {
+			return s, nil
+		}
 		var s cancel.Set
+		if d.Before(h.First) {
+			return s, fmt.Errorf("%w: %s is before the history's first day", cancel.ErrTooFewData, d.Format(time.DateOnly))
+		}
 		m, _, err := fitRetention(states[d], o.Model)
 		if err != nil {
 			return s, fmt.Errorf("%w: no %s fit at %s: %v", cancel.ErrTooFewData, o.Model, d.Format(time.DateOnly), err)
@@ -115,42 +117,45 @@ func trainCancel(ctx context.Context, h *History, cfg TrainConfig, log *slog.Log
 			}
 			s.X, s.Y = append(s.X, subscriberFeatures(st, m)), append(s.Y, y)
 		}
+		sets[d] = s
 		return s, nil
 	}
-	var train cancel.Set
-	var days []string
-	for _, d := range snaps[:len(snaps)-2] {
-		s, err := rowsAt(d)
-		if err != nil {
-			log.Info("cancel model: training snapshot dropped", "day", d.Format(time.DateOnly), "err", err)
-			continue
-		}
-		train.X, train.Y = append(train.X, s.X...), append(train.Y, s.Y...)
-		days = append(days, d.Format(time.DateOnly))
-	}
-	skip := func(err error) (*cancel.Model, *cancel.Report, error) {
-		if errors.Is(err, cancel.ErrTooFewData) {
-			if rep.Skipped == "" {
-				rep.Skipped = err.Error()
+	var cf []cancel.Fold
+	for k, f := range folds {
+		fold := cancel.Fold{ValidationSnapshot: f.Val.Format(time.DateOnly), Test: f.Test.Format(time.DateOnly)}
+		for _, d := range f.Train {
+			s, err := rowsAt(d)
+			if err != nil {
+				continue // a training snapshot without subscribers yet
 			}
-			log.Warn("cancel model not trained", "reason", rep.Skipped)
-			return nil, rep, nil
+			fold.Train.X, fold.Train.Y = append(fold.Train.X, s.X...), append(fold.Train.Y, s.Y...)
+			fold.TrainSnapshots = append(fold.TrainSnapshots, d.Format(time.DateOnly))
 		}
-		return nil, nil, err
+		var verr, terr error
+		fold.Val, verr = rowsAt(f.Val)
+		fold.TestSet, terr = rowsAt(f.Test)
+		if err := errors.Join(verr, terr); err != nil || len(fold.TrainSnapshots) == 0 {
+			if k == 0 {
+				if err == nil {
+					err = fmt.Errorf("%w: no training snapshot with subscribers before %s", cancel.ErrTooFewData, fold.ValidationSnapshot)
+				}
+				rep.Skipped = err.Error()
+				log.Warn("cancel model not trained", "reason", rep.Skipped)
+				return nil, rep, nil
+			}
+			log.Info("cancel model: rolling origin dropped: not enough history", "test_snapshot", fold.Test)
+			break
+		}
+		cf = append(cf, fold)
 	}
-	val, err := rowsAt(valDay)
-	if err != nil {
-		return skip(err)
-	}
-	test, err := rowsAt(testDay)
-	if err != nil {
-		return skip(err)
-	}
-	m, r, err := cancel.Train(train, val, test, cancel.Options{Features: subscriberFeatureNames, Transforms: subscriberTransforms,
-		HorizonDays: H, TrainSnapshots: days, ValidationSnapshot: valDay.Format(time.DateOnly), Test: testDay.Format(time.DateOnly)})
+	m, r, err := cancel.Train(cf, cancel.Options{Features: subscriberFeatureNames, Transforms: subscriberTransforms, HorizonDays: H})
 	*rep = r
+	if errors.Is(err, cancel.ErrTooFewData) {
+		log.Warn("cancel model not trained", "reason", rep.Skipped)
+		return nil, rep, nil
+	}
 	if err != nil {
-		return skip(err)
+		return nil, nil, err
 	}
 	if r.BeatsBaselines {
 		log.Info("cancel model trained", "kind", m.Kind, "verdict", r.Verdict)

@@ -127,15 +127,18 @@ type SubscriberChurnReport struct {
 	Reason string `json:"reason,omitempty"`
 	// Kind is the scoring model's: logit, days_to_period_end or sbg (the
 	// sBG's 1 − P(renew next) when no supervised model could be fitted).
-	Kind           string  `json:"kind,omitempty"`
-	TestSnapshot   string  `json:"test_snapshot,omitempty"`
-	BeatsBaselines bool    `json:"beats_baselines"`
-	Verdict        string  `json:"verdict,omitempty"`
-	HorizonDays    int     `json:"horizon_days"`
-	TrainRows      int     `json:"train_rows"`
-	Holdout        int     `json:"holdout_rows"`
-	Positives      int     `json:"positives"`
-	AUC            float64 `json:"auc"`
+	Kind string `json:"kind,omitempty"`
+	// TestSnapshot is the newest of the champion's TestSnapshots, whose
+	// mean figures AUC, Brier, ECE, AUCDaysToEnd and AUCSBG are.
+	TestSnapshot   string   `json:"test_snapshot,omitempty"`
+	TestSnapshots  []string `json:"test_snapshots,omitempty"`
+	BeatsBaselines bool     `json:"beats_baselines"`
+	Verdict        string   `json:"verdict,omitempty"`
+	HorizonDays    int      `json:"horizon_days"`
+	TrainRows      int      `json:"train_rows"`
+	Holdout        int      `json:"holdout_rows"`
+	Positives      int      `json:"positives"`
+	AUC            float64  `json:"auc"`
 	// AUCDaysToEnd ranks by days to period end (fewest first);
 	// AUCSBG by the sBG's 1 − P(renew next | renewals).
 	AUCDaysToEnd float64 `json:"auc_days_to_period_end"`
@@ -258,7 +261,7 @@ func FitSubscribersWith(t *SubscriberTap, ch *Champion, reason string) (*Subscri
 		}
 		s.Cancel, s.Version = cm, ch.Version
 		r := cm.Report
-		s.Report = SubscriberChurnReport{Source: cancelChampion + ch.Version, Kind: cm.Kind, TestSnapshot: r.TestSnapshot,
+		s.Report = SubscriberChurnReport{Source: cancelChampion + ch.Version, Kind: cm.Kind, TestSnapshot: r.TestSnapshot, TestSnapshots: r.TestSnapshots,
 			BeatsBaselines: r.BeatsBaselines, Verdict: r.Verdict, HorizonDays: cm.HorizonDays, TrainRows: r.TrainRows,
 			Holdout: r.TestRows, Positives: r.TestPositives}
 		if c := r.Candidate(cm.Kind); c != nil {

@@ -108,20 +108,24 @@ func printCancelReport(w io.Writer, r *cancel.Report) {
 		fmt.Fprintf(w, "cancel model (subscribers): none stored: %s\n", r.Skipped)
 		return
 	}
-	fmt.Fprintf(w, "cancel model (subscribers, P(cancel within %d days)): %s — train snapshots %v (%d rows, %d cancellations), calibrated on %s, test snapshot %s (%d subscribers, %d cancellations)\n",
-		r.HorizonDays, r.Kind, r.TrainSnapshots, r.TrainRows, r.TrainPositives, r.ValidationSnapshot, r.TestSnapshot, r.TestRows, r.TestPositives)
+	fmt.Fprintf(w, "cancel model (subscribers, P(cancel within %d days)): %s — newest fold: train snapshots %v (%d rows, %d cancellations), calibrated on %s; test snapshots %v (%d active subscribers in all, %d cancellations)\n",
+		r.HorizonDays, r.Kind, r.TrainSnapshots, r.TrainRows, r.TrainPositives, r.ValidationSnapshot, r.TestSnapshots, r.TestRows, r.TestPositives)
 	if !r.BeatsBaselines {
 		fmt.Fprintln(w, "WARNING: the cancel model does not beat the baselines; the stored cancel model is a calibrated baseline")
 	}
 	fmt.Fprintf(w, "cancel verdict: %s\n", r.Verdict)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "cancel kind\tval AUC\ttest AUC\tBrier\tECE\t")
+	fmt.Fprintln(tw, "cancel kind\tmean val AUC\tmean test AUC\tmean Brier\tmean ECE\tper-snapshot test AUC\t")
 	for _, c := range r.Candidates {
 		name := c.Kind
 		if c.Baseline {
 			name += " (baseline)"
 		}
-		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t\n", name, c.ValAUC, c.AUC, c.Brier, c.ECE)
+		var per []string
+		for _, f := range c.Folds {
+			per = append(per, fmt.Sprintf("%s %.4f", f.TestSnapshot, f.AUC))
+		}
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%s\t\n", name, c.ValAUC, c.AUC, c.Brier, c.ECE, strings.Join(per, ", "))
 	}
 	tw.Flush()
 }

@@ -46,24 +46,40 @@ var (
 	ErrFeatures   = errors.New("cancel: feature columns do not match the model")
 )
 
-// Candidate is one kind's figures: the AUC on the validation snapshot and,
-// after calibration on it, AUC, Brier score and ECE (10 bins) on the test
-// snapshot.
-type Candidate struct {
-	Kind     string  `json:"kind"`
-	Baseline bool    `json:"baseline"`
-	ValAUC   float64 `json:"val_auc"`
-	AUC      float64 `json:"auc"`
-	Brier    float64 `json:"brier"`
-	ECE      float64 `json:"ece"`
+// FoldFigures are one kind's figures on one test snapshot, after
+// calibration on that fold's validation snapshot.
+type FoldFigures struct {
+	TestSnapshot string  `json:"test_snapshot"`
+	ValAUC       float64 `json:"val_auc"`
+	AUC          float64 `json:"auc"`
+	Brier        float64 `json:"brier"`
+	ECE          float64 `json:"ece"`
 }
 
-// Report is the comparison of the candidate with its baselines.
+// Candidate is one kind's figures: the means over the test snapshots of
+// the AUC on the validation snapshot and, after calibration on it, AUC,
+// Brier score and ECE (10 bins) on the test snapshot; Folds has them per
+// test snapshot, newest first.
+type Candidate struct {
+	Kind     string        `json:"kind"`
+	Baseline bool          `json:"baseline"`
+	ValAUC   float64       `json:"val_auc"`
+	AUC      float64       `json:"auc"`
+	Brier    float64       `json:"brier"`
+	ECE      float64       `json:"ece"`
+	Folds    []FoldFigures `json:"folds,omitempty"`
+}
+
+// Report is the comparison of the candidate with its baselines over the
+// rolling origins (folds). The snapshot days and TrainRows, TrainPositives
+// and ValRows are the newest fold's (whose models are stored); TestRows and
+// TestPositives add up over the test snapshots.
 type Report struct {
 	HorizonDays        int         `json:"horizon_days"`
 	TrainSnapshots     []string    `json:"train_snapshots,omitempty"`
 	ValidationSnapshot string      `json:"validation_snapshot,omitempty"`
 	TestSnapshot       string      `json:"test_snapshot,omitempty"`
+	TestSnapshots      []string    `json:"test_snapshots,omitempty"` // every fold's, newest first
 	TrainRows          int         `json:"train_rows"`
 	TrainPositives     int         `json:"train_positives"`
 	ValRows            int         `json:"val_rows"`
@@ -71,7 +87,7 @@ type Report struct {
 	TestPositives      int         `json:"test_positives"`
 	Candidates         []Candidate `json:"candidates,omitempty"`
 	// Kind is the stored model's: KindLogit when it beats both baselines,
-	// else the best baseline (by test AUC).
+	// else the best baseline (by mean test AUC).
 	Kind           string `json:"kind,omitempty"`
 	BeatsBaselines bool   `json:"beats_baselines"`
 	Verdict        string `json:"verdict"`
@@ -184,76 +200,138 @@ func (s Set) Positives() int {
 	return n
 }
 
+// Fold is one rolling origin: the model is fitted on Train, calibrated on
+// Val (the most recent labelled window before the test snapshot) and
+// judged on Test.
+type Fold struct {
+	TrainSnapshots           []string
+	ValidationSnapshot, Test string // days, for the report
+	Train, Val, TestSet      Set
+}
+
 // Options configure Train.
 type Options struct {
 	Features    []string          // column names of the rows (must hold FeatureDaysToEnd and FeatureSBG)
 	Transforms  []logit.Transform // per column, for the logistic regression
 	HorizonDays int
 	L2          float64 // ridge strength of the logistic regression; default 1e-3
-	// MinPositives: fewer positive labels than this in train, validation
-	// or test and no model is trained (ErrTooFewData); default 10.
+	// MinPositives: fewer positive (or negative) labels than this in a
+	// fold's train, validation or test rows and the fold is dropped; when
+	// the newest is, no model is trained (ErrTooFewData). Default 10.
 	MinPositives int
-	// The snapshot days, for the report.
-	TrainSnapshots           []string
-	ValidationSnapshot, Test string
 }
 
-// Train fits the logistic regression on train, calibrates it and the two
-// baselines by Platt scaling on val, evaluates the three on test, and
-// returns the logistic model when its test AUC is above and its test Brier
-// score below both baselines', else the best baseline (by test AUC). The
-// report says which and why (Verdict). Errors wrap ErrTooFewData or come
-// from the fits.
-func Train(train, val, test Set, o Options) (*Model, Report, error) {
+// Train fits the logistic regression on each fold's training rows,
+// calibrates it and the two baselines by Platt scaling on the fold's
+// validation rows and evaluates the three on its test rows. The stored
+// model is the newest fold's logistic model when its mean test AUC is above
+// and its mean test Brier score below both baselines', else the newest
+// fold's best baseline (by mean test AUC). The report says which and why
+// (Verdict). folds[0] is the newest; the others are dropped when they lack
+// data. Errors wrap ErrTooFewData or come from the fits.
+func Train(folds []Fold, o Options) (*Model, Report, error) {
 	if o.L2 == 0 {
 		o.L2 = 1e-3
 	}
 	if o.MinPositives == 0 {
 		o.MinPositives = 10
 	}
-	rep := Report{HorizonDays: o.HorizonDays, TrainRows: len(train.Y), TrainPositives: train.Positives(),
-		ValRows: len(val.Y), TestRows: len(test.Y), TestPositives: test.Positives(),
-		TrainSnapshots: o.TrainSnapshots, ValidationSnapshot: o.ValidationSnapshot, TestSnapshot: o.Test}
+	rep := Report{HorizonDays: o.HorizonDays}
 	for _, c := range []string{FeatureDaysToEnd, FeatureSBG} {
 		if !slices.Contains(o.Features, c) {
 			return nil, rep, fmt.Errorf("%w: no column %s", ErrFeatures, c)
 		}
 	}
+	if len(folds) == 0 {
+		rep.Skipped = "no snapshot"
+		return nil, rep, fmt.Errorf("%w: %s", ErrTooFewData, rep.Skipped)
+	}
+	f0 := folds[0]
+	rep.TrainSnapshots, rep.ValidationSnapshot, rep.TestSnapshot = f0.TrainSnapshots, f0.ValidationSnapshot, f0.Test
+	rep.TrainRows, rep.TrainPositives, rep.ValRows = len(f0.Train.Y), f0.Train.Positives(), len(f0.Val.Y)
+	kinds := []string{KindLogit, KindDaysToEnd, KindSBG}
+	var newest map[string]*Model
+	for k, f := range folds {
+		if why := f.lacks(o.MinPositives); why != "" {
+			if k == 0 {
+				rep.Skipped = why
+				return nil, rep, fmt.Errorf("%w: %s", ErrTooFewData, why)
+			}
+			continue
+		}
+		models, figs, err := trainFold(f, kinds, o)
+		if err != nil {
+			return nil, rep, err
+		}
+		if k == 0 {
+			newest = models
+			for _, kind := range kinds {
+				rep.Candidates = append(rep.Candidates, Candidate{Kind: kind, Baseline: kind != KindLogit})
+			}
+		}
+		for i := range kinds {
+			rep.Candidates[i].Folds = append(rep.Candidates[i].Folds, figs[i])
+		}
+		rep.TestSnapshots = append(rep.TestSnapshots, f.Test)
+		rep.TestRows += len(f.TestSet.Y)
+		rep.TestPositives += f.TestSet.Positives()
+	}
+	for i := range rep.Candidates {
+		c := &rep.Candidates[i]
+		n := float64(len(c.Folds))
+		for _, ff := range c.Folds {
+			c.ValAUC += ff.ValAUC / n
+			c.AUC += ff.AUC / n
+			c.Brier += ff.Brier / n
+			c.ECE += ff.ECE / n
+		}
+	}
+	decide(&rep)
+	m := newest[rep.Kind]
+	m.Report = rep
+	return m, rep, nil
+}
+
+// lacks says why the fold cannot be used ("" = it can).
+func (f Fold) lacks(minPos int) string {
 	for _, s := range []struct {
 		name string
 		set  Set
-	}{{"training", train}, {"validation", val}, {"test", test}} {
-		if pos := s.set.Positives(); pos < o.MinPositives || len(s.set.Y)-pos < o.MinPositives {
-			rep.Skipped = fmt.Sprintf("%d rows, %d cancellations in the %s snapshots (need %d of each class)", len(s.set.Y), pos, s.name, o.MinPositives)
-			return nil, rep, fmt.Errorf("%w: %s", ErrTooFewData, rep.Skipped)
+	}{{"training", f.Train}, {"validation", f.Val}, {"test", f.TestSet}} {
+		if pos := s.set.Positives(); pos < minPos || len(s.set.Y)-pos < minPos {
+			return fmt.Sprintf("%d rows, %d cancellations in the %s snapshots of the fold tested on %s (need %d of each class)",
+				len(s.set.Y), pos, s.name, f.Test, minPos)
 		}
 	}
-	lm, err := logit.FitRows(train.X, train.Y, nil, logit.Options{L2: o.L2, Transforms: o.Transforms, Names: o.Features})
+	return ""
+}
+
+// trainFold fits, calibrates and evaluates every kind on one fold.
+func trainFold(f Fold, kinds []string, o Options) (map[string]*Model, []FoldFigures, error) {
+	lm, err := logit.FitRows(f.Train.X, f.Train.Y, nil, logit.Options{L2: o.L2, Transforms: o.Transforms, Names: o.Features})
 	if err != nil {
-		return nil, rep, fmt.Errorf("cancel: logistic fit: %w", err)
+		return nil, nil, fmt.Errorf("cancel: logistic fit (fold tested on %s): %w", f.Test, err)
 	}
 	models := map[string]*Model{}
-	for _, kind := range []string{KindLogit, KindDaysToEnd, KindSBG} {
+	var figs []FoldFigures
+	for _, kind := range kinds {
 		m := &Model{Kind: kind, Features: slices.Clone(o.Features), HorizonDays: o.HorizonDays}
 		if kind == KindLogit {
 			m.Logit = lm
 		}
-		zv := scores(kind, m, val.X)
-		if m.Platt, err = calibrate.FitPlatt(zv, val.Y, nil, false); err != nil {
-			return nil, rep, fmt.Errorf("cancel: calibrating %s: %w", kind, err)
+		zv := scores(kind, m, f.Val.X)
+		if m.Platt, err = calibrate.FitPlatt(zv, f.Val.Y, nil, false); err != nil {
+			return nil, nil, fmt.Errorf("cancel: calibrating %s (fold tested on %s): %w", kind, f.Test, err)
 		}
-		p := make([]float64, len(test.X))
-		for i, x := range test.X {
+		p := make([]float64, len(f.TestSet.X))
+		for i, x := range f.TestSet.X {
 			p[i] = m.Predict(x)
 		}
-		rep.Candidates = append(rep.Candidates, Candidate{Kind: kind, Baseline: kind != KindLogit,
-			ValAUC: metrics.AUC(val.Y, zv), AUC: metrics.AUC(test.Y, p), Brier: metrics.Brier(test.Y, p), ECE: metrics.ECE(test.Y, p)})
+		figs = append(figs, FoldFigures{TestSnapshot: f.Test, ValAUC: metrics.AUC(f.Val.Y, zv),
+			AUC: metrics.AUC(f.TestSet.Y, p), Brier: metrics.Brier(f.TestSet.Y, p), ECE: metrics.ECE(f.TestSet.Y, p)})
 		models[kind] = m
 	}
-	decide(&rep)
-	m := models[rep.Kind]
-	m.Report = rep
-	return m, rep, nil
+	return models, figs, nil
 }
 
 func scores(kind string, m *Model, X [][]float64) []float64 {
@@ -264,7 +342,7 @@ func scores(kind string, m *Model, X [][]float64) []float64 {
 	return z
 }
 
-// decide applies the rule "never store a loser" to the candidates.
+// decide applies the rule "never store a loser" to the candidates' means.
 func decide(r *Report) {
 	c := r.Candidate(KindLogit)
 	best := ""
@@ -277,19 +355,24 @@ func decide(r *Report) {
 			best = b.Kind
 		}
 		if !(c.AUC > b.AUC) {
-			losses = append(losses, fmt.Sprintf("test AUC %.4f not above %s's %.4f", c.AUC, b.Kind, b.AUC))
+			losses = append(losses, fmt.Sprintf("mean test AUC %.4f not above %s's %.4f", c.AUC, b.Kind, b.AUC))
 		}
 		if !(c.Brier < b.Brier) {
-			losses = append(losses, fmt.Sprintf("test Brier %.4f not below %s's %.4f", c.Brier, b.Kind, b.Brier))
+			losses = append(losses, fmt.Sprintf("mean test Brier %.4f not below %s's %.4f", c.Brier, b.Kind, b.Brier))
 		}
 	}
+	over := fmt.Sprintf("%d test snapshot", len(r.TestSnapshots))
+	if len(r.TestSnapshots) != 1 {
+		over += "s"
+	}
+	over += " (" + strings.Join(r.TestSnapshots, ", ") + ")"
 	if len(losses) == 0 {
 		r.Kind, r.BeatsBaselines = KindLogit, true
-		r.Verdict = fmt.Sprintf("the logistic cancel model beats both baselines on the test snapshot %s: AUC %.4f vs %s %.4f and %s %.4f; Brier %.4f, ECE %.4f",
-			r.TestSnapshot, c.AUC, KindDaysToEnd, r.Candidate(KindDaysToEnd).AUC, KindSBG, r.Candidate(KindSBG).AUC, c.Brier, c.ECE)
+		r.Verdict = fmt.Sprintf("the logistic cancel model beats both baselines over %s: mean AUC %.4f vs %s %.4f and %s %.4f; Brier %.4f, ECE %.4f",
+			over, c.AUC, KindDaysToEnd, r.Candidate(KindDaysToEnd).AUC, KindSBG, r.Candidate(KindSBG).AUC, c.Brier, c.ECE)
 		return
 	}
 	r.Kind, r.BeatsBaselines = best, false
-	r.Verdict = fmt.Sprintf("the logistic cancel model does not beat the baselines on the test snapshot %s (%s): it is not stored; the cancel model is the calibrated %s baseline (test AUC %.4f, Brier %.4f, ECE %.4f)",
-		r.TestSnapshot, strings.Join(losses, "; "), best, r.Candidate(best).AUC, r.Candidate(best).Brier, r.Candidate(best).ECE)
+	r.Verdict = fmt.Sprintf("the logistic cancel model does not beat the baselines over %s (%s): it is not stored; the cancel model is the calibrated %s baseline (mean test AUC %.4f, Brier %.4f, ECE %.4f)",
+		over, strings.Join(losses, "; "), best, r.Candidate(best).AUC, r.Candidate(best).Brier, r.Candidate(best).ECE)
 }

@@ -15,8 +15,11 @@ import (
 
 var names = []string{cancel.FeatureDaysToEnd, "visits_30d", cancel.FeatureSBG}
 
-var opts = cancel.Options{Features: names, Transforms: []logit.Transform{logit.Identity, logit.Log1p, logit.Identity}, HorizonDays: 30,
-	Test: "2025-12-01"}
+var opts = cancel.Options{Features: names, Transforms: []logit.Transform{logit.Identity, logit.Log1p, logit.Identity}, HorizonDays: 30}
+
+func fold(test string, train, val, ts cancel.Set) cancel.Fold {
+	return cancel.Fold{Test: test, Train: train, Val: val, TestSet: ts}
+}
 
 // rows draws n subscribers: days to the period end uniform on 0..30, visits
 // Poisson-like around 8, the sBG's P(cancel next) on 0.05..0.3, labelled by
@@ -43,7 +46,8 @@ func rows(r *rand.Rand, n int, wVisits, wDays float64) cancel.Set {
 // model wins on the test rows, is stored, and predicts within the bounds.
 func TestTrainBeatsBaselines(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	m, rep, err := cancel.Train(rows(r, 4000, 2, 0.3), rows(r, 2000, 2, 0.3), rows(r, 2000, 2, 0.3), opts)
+	m, rep, err := cancel.Train([]cancel.Fold{fold("2025-12-01", rows(r, 4000, 2, 0.3), rows(r, 2000, 2, 0.3), rows(r, 2000, 2, 0.3)),
+		fold("2025-11-01", rows(r, 4000, 2, 0.3), rows(r, 2000, 2, 0.3), rows(r, 2000, 2, 0.3))}, opts)
 	require.NoError(t, err)
 	require.Len(t, rep.Candidates, 3)
 	assert.True(t, rep.BeatsBaselines, rep.Verdict)
@@ -54,7 +58,11 @@ func TestTrainBeatsBaselines(t *testing.T) {
 	assert.Greater(t, c.AUC, s.AUC)
 	assert.Less(t, c.Brier, d.Brier)
 	assert.Less(t, c.ECE, 0.05)
-	assert.Contains(t, rep.Verdict, "beats both baselines")
+	assert.Contains(t, rep.Verdict, "beats both baselines over 2 test snapshots")
+	assert.Equal(t, []string{"2025-12-01", "2025-11-01"}, rep.TestSnapshots)
+	require.Len(t, c.Folds, 2)
+	assert.InDelta(t, (c.Folds[0].AUC+c.Folds[1].AUC)/2, c.AUC, 1e-12, "the mean over the folds")
+	assert.InDelta(t, (c.Folds[0].Brier+c.Folds[1].Brier)/2, c.Brier, 1e-12)
 	for _, x := range [][]float64{{0, 0, 0.3}, {30, 500, 0.05}} {
 		p := m.Predict(x)
 		assert.GreaterOrEqual(t, p, cancel.ProbFloor)
@@ -79,7 +87,7 @@ func TestTrainBeatsBaselines(t *testing.T) {
 // period end" baseline is the model and the verdict says so.
 func TestTrainLoserNotStored(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	m, rep, err := cancel.Train(rows(r, 4000, 2.5, 0), rows(r, 2000, 0, 2.5), rows(r, 2000, 0, 2.5), opts)
+	m, rep, err := cancel.Train([]cancel.Fold{fold("2025-12-01", rows(r, 4000, 2.5, 0), rows(r, 2000, 0, 2.5), rows(r, 2000, 0, 2.5))}, opts)
 	require.NoError(t, err)
 	assert.False(t, rep.BeatsBaselines)
 	assert.Equal(t, cancel.KindDaysToEnd, m.Kind, rep.Verdict)
@@ -95,9 +103,16 @@ func TestTrainLoserNotStored(t *testing.T) {
 
 func TestTrainTooFew(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	_, rep, err := cancel.Train(rows(r, 4000, 2, 0), rows(r, 30, 2, 0), rows(r, 2000, 2, 0), opts)
-	require.ErrorIs(t, err, cancel.ErrTooFewData)
+	good := fold("2025-11-01", rows(r, 4000, 2, 0), rows(r, 2000, 2, 0), rows(r, 2000, 2, 0))
+	thin := fold("2025-12-01", rows(r, 4000, 2, 0), rows(r, 30, 2, 0), rows(r, 2000, 2, 0))
+	_, rep, err := cancel.Train([]cancel.Fold{thin, good}, opts)
+	require.ErrorIs(t, err, cancel.ErrTooFewData, "the newest fold lacks data")
 	assert.Contains(t, rep.Skipped, "validation")
+	// An older fold that lacks data is dropped.
+	_, rep, err = cancel.Train([]cancel.Fold{good, thin}, opts)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"2025-11-01"}, rep.TestSnapshots)
+	assert.Len(t, rep.Candidate(cancel.KindLogit).Folds, 1)
 }
 
 func TestCheckFeatures(t *testing.T) {
