@@ -181,6 +181,10 @@ type Reader struct {
 	// optional: the optional columns some file of the input has, so the
 	// records have the schema EventSchemaOf(optional).
 	optional Optional
+	// present: for each file checked by Open, in order, the canonical
+	// columns it has (bit c for canonicalCols[c]).
+	present []filePresent
+	checked map[string]bool
 
 	rec      arrow.RecordBatch
 	err      error
@@ -377,7 +381,56 @@ func (r *Reader) resolveColumns(path string, names []string) ([nCanon]int, error
 			r.optional |= optBit(c)
 		}
 	}
+	var bits uint16
+	for c := range idx {
+		if idx[c] >= 0 {
+			bits |= 1 << c
+		}
+	}
+	if !r.checked[path] { // Open checks each file once; reading opens it again
+		if r.checked == nil {
+			r.checked = map[string]bool{}
+		}
+		r.checked[path] = true
+		r.present = append(r.present, filePresent{path, bits})
+	}
 	return idx, nil
+}
+
+type filePresent struct {
+	path string
+	cols uint16
+}
+
+// PartialColumns describes each optional column that some files of a
+// folder have and others lack — the lacking files' rows have it null (no
+// amount, the default event_type…), which is seldom what was meant — one
+// text per column naming up to three lacking files. Empty for a single
+// file or a folder whose files agree.
+func (r *Reader) PartialColumns() []string {
+	if len(r.present) < 2 {
+		return nil
+	}
+	var out []string
+	for c, canon := range canonicalCols {
+		var lacking []string
+		for _, f := range r.present {
+			if f.cols&(1<<c) == 0 {
+				lacking = append(lacking, f.path)
+			}
+		}
+		if len(lacking) == 0 || len(lacking) == len(r.present) {
+			continue
+		}
+		names := lacking[:min(3, len(lacking))]
+		more := ""
+		if len(lacking) > 3 {
+			more = fmt.Sprintf(" and %d more", len(lacking)-3)
+		}
+		out = append(out, fmt.Sprintf("column %s is missing from %d of %d files (%s%s): their rows have no %s",
+			canon, len(lacking), len(r.present), strings.Join(names, ", "), more, canon))
+	}
+	return out
 }
 
 func missingColumn(path, canon, want string, mapped bool, names []string) error {

@@ -497,3 +497,31 @@ func TestFolderWithFIFOIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestPartialColumns: a folder whose files disagree on an optional column
+// says which files lack it (their rows have it null); files that agree,
+// and a single file, say nothing.
+func TestPartialColumns(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.csv"), []byte(hdr+"c1,2024-03-01,purchase,1\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "b.csv"), []byte("customer_id,event_time,event_type\nc2,2024-03-02,purchase\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "c.csv"), []byte(hdr+"c3,2024-03-03,visit,\n"), 0o644))
+	r, err := Open(dir, Options{})
+	require.NoError(t, err)
+	for r.Next() {
+	}
+	require.NoError(t, r.Err())
+	assert.Equal(t, []string{"column amount is missing from 1 of 3 files (" + filepath.Join(dir, "b.csv") + "): their rows have no amount"}, r.PartialColumns(),
+		"reported once per column, though reading opens the files again")
+	r.Release()
+
+	r, err = Open(filepath.Join(dir, "a.csv"), Options{})
+	require.NoError(t, err)
+	assert.Empty(t, r.PartialColumns())
+	r.Release()
+	require.NoError(t, os.Remove(filepath.Join(dir, "b.csv")))
+	r, err = Open(dir, Options{})
+	require.NoError(t, err)
+	assert.Empty(t, r.PartialColumns(), "a.csv and c.csv agree")
+	r.Release()
+}

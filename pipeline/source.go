@@ -58,6 +58,11 @@ func openQuarantined(ctx context.Context, in Input, ro data.Options, def string,
 		os.Remove(path)
 		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
+	if pc, ok := src.(interface{ PartialColumns() []string }); ok {
+		for _, w := range pc.PartialColumns() {
+			opt.Logger.Warn("input: " + w)
+		}
+	}
 	return &quarantined{Source: src, q: q, path: path}, nil
 }
 
