@@ -39,6 +39,7 @@ type quoteGuard struct {
 	line               int64 // current physical line, 1-based
 	atStart, hasData   bool
 	inQuote, quoteSeen bool
+	pendingCR          bool // a CR outside quotes, data unless a LF follows
 	skipLine           bool
 	qLine              int64
 	qLines, qBytes     int
@@ -119,7 +120,19 @@ func (g *quoteGuard) step(b byte) bool {
 		}
 		return g.qLines > g.maxLines || g.qBytes > g.maxBytes
 	}
-	if b != '\n' && b != '\r' {
+	// encoding/csv drops the CR of a CRLF (and a CR that ends the file);
+	// any other CR is field data: a line of "\r\r" is a record.
+	if g.pendingCR {
+		g.pendingCR = false
+		if b != '\n' {
+			g.hasData = true
+		}
+	}
+	if b == '\r' {
+		g.pendingCR, g.atStart = true, false
+		return false
+	}
+	if b != '\n' {
 		g.hasData = true
 	}
 	switch {
