@@ -118,3 +118,40 @@ func BenchmarkParetoEval(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDistinctKeys builds the distinct-row maps of scoring on a tier
+// M-like base: 1,000,000 simulated Pareto/NBD customers over two years with
+// t_x and T in whole days (~690,000 distinct (x, t_x, T)): compress is
+// CompressIndex, pairs the (x, τ) pairs of P(alive), grid the (x, T) keys
+// of the alive-customer factor; ExpectedPurchasesRows is one whole batch
+// call (both maps and the evaluation, two workers).
+func BenchmarkDistinctKeys(b *testing.B) {
+	m := ParetoNBD{R: 1.03, Alpha: 2.1, S: 1.24, Beta: 52}
+	raw := simulatePareto(1_000_000, m, 1, 104, 9)
+	for i := range raw.X {
+		raw.Tx[i], raw.T[i] = math.Floor(raw.Tx[i]*7)/7, math.Floor(raw.T[i]*7)/7
+	}
+	d := Compress(raw)
+	d.Weight = nil
+	b.Run("compress", func(b *testing.B) {
+		for b.Loop() {
+			compressIndex(d)
+		}
+		b.ReportMetric(float64(d.Len()), "distinct-rows")
+	})
+	b.Run("pairs", func(b *testing.B) {
+		for b.Loop() {
+			newParetoPairs(&bgRows{x: d.X, tx: d.Tx, T: d.T})
+		}
+	})
+	b.Run("grid", func(b *testing.B) {
+		for b.Loop() {
+			aliveGrid(m, d, []float64{13}, 1, func(t, x, T float64) float64 { return 0 })
+		}
+	})
+	b.Run("ExpectedPurchasesRows", func(b *testing.B) {
+		for b.Loop() {
+			ExpectedPurchasesRows(m, d, 13, 2)
+		}
+	})
+}

@@ -207,15 +207,17 @@ func aliveGrid(f aliveFactored, d Data, ts []float64, workers int, g func(t, x, 
 	type key struct{ x, T float64 }
 	n := d.Len()
 	idx := make([]int32, n)
-	seen := make(map[key]int32, min(n, 1<<14))
+	seen := make(map[[2]uint64]int32, min(n, 1<<14))
 	var keys []key
 	for i := 0; i < n; i++ {
-		k := key{d.X[i] + 0, d.T[i] + 0}
+		// Rows with NaN (outside the domain, NaN through P(alive)) may
+		// share a key.
+		k := [2]uint64{fbits(d.X[i]), fbits(d.T[i])}
 		j, ok := seen[k]
 		if !ok {
 			j = int32(len(keys))
 			seen[k] = j
-			keys = append(keys, k)
+			keys = append(keys, key{d.X[i] + 0, d.T[i] + 0})
 		}
 		idx[i] = j
 	}

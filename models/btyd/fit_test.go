@@ -36,6 +36,19 @@ func TestCompressKeepsLikelihood(t *testing.T) {
 	}
 }
 
+// Compress keys rows by their bits: -0 merges with 0, rows with NaN are
+// never merged (NaN is not equal to itself), and CompressIndex maps every
+// row to its distinct row.
+func TestCompressZeroAndNaN(t *testing.T) {
+	nan, negz := math.NaN(), math.Copysign(0, -1)
+	d := Data{X: []float64{0, negz, nan, nan, 1}, Tx: []float64{negz, 0, 0, 0, 1}, T: []float64{5, 5, 5, 5, nan}}
+	c, idx := CompressIndex(d)
+	require.Equal(t, 4, c.Len())
+	assert.Equal(t, []int32{0, 0, 1, 2, 3}, idx)
+	assert.Equal(t, []float64{2, 1, 1, 1}, c.Weight)
+	assert.False(t, math.Signbit(c.X[0]) || math.Signbit(c.Tx[0]), "-0 is stored as 0")
+}
+
 func TestFitRejectsInvalidInput(t *testing.T) {
 	cases := map[string]Data{
 		"lengths":  {X: []float64{1}, Tx: []float64{1, 2}, T: []float64{3}},

@@ -148,10 +148,10 @@ type paretoScratch struct{ anti, la, lb, lm []float64 }
 // needs).
 func newParetoPairs(rw *bgRows) *paretoRows {
 	p := &paretoRows{bgRows: rw, itx: make([]int32, len(rw.x)), iT: make([]int32, len(rw.x))}
-	type key struct{ x, t float64 }
-	seen := make(map[key]int32, min(2*len(rw.x), 1<<16))
+	// The rows are in the domain (validated, or filtered by pAliveRows).
+	seen := make(map[[2]uint64]int32, min(2*len(rw.x), 1<<16))
 	pair := func(x, t float64) int32 {
-		k := key{x, t}
+		k := [2]uint64{fbits(x), fbits(t)}
 		j, ok := seen[k]
 		if !ok {
 			j = int32(len(p.px))
@@ -173,17 +173,17 @@ func newParetoRows(rw *bgRows) *paretoRows {
 	p := newParetoPairs(rw)
 	n := len(rw.x)
 	limit := n / 4
-	seen := make(map[float64]int32, min(limit, 1<<12))
+	seen := make(map[uint64]int32, min(limit, 1<<12))
 	iDT := make([]int32, n)
 	var dT []float64
 	for i, T := range rw.T {
-		j, ok := seen[T]
+		j, ok := seen[fbits(T)]
 		if !ok {
 			if len(dT) >= limit {
 				return p // mostly distinct T: no table
 			}
 			j = int32(len(dT))
-			seen[T] = j
+			seen[fbits(T)] = j
 			dT = append(dT, T)
 		}
 		iDT[i] = j
