@@ -154,4 +154,29 @@ func BenchmarkDistinctKeys(b *testing.B) {
 			ExpectedPurchasesRows(m, d, 13, 2)
 		}
 	})
+	// What a night's CLV scoring asks of btyd (pipeline scoreDistinct):
+	// Score and the discounted purchases with the fitted model, then the
+	// expectation and the discounted purchases with each of the 4 models
+	// of the intervals (one log-parameter shifted, as NewSensitivity does).
+	o := CLVOptions{ModelUnit: Week, Period: Month, Periods: 12, DiscountRate: 0.01}
+	var shifted []ParetoNBD
+	for k := 0; k < 4; k++ {
+		p := [4]float64{m.R, m.Alpha, m.S, m.Beta}
+		p[k] *= math.Exp(sensEps)
+		shifted = append(shifted, ParetoNBD{R: p[0], Alpha: p[1], S: p[2], Beta: p[3]})
+	}
+	b.Run("night-sequence", func(b *testing.B) {
+		for b.Loop() {
+			Score(m, d, 13, 2)
+			if _, err := DiscountedPurchasesRows(m, d, o, 2); err != nil {
+				b.Fatal(err)
+			}
+			for _, sm := range shifted {
+				ExpectedPurchasesRows(sm, d, 13, 2)
+				if _, err := DiscountedPurchasesRows(sm, d, o, 2); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
 }

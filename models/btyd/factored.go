@@ -66,33 +66,24 @@ func (m ParetoNBD) aliveBuy(t, x, T float64) float64 {
 
 func (m ParetoNBD) pAliveRows(d Data, workers int) []float64 {
 	n := d.Len()
-	out := make([]float64, n)
-	ok := make([]bool, n)
-	var rows Data
-	for i := 0; i < n; i++ {
-		if ok[i] = checkRow(d.X[i], d.Tx[i], d.T[i]) == nil; ok[i] {
-			rows.X, rows.Tx, rows.T = append(rows.X, d.X[i]), append(rows.Tx, d.Tx[i]), append(rows.T, d.T[i])
-		} else {
-			out[i] = math.NaN()
-		}
-	}
-	pr := newParetoPairs(&bgRows{x: rows.X, tx: rows.Tx, T: rows.T})
-	anti := make([]float64, len(pr.px))
-	parallelRows(len(pr.px), workers, func(j int) { anti[j] = paretoAnti(m.R+pr.px[j], m.S, m.Alpha, m.Beta, pr.pt[j]) })
+	pi := keysFor(d).pairsOf(d)
+	anti := make([]float64, len(pi.px))
+	parallelRows(len(pi.px), workers, func(j int) { anti[j] = paretoAnti(m.R+pi.px[j], m.S, m.Alpha, m.Beta, pi.pt[j]) })
 	ls := math.Log(m.S)
-	k := 0
-	for i := 0; i < n; i++ {
-		if !ok[i] {
-			continue
+	out := make([]float64, n)
+	parallelRows(n, workers, func(i int) {
+		k := pi.row[i]
+		if k < 0 {
+			out[i] = math.NaN()
+			return
 		}
-		x, tx, T := rows.X[k], rows.Tx[k], rows.T[k]
+		x, tx, T := d.X[i], d.Tx[i], d.T[i]
 		li := math.Inf(-1)
 		if T > tx {
-			li = lnParetoIntegralAnti(m.R+x, m.S, m.Alpha, m.Beta, tx, T, anti[pr.itx[k]], anti[pr.iT[k]])
+			li = lnParetoIntegralAnti(m.R+x, m.S, m.Alpha, m.Beta, tx, T, anti[pi.itx[k]], anti[pi.iT[k]])
 		}
 		out[i] = invOnePlusExp(ls + (m.R+x)*math.Log(m.Alpha+T) + m.S*math.Log(m.Beta+T) + li)
-		k++
-	}
+	})
 	return out
 }
 
@@ -204,30 +195,15 @@ type grid struct {
 }
 
 func aliveGrid(f aliveFactored, d Data, ts []float64, workers int, g func(t, x, T float64) float64) grid {
-	type key struct{ x, T float64 }
-	n := d.Len()
-	idx := make([]int32, n)
-	seen := make(map[[2]uint64]int32, min(n, 1<<14))
-	var keys []key
-	for i := 0; i < n; i++ {
-		// Rows with NaN (outside the domain, NaN through P(alive)) may
-		// share a key.
-		k := [2]uint64{fbits(d.X[i]), fbits(d.T[i])}
-		j, ok := seen[k]
-		if !ok {
-			j = int32(len(keys))
-			seen[k] = j
-			keys = append(keys, key{d.X[i] + 0, d.T[i] + 0})
-		}
-		idx[i] = j
-	}
+	gi := keysFor(d).gridOf(d)
+	keys := gi.keys
 	vals := make([]float64, len(keys)*len(ts))
 	parallelRows(len(keys), workers, func(j int) {
 		for k, t := range ts {
 			vals[j*len(ts)+k] = g(t, keys[j].x, keys[j].T)
 		}
 	})
-	return grid{idx: idx, vals: vals}
+	return grid{idx: gi.idx, vals: vals}
 }
 
 // parallelRows calls f(i) for i in [0, n), in contiguous chunks over

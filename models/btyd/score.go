@@ -25,7 +25,17 @@ func Score(m CountModel, d Data, t float64, workers int) Scores {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	u, idx := compressIndex(Data{X: d.X, Tx: d.Tx, T: d.T})
+	// Rows found distinct before (a night scores its distinct rows several
+	// times) are scored as they are; idx nil is the identity.
+	u, idx := Data{X: d.X, Tx: d.Tx, T: d.T}, []int32(nil)
+	keys := keysFor(u)
+	if distinct, known := keys.distinctRows(); !known || !distinct {
+		u, idx = compressIndex(u)
+		if u.Len() == d.Len() {
+			u, idx = Data{X: d.X, Tx: d.Tx, T: d.T}, nil
+		}
+		keys.setDistinct(idx == nil)
+	}
 	n := u.Len()
 	var pa, ex, p0 []float64
 	if f, ok := m.(aliveFactored); ok && t >= 0 && !math.IsInf(t, 0) {
@@ -47,6 +57,9 @@ func Score(m CountModel, d Data, t float64, workers int) Scores {
 			ex[i] = m.ExpectedPurchases(t, x, tx, T)
 			p0[i] = m.ProbNoPurchase(t, x, tx, T)
 		})
+	}
+	if idx == nil {
+		return Scores{PAlive: pa, ExpectedPurchases: ex, ProbNoPurchase: p0}
 	}
 	out := Scores{
 		PAlive:            make([]float64, len(idx)),
