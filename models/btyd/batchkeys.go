@@ -3,6 +3,7 @@ package btyd
 import (
 	"encoding/binary"
 	"hash/maphash"
+	"runtime"
 	"sync"
 	"unsafe"
 )
@@ -16,7 +17,8 @@ import (
 // So the groups of the last Data seen are kept, keyed by a fingerprint of
 // its rows' bits (maphash over X, T_x and T with their lengths; a Data
 // changed in place gets a new fingerprint). One Data is kept: ~20 bytes a
-// row, replaced by the next Data a batch function sees.
+// row, until the next Data a batch function sees or until the garbage
+// collector frees the X slice of the Data that built it.
 
 // gridIndex groups rows by (x, T): idx[i] is the key of row i.
 type gridIndex struct {
@@ -80,7 +82,19 @@ func keysFor(d Data) *batchKeys {
 	}
 	k := &batchKeys{n: d.Len(), sum: sum}
 	lastKeys.k = k
+	if len(d.X) > 0 {
+		// Kept no longer than the rows: dropped once d.X is collected.
+		runtime.AddCleanup(&d.X[0], dropKeys, k)
+	}
 	return k
+}
+
+func dropKeys(k *batchKeys) {
+	lastKeys.Lock()
+	defer lastKeys.Unlock()
+	if lastKeys.k == k {
+		lastKeys.k = nil
+	}
 }
 
 // gridOf returns d's (x, T) groups, built on first use.

@@ -1,8 +1,10 @@
 package btyd
 
 import (
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -95,5 +97,32 @@ func TestScoreDistinctRows(t *testing.T) {
 	require.Len(t, sc.PAlive, cd.Len())
 	for i := range cd.X {
 		require.Equal(t, m.PAlive(cd.X[i], cd.Tx[i], cd.T[i]), sc.PAlive[i], "row %d", i)
+	}
+}
+
+// The groups are dropped once the Data that built them is garbage.
+func TestBatchKeysDroppedWithTheRows(t *testing.T) {
+	_, cd := loadCDNOW(t)
+	built := func() *batchKeys {
+		d := Data{X: append([]float64(nil), cd.X...), Tx: append([]float64(nil), cd.Tx...), T: append([]float64(nil), cd.T...)}
+		ExpectedPurchasesRows(factoredModels[2], d, 13, 1)
+		lastKeys.Lock()
+		defer lastKeys.Unlock()
+		require.NotNil(t, lastKeys.k)
+		return lastKeys.k
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		runtime.GC()
+		lastKeys.Lock()
+		k := lastKeys.k
+		lastKeys.Unlock()
+		if k != built {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the groups outlived their rows")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
