@@ -2,12 +2,7 @@ package btyd
 
 import "math"
 
-// lse2 returns log(exp(a) + exp(b)) and the weight exp(b - lse) of b. It
-// takes log(1+e), e = exp(-|a-b|) ≤ 1, as math.Log(1+e): in [0, ln 2], so
-// its absolute error is about an ulp of 1, as good as math.Log1p's for a sum
-// with max(a, b), and several times cheaper (Log1p is not an assembly
-// routine; the Pareto/NBD likelihood calls lse2 for every row at every
-// evaluation).
+// lse2 returns log(exp(a) + exp(b)) and the weight exp(b - lse) of b.
 func lse2(a, b float64) (lse, wb float64) {
 	if math.IsInf(b, -1) {
 		return a, 0
@@ -18,10 +13,10 @@ func lse2(a, b float64) (lse, wb float64) {
 	d := b - a
 	if d > 0 {
 		e := math.Exp(-d)
-		return b + math.Log(1+e), 1 / (1 + e)
+		return b + math.Log1p(e), 1 / (1 + e)
 	}
 	e := math.Exp(d)
-	return a + math.Log(1+e), e / (1 + e)
+	return a + math.Log1p(e), e / (1 + e)
 }
 
 // invOnePlusExp returns 1/(1+exp(l)) without overflow.
