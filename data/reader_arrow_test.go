@@ -36,6 +36,17 @@ func writeEvents(t testing.TB, mem memory.Allocator, path string, evs []event, c
 	require.NoError(t, w.Close())
 }
 
+// writeRecord writes rec to path (Parquet or Arrow IPC by its extension)
+// with CreateFile and returns path.
+func writeRecord(t testing.TB, mem memory.Allocator, path string, rec arrow.RecordBatch) string {
+	t.Helper()
+	w, err := CreateFile(path, rec.Schema(), WriteOptions{Alloc: mem})
+	require.NoError(t, err)
+	require.NoError(t, w.Write(rec))
+	require.NoError(t, w.Close())
+	return path
+}
+
 // randomEvents returns n deterministic pseudo-random events; ids are
 // trimmed, types lower-case, amounts finite, so they read back unchanged.
 func randomEvents(n int, seed uint64) []event {
@@ -211,11 +222,7 @@ func TestReadArrowTypes(t *testing.T) {
 				}
 				rec := b.NewRecordBatch()
 				defer rec.Release()
-				path := filepath.Join(t.TempDir(), "typed"+ext)
-				w, err := CreateFile(path, sc, WriteOptions{Alloc: mem})
-				require.NoError(t, err)
-				require.NoError(t, w.Write(rec))
-				require.NoError(t, w.Close())
+				path := writeRecord(t, mem, filepath.Join(t.TempDir(), "typed"+ext), rec)
 
 				res, err := readAll(t, path, Options{Map: map[string]string{ColCustomerID: "CustomerID", ColEventTime: "When", ColAmount: "Total"}})
 				require.NoError(t, err)
@@ -274,11 +281,7 @@ func TestReadArrowBadValues(t *testing.T) {
 	rec := b.NewRecordBatch()
 	defer rec.Release()
 	for _, ext := range []string{".parquet", ".arrow"} {
-		path := filepath.Join(t.TempDir(), "bad"+ext)
-		w, err := CreateFile(path, sc, WriteOptions{Alloc: mem})
-		require.NoError(t, err)
-		require.NoError(t, w.Write(rec))
-		require.NoError(t, w.Close())
+		path := writeRecord(t, mem, filepath.Join(t.TempDir(), "bad"+ext), rec)
 		res, err := readAll(t, path, Options{BatchSize: 3})
 		require.NoError(t, err)
 		assert.Equal(t, []event{{"0", mar1, EventPurchase, f64(1)}, {"7", mar1, EventPurchase, f64(3)}}, res.Events, ext)
@@ -435,11 +438,7 @@ func TestReadDictionaryColumns(t *testing.T) {
 			}
 			rec := b.NewRecordBatch()
 			defer rec.Release()
-			path := filepath.Join(t.TempDir(), "dict"+ext)
-			w, err := CreateFile(path, sc, WriteOptions{Alloc: mem})
-			require.NoError(t, err)
-			require.NoError(t, w.Write(rec))
-			require.NoError(t, w.Close())
+			path := writeRecord(t, mem, filepath.Join(t.TempDir(), "dict"+ext), rec)
 
 			res, err := readAll(t, path, Options{BatchSize: 128})
 			require.NoError(t, err)
@@ -493,11 +492,7 @@ func TestReadFloatIDs(t *testing.T) {
 			}
 			rec := b.NewRecordBatch()
 			defer rec.Release()
-			path := filepath.Join(t.TempDir(), "f"+ext)
-			w, err := CreateFile(path, sc, WriteOptions{Alloc: mem})
-			require.NoError(t, err)
-			require.NoError(t, w.Write(rec))
-			require.NoError(t, w.Close())
+			path := writeRecord(t, mem, filepath.Join(t.TempDir(), "f"+ext), rec)
 
 			res, err := readAll(t, path, Options{})
 			require.NoError(t, err)
