@@ -51,6 +51,8 @@ func ExitCode(err error) int {
 		return ExitInterrupted
 	case errors.Is(err, ErrNotPromoted), errors.Is(err, pipeline.ErrGateBlocked):
 		return ExitGateBlocked
+	case errors.Is(err, pipeline.ErrNoBuyerModel):
+		return ExitUsage // report / score --features on a cancel-only version
 	case errors.Is(err, pipeline.ErrRegistry), errors.Is(err, registry.ErrChecksum), errors.Is(err, registry.ErrInvalid),
 		errors.Is(err, registry.ErrSchemaMismatch):
 		return ExitModel

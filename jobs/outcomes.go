@@ -31,6 +31,10 @@ func CheckRetrain(ctx context.Context, cfg NightlyConfig) (pipeline.RetrainAdvic
 		adv.Reason = "no champion in the registry " + cfg.Registry
 		return adv, nil
 	}
+	if !ch.HasBuyerModel() {
+		adv.Reason = pipeline.NoBuyerOutcomes(ch.Version)
+		return adv, nil
+	}
 	test, err := pipeline.ModelMetrics(cfg.Registry, ch.Version)
 	if err != nil {
 		return adv, err

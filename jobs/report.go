@@ -32,6 +32,10 @@ func ChurnReport(registryDir, ref, out string) (churnreport.Report, error) {
 		// that cannot be used (exit 7).
 		return churnreport.Report{}, fmt.Errorf("registry %s: %w", registryDir, err)
 	}
+	if !a.HasBuyerModel() {
+		return churnreport.Report{}, fmt.Errorf("registry %s: %w: %s holds only the subscribers' cancel model, so there is no buyer churn evaluation to report (see churnpipe models show %s)",
+			registryDir, pipeline.ErrNoBuyerModel, a.Version, a.Version)
+	}
 	ev, err := pipeline.LoadEvaluation(registryDir, a.Version)
 	if err != nil {
 		return churnreport.Report{}, fmt.Errorf("%w: registry %s: %w", pipeline.ErrRegistry, registryDir, err)

@@ -54,7 +54,8 @@ func loadNightChampion(cfg NightlyConfig, log *slog.Logger) (*Champion, error) {
 
 // churnColumnsGate adds the churn_columns check to rep: it blocks when the
 // last succeeded run published churn scores (its details name a
-// model_version) and tonight has no champion, so that the CRM's churn
+// model_version) and tonight has no buyer churn model (no champion, or a
+// cancel-only one), so that the CRM's churn
 // columns never turn NULL silently. --force-publish overrides it as any gate.
 func churnColumnsGate(rep gate.Report, last store.Run, haveLast bool, ch *Champion, registry string) gate.Report {
 	r := gate.Result{Name: CheckChurnColumns, Value: math.NaN(), Block: 1, Status: gate.Pass}
@@ -62,16 +63,22 @@ func churnColumnsGate(rep gate.Report, last store.Run, haveLast bool, ch *Champi
 	switch {
 	case !haveLast:
 		r.Message = "skipped: no earlier succeeded run"
-	case ch != nil:
+	case ch.HasBuyerModel():
 		r.Value = 0
 		r.Message = "churn columns scored by " + ch.Version
+	case prev == "" && ch != nil:
+		r.Value = 0
+		r.Message = "no buyer churn model tonight (champion " + ch.Version + " holds only the subscribers' cancel model), none in the last succeeded run either"
 	case prev == "":
 		r.Value = 0
 		r.Message = "no churn model tonight, none in the last succeeded run either"
 	default:
 		r.Value, r.Status = 1, gate.Block
 		where := "churn scoring is off"
-		if registry != "" {
+		switch {
+		case ch != nil:
+			where = "champion " + ch.Version + " holds no buyer churn model (only the subscribers' cancel model)"
+		case registry != "":
 			where = "registry " + registry + " has no champion"
 		}
 		r.Message = fmt.Sprintf("the last succeeded run %s published churn scores of model %s; tonight %s, so every churn column would be NULL",

@@ -29,6 +29,8 @@ const (
 
 // Champion is the churn model a night scores with.
 type Champion struct {
+	// Model is the buyer churn model; nil for a cancel-only version
+	// (registry.KindNone): the buyers' churn columns are then null.
 	Model   *churn.Model
 	Version string
 	Refs    *References // training distributions for the drift gates; may be nil
@@ -70,28 +72,12 @@ func LoadChampionWith(dir, attributes string) (*Champion, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry %s: champion: %w", dir, err)
 	}
-	m, err := ModelFromArtifact(a)
-	if err != nil {
-		return nil, err
-	}
-	var attrs *Attributes
-	if m.Attributes != nil {
-		if attributes == "" {
-			return nil, fmt.Errorf("%w: champion %s in %s was trained with customer attributes %v: pass the attribute file (--attributes FILE)",
-				ErrAttributes, a.Version, dir, m.Attributes.Names())
-		}
-		if attrs, err = LoadAttributesFor(attributes, m.Attributes); err != nil {
-			return nil, fmt.Errorf("champion %s in %s: %w", a.Version, dir, err)
+	ch := &Champion{Version: a.Version}
+	if a.HasBuyerModel() {
+		if ch.Model, ch.Refs, ch.attrs, err = loadBuyerModel(dir, attributes, a); err != nil {
+			return nil, err
 		}
 	}
-	if err := m.CheckSchema(append(churn.FeatureNames(ExtraNames), m.Attributes.Names()...)); err != nil {
-		return nil, fmt.Errorf("champion %s in %s: %w; retrain with this version of churnpipe", a.Version, dir, err)
-	}
-	refs, err := LoadReferences(dir, a.Version)
-	if err != nil {
-		return nil, err
-	}
-	ch := &Champion{Model: m, Version: a.Version, Refs: refs, attrs: attrs}
 	if len(a.CancelModel) > 0 {
 		ch.Cancel = new(cancel.Model)
 		if err := json.Unmarshal(a.CancelModel, ch.Cancel); err != nil {
@@ -103,6 +89,37 @@ func LoadChampionWith(dir, attributes string) (*Champion, error) {
 	}
 	return ch, nil
 }
+
+// loadBuyerModel decodes and checks the champion's buyer churn model and
+// loads its drift references and customer attributes.
+func loadBuyerModel(dir, attributes string, a *registry.Artifact) (*churn.Model, *References, *Attributes, error) {
+	m, err := ModelFromArtifact(a)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var attrs *Attributes
+	if m.Attributes != nil {
+		if attributes == "" {
+			return nil, nil, nil, fmt.Errorf("%w: champion %s in %s was trained with customer attributes %v: pass the attribute file (--attributes FILE)",
+				ErrAttributes, a.Version, dir, m.Attributes.Names())
+		}
+		if attrs, err = LoadAttributesFor(attributes, m.Attributes); err != nil {
+			return nil, nil, nil, fmt.Errorf("champion %s in %s: %w", a.Version, dir, err)
+		}
+	}
+	if err := m.CheckSchema(append(churn.FeatureNames(ExtraNames), m.Attributes.Names()...)); err != nil {
+		return nil, nil, nil, fmt.Errorf("champion %s in %s: %w; retrain with this version of churnpipe", a.Version, dir, err)
+	}
+	refs, err := LoadReferences(dir, a.Version)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return m, refs, attrs, nil
+}
+
+// HasBuyerModel reports whether the champion scores the buyers (false for
+// a cancel-only version or no champion).
+func (c *Champion) HasBuyerModel() bool { return c != nil && c.Model != nil }
 
 // churnValues are the per-row churn outputs.
 type churnValues struct {
@@ -123,8 +140,8 @@ type churnValues struct {
 func (c *Champion) score(feat arrow.RecordBatch, fc *featureCols, asOf time.Time) (churnValues, error) {
 	n := fc.id.Len()
 	v := churnValues{prob: nans(n), stage: make([]string, n), reasons: make([]string, n)}
-	if c == nil {
-		return v, nil
+	if !c.HasBuyerModel() {
+		return v, nil // no buyer model: the buyers' churn columns stay null
 	}
 	v.version = c.Version
 	var rows []int

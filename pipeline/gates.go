@@ -102,7 +102,7 @@ func feedGates(ctx context.Context, st store.Store, cfg NightlyConfig, asOf time
 func (gs *gateState) final(cfg NightlyConfig, res *NightlyResult, ch *Champion, chv churnValues) error {
 	in := gs.in
 	compare := gs.compare
-	if ch != nil && chv.X != nil {
+	if ch.HasBuyerModel() && chv.X != nil {
 		r, _ := chv.X.Dims()
 		col := func(j int) []float64 {
 			v := make([]float64, r)

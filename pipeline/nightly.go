@@ -308,8 +308,12 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 		return res, err
 	}
 	noCancel := "churn scoring off (no registry)"
-	if models.Champion != nil {
+	if models.Champion.HasBuyerModel() {
 		res.Run.Details["model_version"] = models.Champion.Version
+	} else if models.Champion != nil {
+		// A cancel-only champion: no buyer churn scores, so no model_version
+		// (the churn_columns gate compares the next night with this one).
+		res.Run.Details["churn_model"] = "none: champion " + models.Champion.Version + " holds only the subscribers' cancel model"
 	} else if cfg.Registry != "" {
 		res.Run.Details["churn_model"] = "none in " + cfg.Registry
 		noCancel = "no champion in " + cfg.Registry

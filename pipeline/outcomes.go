@@ -296,6 +296,12 @@ func AdviseRetrain(outcomes []store.Outcome, version string, test registry.Metri
 	return a
 }
 
+// NoBuyerOutcomes is the retrain advice's reason for a cancel-only
+// champion: its buyers have no churn probabilities to compare.
+func NoBuyerOutcomes(version string) string {
+	return fmt.Sprintf("retrain check skipped: champion %s holds no buyer churn model (only the subscribers' cancel model), so its prediction outcomes have no buyer churn figures to compare", version)
+}
+
 // ModelMetrics returns the test figures the registry holds for version.
 func ModelMetrics(dir, version string) (registry.Metrics, error) {
 	reg, err := registry.Open(dir)
@@ -337,6 +343,11 @@ func nightOutcomes(ctx context.Context, st store.Store, cfg NightlyConfig, asOf 
 			"auc", o.AUC, "brier", o.Brier, "ece", o.ECE, "lift10", o.Lift10, "realized_churn", o.RealChurnRate)
 	}
 	if ch == nil || cfg.Registry == "" {
+		return
+	}
+	if !ch.HasBuyerModel() {
+		res.Retrain = RetrainAdvice{Reason: NoBuyerOutcomes(ch.Version)}
+		res.Run.Details["retrain_check"] = res.Retrain.Reason
 		return
 	}
 	all, err := st.Outcomes(ctx, false)

@@ -121,9 +121,13 @@ type TrainReport struct {
 	// baselines; nil when subscriptions are disabled. Skipped says why no
 	// cancel model was stored.
 	CancelModel *cancel.Report `json:"cancel_model,omitempty"`
-	HorizonDays int            `json:"horizon_days"`
-	Seconds     float64        `json:"seconds"`
-	Evaluation  *Evaluation    `json:"-"`
+	// BuyerModel says why the version holds no buyer churn model ("not
+	// trained — …", a cancel-only version, model_kind "none"); "" when it
+	// holds one.
+	BuyerModel  string      `json:"buyer_model,omitempty"`
+	HorizonDays int         `json:"horizon_days"`
+	Seconds     float64     `json:"seconds"`
+	Evaluation  *Evaluation `json:"-"`
 }
 
 // Evaluation keeps the test-snapshot scores for reports; it is saved as
@@ -280,87 +284,114 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 		names = append(names, attrs.spec.Names()...)
 	}
 	rep := &TrainReport{HorizonDays: cfg.HorizonDays, ProbabilityBounds: [2]float64{churn.ProbFloor, churn.ProbCeil}}
-	var folds []churn.Fold
-	var testSnap0, valSnap0 *Snapshot
+	var testSnap0 *Snapshot
 	var firstTrain time.Time
-	for k, fd := range cfg.folds(h.First) {
-		tooShort := fmt.Errorf("%w: history %s..%s is too short for a %d-day horizon: need data from %s (first training snapshot) to %s",
-			churn.ErrTooFewData, h.First.Format(time.DateOnly), h.Last.Format(time.DateOnly), cfg.HorizonDays,
-			fd.Train[len(fd.Train)-1].Format(time.DateOnly), cfg.AsOf.Format(time.DateOnly))
-		var trainSnaps []*Snapshot
-		var days []string
-		for _, d := range fd.Train {
-			if d.Before(h.First) {
-				continue
+	// trainBuyer trains the buyer churn and stage models.
+	trainBuyer := func() (*churn.Model, error) {
+		var folds []churn.Fold
+		var valSnap0 *Snapshot
+		for k, fd := range cfg.folds(h.First) {
+			tooShort := fmt.Errorf("%w: history %s..%s is too short for a %d-day horizon: need data from %s (first training snapshot) to %s",
+				churn.ErrTooFewData, h.First.Format(time.DateOnly), h.Last.Format(time.DateOnly), cfg.HorizonDays,
+				fd.Train[len(fd.Train)-1].Format(time.DateOnly), cfg.AsOf.Format(time.DateOnly))
+			var trainSnaps []*Snapshot
+			var days, noBuyer []string
+			for _, d := range fd.Train {
+				if d.Before(h.First) {
+					continue
+				}
+				s, err := snapAt(d)
+				if errors.Is(err, churn.ErrTooFewData) {
+					noBuyer = append(noBuyer, d.Format(time.DateOnly))
+					continue
+				}
+				if err != nil {
+					return nil, err
+				}
+				trainSnaps = append(trainSnaps, s)
+				days = append(days, d.Format(time.DateOnly))
 			}
-			s, err := snapAt(d)
-			if errors.Is(err, churn.ErrTooFewData) {
-				continue
+			if fd.Val.Before(h.First) || len(trainSnaps) == 0 {
+				if k == 0 && !fd.Val.Before(h.First) && len(noBuyer) > 0 {
+					need := cfg.Train.MinBuyers
+					if need == 0 {
+						need = 500 // churn.TrainOptions' default
+					}
+					return nil, fmt.Errorf("%w: 0 buyers in the training snapshots %v, need at least %d", churn.ErrTooFewData, noBuyer, need)
+				}
+				if k == 0 {
+					return nil, tooShort
+				}
+				log.Info("rolling origin dropped: not enough history", "test_snapshot", fd.Test.Format(time.DateOnly))
+				break
 			}
+			valSnap, err := snapAt(fd.Val)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
-			trainSnaps = append(trainSnaps, s)
-			days = append(days, d.Format(time.DateOnly))
-		}
-		if fd.Val.Before(h.First) || len(trainSnaps) == 0 {
+			testSnap, err := snapAt(fd.Test)
+			if err != nil {
+				return nil, err
+			}
+			trainSet := stack(trainSnaps)
 			if k == 0 {
-				return nil, nil, tooShort
+				rep.TrainSnapshots, rep.TrainCustomers = days, len(trainSet.Churn)
+				rep.ValidationSnapshot = fd.Val.Format(time.DateOnly)
+				testSnap0, valSnap0, firstTrain = testSnap, valSnap, fd.Train[0]
 			}
-			log.Info("rolling origin dropped: not enough history", "test_snapshot", fd.Test.Format(time.DateOnly))
-			break
+			folds = append(folds, churn.Fold{Test: fd.Test.Format(time.DateOnly), Train: trainSet, Val: valSnap.set(), TestSet: testSnap.set()})
 		}
-		valSnap, err := snapAt(fd.Val)
+		_ = valSnap0
+		sel, model, err := churn.RollingOrigin(folds, names, ExtraNames, StageCodes(), cfg.Train)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		testSnap, err := snapAt(fd.Test)
-		if err != nil {
-			return nil, nil, err
+		if attrs != nil {
+			model.Attributes = attrs.spec
+			rep.Attributes = attrs.spec.Names()
 		}
-		trainSet := stack(trainSnaps)
-		if k == 0 {
-			rep.TrainSnapshots, rep.TrainCustomers = days, len(trainSet.Churn)
-			rep.ValidationSnapshot = fd.Val.Format(time.DateOnly)
-			testSnap0, valSnap0, firstTrain = testSnap, valSnap, fd.Train[0]
+		rep.Rolling, rep.ModelKind, rep.ChosenKind = sel, model.Kind, sel.Chosen
+		rep.TestSnapshots, rep.BeatsBaselines, rep.Verdict = sel.Folds, sel.Beats, sel.Verdict
+		for _, r := range sel.Kinds {
+			rep.Candidates = append(rep.Candidates, churn.Candidate{Kind: r.Kind, AUC: r.MeanValAUC, FoldAUC: r.ValAUC,
+				Chosen: r.Kind == sel.Chosen, Baseline: r.Baseline, Seconds: r.Seconds})
 		}
-		folds = append(folds, churn.Fold{Test: fd.Test.Format(time.DateOnly), Train: trainSet, Val: valSnap.set(), TestSet: testSnap.set()})
+		champ := sel.Kind(sel.Champion)
+		rep.MeanAUC, rep.MeanAUCCI, rep.MeanBrier, rep.MeanECE = champ.MeanAUC, champ.AUCCI, champ.MeanBrier, champ.MeanECE
+		if b := sel.Kind(churn.KindRecency); b != nil {
+			rep.Baselines.MeanRecencyAUC = b.MeanAUC
+		}
+		if b := sel.Kind(churn.KindBTYD); b != nil {
+			rep.Baselines.MeanBGNBDAUC = b.MeanAUC
+		}
+		evaluate(rep, model, testSnap0)
+		if sel.Beats {
+			log.Info("trained", "model", model.Kind, "mean_test_auc", rep.MeanAUC, "ece", rep.ECE, "verdict", sel.Verdict)
+		} else {
+			log.Warn("candidate loses to a baseline", "chosen", sel.Chosen, "champion_kind", model.Kind, "verdict", sel.Verdict)
+		}
+		return model, nil
 	}
-	_ = valSnap0
-	sel, model, err := churn.RollingOrigin(folds, names, ExtraNames, StageCodes(), cfg.Train)
-	if err != nil {
-		return nil, nil, err
+	model, berr := trainBuyer()
+	if berr != nil && !errors.Is(berr, churn.ErrTooFewData) {
+		return nil, nil, berr
 	}
-	if attrs != nil {
-		model.Attributes = attrs.spec
-		rep.Attributes = attrs.spec.Names()
-	}
-	rep.Rolling, rep.ModelKind, rep.ChosenKind = sel, model.Kind, sel.Chosen
-	rep.TestSnapshots, rep.BeatsBaselines, rep.Verdict = sel.Folds, sel.Beats, sel.Verdict
-	for _, r := range sel.Kinds {
-		rep.Candidates = append(rep.Candidates, churn.Candidate{Kind: r.Kind, AUC: r.MeanValAUC, FoldAUC: r.ValAUC,
-			Chosen: r.Kind == sel.Chosen, Baseline: r.Baseline, Seconds: r.Seconds})
-	}
-	champ := sel.Kind(sel.Champion)
-	rep.MeanAUC, rep.MeanAUCCI, rep.MeanBrier, rep.MeanECE = champ.MeanAUC, champ.AUCCI, champ.MeanBrier, champ.MeanECE
-	if b := sel.Kind(churn.KindRecency); b != nil {
-		rep.Baselines.MeanRecencyAUC = b.MeanAUC
-	}
-	if b := sel.Kind(churn.KindBTYD); b != nil {
-		rep.Baselines.MeanBGNBDAUC = b.MeanAUC
-	}
-	evaluate(rep, model, testSnap0)
 	cm, crep, err := trainCancel(ctx, h, cfg, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cancel model: %w", err)
 	}
+	if berr != nil {
+		if cm == nil {
+			// Neither model: not enough data, as without subscribers.
+			return nil, nil, berr
+		}
+		// A cancel-only version: too few buyers, enough subscribers.
+		*rep = TrainReport{HorizonDays: cfg.HorizonDays, ModelKind: string(registry.KindNone),
+			BuyerModel: "not trained — " + berr.Error()}
+		log.Warn("buyer model not trained: the version holds only the cancel model", "reason", berr)
+	}
 	rep.CancelModel = crep
 	rep.Seconds = time.Since(t0).Seconds()
-	if sel.Beats {
-		log.Info("trained", "model", model.Kind, "mean_test_auc", rep.MeanAUC, "ece", rep.ECE, "verdict", sel.Verdict)
-	} else {
-		log.Warn("candidate loses to a baseline", "chosen", sel.Chosen, "champion_kind", model.Kind, "verdict", sel.Verdict)
-	}
 
 	if cfg.Registry != "" {
 		if err := register(rep, model, cm, cfg, testSnap0, firstTrain); err != nil {
@@ -417,24 +448,33 @@ func (rep *TrainReport) metrics() registry.Metrics {
 
 // register stores the model as a new version, points "challenger" at it,
 // re-evaluates the champion on the same test snapshot and promotes by rule.
+// m == nil stores a cancel-only version (registry.KindNone): no
+// evaluation, no drift references; its promotion compares the cancel
+// models (registry.PromoteVersion).
 func register(rep *TrainReport, m *churn.Model, cm *cancel.Model, cfg TrainConfig, test *Snapshot, firstTrain time.Time) error {
 	reg, err := registry.Open(cfg.Registry)
 	if err != nil {
 		return err
 	}
-	raw, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	types := make([]string, len(m.Features))
-	for i := range types {
-		types[i] = "float64"
-	}
-	art := &registry.Artifact{
-		Kind: registry.Kind(m.Kind), Model: raw, Calibrator: m.Calibrator,
-		FeatureNames: m.Features, FeatureTypes: types, SchemaHash: registry.SchemaHash(m.Features, types),
-		TrainWindow: registry.Window{From: firstTrain, To: test.Day},
-		Metrics:     rep.metrics(),
+	var art *registry.Artifact
+	if m == nil {
+		art = &registry.Artifact{Kind: registry.KindNone, FeatureNames: []string{}, FeatureTypes: []string{},
+			SchemaHash: registry.SchemaHash(nil, nil), TrainWindow: cancelWindow(cm.Report)}
+	} else {
+		raw, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		types := make([]string, len(m.Features))
+		for i := range types {
+			types[i] = "float64"
+		}
+		art = &registry.Artifact{
+			Kind: registry.Kind(m.Kind), Model: raw, Calibrator: m.Calibrator,
+			FeatureNames: m.Features, FeatureTypes: types, SchemaHash: registry.SchemaHash(m.Features, types),
+			TrainWindow: registry.Window{From: firstTrain, To: test.Day},
+			Metrics:     rep.metrics(),
+		}
 	}
 	if cm != nil {
 		if art.CancelModel, err = json.Marshal(cm); err != nil {
@@ -446,33 +486,59 @@ func register(rep *TrainReport, m *churn.Model, cm *cancel.Model, cfg TrainConfi
 		return err
 	}
 	rep.ModelVersion = version
-	if err := saveEvaluation(cfg.Registry, version, rep.Evaluation); err != nil {
+	if m != nil {
+		if err := saveEvaluation(cfg.Registry, version, rep.Evaluation); err != nil {
+			return err
+		}
+		// Drift references: the test snapshot is the population the model was judged on.
+		refs, err := newReferences(test.X, m.Features, rep.Evaluation.P)
+		if err != nil {
+			return err
+		}
+		if err := saveJSON(ReferencesPath(cfg.Registry, version), refs); err != nil {
+			return err
+		}
+	}
+	what := "trained on " + rep.TestSnapshot
+	if m == nil {
+		what = "cancel model only, trained on " + cm.Report.TestSnapshot
+	}
+	if err := reg.SetAlias("challenger", version, what, false); err != nil {
 		return err
 	}
-	// Drift references: the test snapshot is the population the model was judged on.
-	refs, err := newReferences(test.X, m.Features, rep.Evaluation.P)
-	if err != nil {
+	var d registry.Decision
+	ca, err := reg.Load("champion")
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		cand, err := registry.SideOf(art)
+		if err != nil {
+			return err
+		}
+		d = registry.PromoteVersion(cand, nil, cfg.Rule, cfg.Force)
+	case err != nil:
 		return err
-	}
-	if err := saveJSON(ReferencesPath(cfg.Registry, version), refs); err != nil {
-		return err
-	}
-	if err := reg.SetAlias("challenger", version, "trained on "+rep.TestSnapshot, false); err != nil {
-		return err
-	}
-	var champ registry.Metrics
-	if ca, err := reg.Load("champion"); err == nil {
-		cm, err := ModelFromArtifact(ca)
-		if err == nil && cm.CheckSchema(m.Features) == nil {
-			p := cm.PredictAll(test.X)
+	case m != nil && ca.HasBuyerModel():
+		// Buyer model against buyer model, on the candidate's test snapshot.
+		var champ registry.Metrics
+		if chm, err := ModelFromArtifact(ca); err == nil && chm.CheckSchema(m.Features) == nil {
+			p := chm.PredictAll(test.X)
 			champ = registry.Metrics{TestSnapshot: rep.TestSnapshot, N: test.Rows(),
 				AUC: metrics.AUC(test.Churn, p), ECE: metrics.ECE(test.Churn, p)}
 		}
 		// A champion on another schema cannot be compared: the candidate is judged alone.
-	} else if !errors.Is(err, registry.ErrNotFound) {
-		return err
+		d = registry.Promote(rep.metrics(), champ, cfg.Rule, cfg.Force)
+	default:
+		// A cancel-only version on either side: registry.PromoteVersion.
+		cand, err := registry.SideOf(art)
+		if err != nil {
+			return err
+		}
+		champ, err := registry.SideOf(ca)
+		if err != nil {
+			return err
+		}
+		d = registry.PromoteVersion(cand, &champ, cfg.Rule, cfg.Force)
 	}
-	d := registry.Promote(rep.metrics(), champ, cfg.Rule, cfg.Force)
 	rep.Promotion = &d
 	if d.Promote {
 		if err := reg.SetAlias("champion", version, d.Reason, d.Forced); err != nil {
@@ -486,8 +552,28 @@ func register(rep *TrainReport, m *churn.Model, cm *cancel.Model, cfg TrainConfi
 	return nil
 }
 
-// ModelFromArtifact decodes a registered churn model.
+// cancelWindow is the training window of a cancel-only version: from the
+// cancel model's first training snapshot to its newest test snapshot.
+func cancelWindow(r cancel.Report) registry.Window {
+	var w registry.Window
+	if len(r.TrainSnapshots) > 0 {
+		w.From, _ = time.Parse(time.DateOnly, r.TrainSnapshots[0])
+	}
+	w.To, _ = time.Parse(time.DateOnly, r.TestSnapshot)
+	return w
+}
+
+// ErrNoBuyerModel marks a registry version without a buyer churn model (a
+// cancel-only version, registry.KindNone) where one is needed: the report,
+// offline scoring.
+var ErrNoBuyerModel = errors.New("the version has no buyer churn model")
+
+// ModelFromArtifact decodes a registered churn model; a cancel-only
+// version gives an error wrapping ErrNoBuyerModel.
 func ModelFromArtifact(a *registry.Artifact) (*churn.Model, error) {
+	if !a.HasBuyerModel() {
+		return nil, fmt.Errorf("%w: %s holds only the subscribers' cancel model (trained on a history with too few one-off buyers)", ErrNoBuyerModel, a.Version)
+	}
 	var m churn.Model
 	if err := json.Unmarshal(a.Model, &m); err != nil {
 		return nil, fmt.Errorf("pipeline: model %s: %w", a.Version, err)

@@ -29,6 +29,10 @@ const modelsUsage = `Usage:
 
 promote applies the rule: the candidate replaces the champion only if its AUC on the same test
 snapshot is at most 0.005 below the champion's and its ECE is ≤ 0.05; --force overrides (recorded).
+A cancel-only version (kind none: no buyer model) is compared by its cancel model's mean test AUC
+(at most 0.005 below the champion's cancel model's) and never replaces a champion with a buyer
+model; a version with a buyer model replacing a cancel-only champion is judged alone (ECE ≤ 0.05)
+and must not lose more than 0.005 mean test AUC on the cancel model (README, Subscriptions).
 `
 
 func runModels(ctx context.Context, args []string, stdout io.Writer) error {
@@ -130,6 +134,10 @@ func showModel(reg *registry.Registry, ref string, w io.Writer) error {
 	out := map[string]any{
 		"version": a.Version, "kind": a.Kind, "created_at": a.CreatedAt, "schema_hash": a.SchemaHash,
 		"features": a.FeatureNames, "train_window": a.TrainWindow, "metrics": a.Metrics, "alias_history": hist,
+	}
+	if !a.HasBuyerModel() {
+		out["buyer_model"] = "none: the version holds only the subscribers' cancel model (trained on a history with too few one-off buyers)"
+		delete(out, "metrics")
 	}
 	if len(a.CancelModel) > 0 {
 		var cm cancel.Model

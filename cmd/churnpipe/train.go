@@ -70,6 +70,11 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 
 // printTrainReport prints the rolling-origin table and the verdict.
 func printTrainReport(w io.Writer, rep *pipeline.TrainReport) {
+	if rep.BuyerModel != "" {
+		fmt.Fprintf(w, "model %s: buyer model: %s; the version holds only the subscribers' cancel model\n", rep.ModelVersion, rep.BuyerModel)
+		printCancelReport(w, rep.CancelModel)
+		return
+	}
 	fmt.Fprintf(w, "model %s (%s) — chosen on validation: %s; test snapshots %v\n", rep.ModelVersion, rep.ModelKind, rep.ChosenKind, rep.TestSnapshots)
 	if !rep.BeatsBaselines {
 		fmt.Fprintln(w, "WARNING: no candidate beats the baselines; the champion is a calibrated baseline")
@@ -240,7 +245,11 @@ func runRetrain(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "challenger %s: AUC %.4f, ECE %.4f on %s; champion is %s", rep.ModelVersion, rep.AUC, rep.ECE, rep.TestSnapshot, rep.Champion)
+	if rep.BuyerModel != "" {
+		fmt.Fprintf(stdout, "challenger %s: buyer model: %s; cancel model only; champion is %s", rep.ModelVersion, rep.BuyerModel, rep.Champion)
+	} else {
+		fmt.Fprintf(stdout, "challenger %s: AUC %.4f, ECE %.4f on %s; champion is %s", rep.ModelVersion, rep.AUC, rep.ECE, rep.TestSnapshot, rep.Champion)
+	}
 	if rep.Promotion != nil {
 		fmt.Fprintf(stdout, " (%s)", rep.Promotion.Reason)
 	}

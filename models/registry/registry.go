@@ -39,6 +39,11 @@ const (
 	// champion when no candidate beats them.
 	KindBTYD    Kind = "btyd"
 	KindRecency Kind = "recency"
+	// KindNone marks a version without a buyer churn model: it holds only
+	// the subscribers' cancel model (a history with too few one-off buyers
+	// to train one, e.g. subscribers only). Its model, features and metrics
+	// are empty.
+	KindNone Kind = "none"
 )
 
 // Well-known aliases.
@@ -94,6 +99,10 @@ type Artifact struct {
 	CancelModel json.RawMessage `json:"cancel_model,omitempty"`
 	CreatedAt   time.Time       `json:"created_at"` // set by Register when zero
 }
+
+// HasBuyerModel reports whether the version holds a buyer churn model
+// (every kind but KindNone).
+func (a *Artifact) HasBuyerModel() bool { return a.Kind != KindNone }
 
 // Entry is one manifest row.
 type Entry struct {
@@ -234,11 +243,19 @@ func marshal(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
 func (r *Registry) Register(a *Artifact) (string, error) {
 	switch a.Kind {
 	case KindLogit, KindGBT, KindBlend, KindBTYD, KindRecency:
+		if len(a.Model) == 0 || !json.Valid(a.Model) {
+			return "", fmt.Errorf("%w: model is not valid JSON", ErrInvalid)
+		}
+	case KindNone:
+		if len(a.Model) > 0 && string(a.Model) != "null" || len(a.FeatureNames) > 0 || a.Metrics != (Metrics{}) {
+			return "", fmt.Errorf("%w: a version of kind %q holds no buyer model, features or metrics", ErrInvalid, a.Kind)
+		}
+		if len(a.CancelModel) == 0 {
+			return "", fmt.Errorf("%w: a version of kind %q needs a cancel model", ErrInvalid, a.Kind)
+		}
+		a.Model = nil
 	default:
 		return "", fmt.Errorf("%w: kind %q", ErrInvalid, a.Kind)
-	}
-	if len(a.Model) == 0 || !json.Valid(a.Model) {
-		return "", fmt.Errorf("%w: model is not valid JSON", ErrInvalid)
 	}
 	if len(a.Calibrator) > 0 && !json.Valid(a.Calibrator) {
 		return "", fmt.Errorf("%w: calibrator is not valid JSON", ErrInvalid)
@@ -434,11 +451,11 @@ func (r *Registry) Aliases() (map[string]string, []AliasEvent, error) {
 func (r *Registry) Promote(ref, reason string, rule Rule, force bool) (Decision, error) {
 	r.mu.Lock()
 	cand, err := r.resolve(ref)
-	var champ Metrics
+	var champ *Entry
 	if err == nil {
 		var e Entry
 		if e, err = r.resolve(Champion); err == nil {
-			champ = e.Metrics
+			champ = &e
 		} else if errors.Is(err, ErrNotFound) {
 			err = nil // no champion yet
 		}
@@ -447,7 +464,38 @@ func (r *Registry) Promote(ref, reason string, rule Rule, force bool) (Decision,
 	if err != nil {
 		return Decision{}, err
 	}
-	d := Promote(cand.Metrics, champ, rule, force)
+	var d Decision
+	if cand.Kind != KindNone && (champ == nil || champ.Kind != KindNone) {
+		// Buyer model against buyer model (or no champion): the buyer rule.
+		var cm Metrics
+		if champ != nil {
+			cm = champ.Metrics
+		}
+		d = Promote(cand.Metrics, cm, rule, force)
+	} else {
+		// A cancel-only version on either side: the cancel models count.
+		ca, err := r.Load(cand.Version)
+		if err != nil {
+			return Decision{Reason: "not promoted: the artifact cannot be loaded"}, err
+		}
+		cs, err := SideOf(ca)
+		if err != nil {
+			return Decision{Reason: "not promoted: the artifact cannot be loaded"}, err
+		}
+		var chs *Side
+		if champ != nil {
+			a, err := r.Load(champ.Version)
+			if err != nil {
+				return Decision{}, fmt.Errorf("registry: champion: %w", err)
+			}
+			s, err := SideOf(a)
+			if err != nil {
+				return Decision{}, fmt.Errorf("registry: champion: %w", err)
+			}
+			chs = &s
+		}
+		d = PromoteVersion(cs, chs, rule, force)
+	}
 	if !d.Promote {
 		return d, nil
 	}

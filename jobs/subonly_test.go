@@ -1,0 +1,134 @@
+package jobs_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/churnpipe/churnpipe/data"
+	"github.com/churnpipe/churnpipe/data/synth"
+	"github.com/churnpipe/churnpipe/jobs"
+	"github.com/churnpipe/churnpipe/models/registry"
+	"github.com/churnpipe/churnpipe/pipeline"
+	"github.com/churnpipe/churnpipe/pipeline/gate"
+)
+
+// writeSubscriberOnly writes a synthetic subscription history without one-off
+// buyers (the contractual generator with BuyerShare 0): a pure subscription
+// business.
+func writeSubscriberOnly(t *testing.T, path string, customers int, start, end time.Time) synth.ContractualStats {
+	t.Helper()
+	cfg := synth.DefaultContractual(customers, start, end, 1)
+	cfg.BuyerShare = 0
+	require.NoError(t, cfg.Validate())
+	fw, err := data.CreateFile(path, data.EventSchema, data.WriteOptions{Alloc: memory.DefaultAllocator})
+	require.NoError(t, err)
+	st, err := synth.GenerateContractual(context.Background(), cfg, memory.DefaultAllocator, func(rec arrow.RecordBatch) error { return fw.Write(rec) })
+	require.NoError(t, err)
+	require.NoError(t, fw.Close())
+	return st
+}
+
+// TestTrainSubscriberOnly: `train` on a history of subscribers only (too few
+// one-off buyers for the buyer churn model) stores a cancel-only version and
+// says so; it becomes the champion; two consecutive nightlies score the
+// subscribers with its cancel model ("champion vN"), leave the churn columns
+// of non-subscribers null, and no gate blocks them (the churn_columns gate
+// had no buyer churn scores to lose); a second train is promoted by the
+// cancel models' rule; the report and the retrain check say there is no
+// buyer model.
+func TestTrainSubscriberOnly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	hist := filepath.Join(dir, "history.parquet")
+	start, end := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
+	st := writeSubscriberOnly(t, hist, 5000, start, end)
+	require.Zero(t, st.Buyers, "no one-off buyer")
+	require.Positive(t, st.Subscribers)
+	in := pipeline.Input{Path: hist, MaxReject: 0.01, Quarantine: filepath.Join(dir, "q.csv")}
+	regDir := filepath.Join(dir, "models")
+	tc := jobs.TrainConfig{Input: in, TrainConfig: pipeline.TrainConfig{AsOf: end, HorizonDays: 90, Registry: regDir}}
+
+	rep, err := jobs.Train(ctx, tc, pipeline.Options{})
+	require.NoError(t, err, "the cancel model alone makes a version")
+	t.Logf("buyer model: %s", rep.BuyerModel)
+	assert.Equal(t, string(registry.KindNone), rep.ModelKind)
+	assert.Contains(t, rep.BuyerModel, "not trained")
+	assert.Contains(t, rep.BuyerModel, "need at least 500")
+	require.NotNil(t, rep.CancelModel)
+	require.Empty(t, rep.CancelModel.Skipped)
+	assert.True(t, rep.CancelModel.BeatsBaselines, rep.CancelModel.Verdict)
+	require.NotEmpty(t, rep.ModelVersion)
+	require.NotNil(t, rep.Promotion)
+	assert.True(t, rep.Promotion.Promote, rep.Promotion.Reason)
+	assert.False(t, rep.Promotion.Forced)
+	assert.Equal(t, rep.ModelVersion, rep.Champion)
+
+	reg, err := registry.Open(regDir)
+	require.NoError(t, err)
+	art, err := reg.Load(registry.Champion)
+	require.NoError(t, err)
+	assert.Equal(t, rep.ModelVersion, art.Version)
+	assert.Equal(t, registry.KindNone, art.Kind)
+	assert.False(t, art.HasBuyerModel())
+	assert.NotEmpty(t, art.CancelModel)
+	assert.Empty(t, art.FeatureNames)
+
+	// Two consecutive nights on one database.
+	db := filepath.Join(dir, "crm.db")
+	for k, asOf := range []time.Time{end.AddDate(0, 0, -1), end} {
+		res, err := jobs.Nightly(ctx, jobs.NightlyConfig{NightlyConfig: pipeline.NightlyConfig{Input: in, AsOf: asOf, DB: "sqlite:" + db,
+			Registry: regDir}}, pipeline.Options{})
+		require.NoError(t, err, "night %d", k)
+		assert.NotEqual(t, gate.Block, res.Gates.Status, "night %d: %+v", k, res.Gates)
+		var cc *gate.Result
+		for i := range res.Gates.Results {
+			assert.NotEqual(t, gate.Block, res.Gates.Results[i].Status, "night %d: %s: %s", k, res.Gates.Results[i].Name, res.Gates.Results[i].Message)
+			if res.Gates.Results[i].Name == pipeline.CheckChurnColumns {
+				cc = &res.Gates.Results[i]
+			}
+		}
+		require.NotNil(t, cc, "night %d has the churn_columns check", k)
+		if k == 1 { // night 0 is the last succeeded run
+			assert.Contains(t, cc.Message, "holds only the subscribers' cancel model), none in the last succeeded run either")
+		}
+		assert.NotContains(t, res.Run.Details, "model_version", "no buyer churn scores")
+		subs, ok := res.Run.Details["subscriptions"].(map[string]any)
+		require.True(t, ok)
+		r, ok := subs["cancel_model"].(pipeline.SubscriberChurnReport)
+		require.True(t, ok)
+		assert.Equal(t, "champion "+rep.ModelVersion, r.Source, "night %d", k)
+		assert.Empty(t, r.Reason)
+		assert.Contains(t, res.Run.Details["retrain_check"], "no buyer churn model")
+
+		sdb := openDB(t, db)
+		active := count(t, sdb, `SELECT count(*) FROM customer_predictions WHERE subscription_status = 'active'`)
+		require.Positive(t, active)
+		assert.Equal(t, active, count(t, sdb, `SELECT count(*) FROM customer_predictions WHERE subscription_status = 'active'
+			AND churn_probability > 0 AND churn_probability < 1 AND model_version = ?`, rep.ModelVersion))
+		assert.Zero(t, count(t, sdb, `SELECT count(*) FROM customer_predictions WHERE subscription_status IS NULL AND churn_probability IS NOT NULL`))
+	}
+
+	// The retrain check and the report say there is no buyer model.
+	adv, err := jobs.CheckRetrain(ctx, jobs.NightlyConfig{NightlyConfig: pipeline.NightlyConfig{Registry: regDir, DB: "sqlite:" + db}})
+	require.NoError(t, err)
+	assert.False(t, adv.Recommended)
+	assert.Contains(t, adv.Reason, "no buyer churn model")
+	_, err = jobs.ChurnReport(regDir, registry.Champion, filepath.Join(dir, "report"))
+	require.ErrorIs(t, err, pipeline.ErrNoBuyerModel)
+	assert.Equal(t, jobs.ExitUsage, jobs.ExitCode(err))
+
+	// A second train on the same history: the cancel models' rule (same mean test AUC) promotes it.
+	rep2, err := jobs.Train(ctx, tc, pipeline.Options{})
+	require.NoError(t, err)
+	require.NotNil(t, rep2.Promotion)
+	assert.True(t, rep2.Promotion.Promote, rep2.Promotion.Reason)
+	assert.Contains(t, rep2.Promotion.Reason, "cancel model mean test AUC")
+	assert.Equal(t, rep2.ModelVersion, rep2.Champion)
+}
