@@ -442,7 +442,9 @@ func (r *Registry) Aliases() (map[string]string, []AliasEvent, error) {
 }
 
 // Promote applies the promotion rule to a registered version (or an alias
-// such as "challenger") against the current champion, if any, and, when
+// such as "challenger") against the current champion, if any — the buyer
+// rule (Promote) between versions with a buyer model, PromoteVersion when a
+// cancel-only version (KindNone) is on either side — and, when
 // the rule passes or force is set, points champion at that version. The
 // decision's reason is recorded after the caller's reason in the alias
 // history. Errors wrap ErrNotFound; a candidate whose artifact fails its
