@@ -23,7 +23,7 @@ func init() {
 }
 
 const modelsUsage = `Usage:
-  churnpipe models list    [--registry DIR]
+  churnpipe models list    [--registry DIR]   (kind none: a cancel-only version, no buyer model)
   churnpipe models show    VERSION|ALIAS [--registry DIR]
   churnpipe models promote VERSION|ALIAS [--registry DIR] [--reason TEXT] [--force]
 
@@ -110,6 +110,11 @@ func listModels(reg *registry.Registry, w io.Writer) error {
 	for _, e := range entries {
 		as := byVersion[e.Version]
 		sort.Strings(as)
+		if e.Kind == registry.KindNone { // no buyer model: no buyer figures
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Version, e.Kind, e.CreatedAt.UTC().Format(time.DateTime),
+				"-", "-", "-", "-", strings.Join(as, ","))
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.4f\t%.4f\t%s\n", e.Version, e.Kind, e.CreatedAt.UTC().Format(time.DateTime),
 			e.Metrics.TestSnapshot, e.Metrics.N, e.Metrics.AUC, e.Metrics.ECE, strings.Join(as, ","))
 	}
