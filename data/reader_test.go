@@ -131,7 +131,7 @@ func TestReadCSVRules(t *testing.T) {
 			"NULL,2024-03-01,purchase,1\n\\N,2024-03-01,purchase,1\n" + // SQL exports' missing ids: rejected
 			"c1,2024-03-01,NULL,NULL\nc1,2024-03-01,visit,\\N\nc1,2024-03-01,visit,N/A\n" + // missing type and amounts
 			"null,2024-03-01,purchase,NaN\n", // "null" may be an id; NaN is a non-finite amount
-			want: []event{{"c1", mar1, EventPurchase, nil}, {"c1", mar1, EventVisit, nil}, {"c1", mar1, EventVisit, nil}},
+			want:    []event{{"c1", mar1, EventPurchase, nil}, {"c1", mar1, EventVisit, nil}, {"c1", mar1, EventVisit, nil}},
 			rejects: []rej{{2, ColCustomerID, `"NULL" marks a missing value`}, {3, ColCustomerID, `"\\N" marks a missing value`}, {7, ColAmount, "non-finite"}}, sent: ErrEmptyID},
 		{name: "blank lines skipped, line numbers physical", text: hdr + "\nc1,2024-03-01,purchase,1\n\n,2024-03-01,purchase,1\n",
 			want:    []event{{"c1", mar1, EventPurchase, f64(1)}},
