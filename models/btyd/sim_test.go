@@ -72,3 +72,20 @@ func resample(d Data, n int, seed uint64) Data {
 	}
 	return out
 }
+
+// simulateSpend draws, for every x > 0 of xs, a mean repeat spend from
+// the Gamma-Gamma process: ν ~ Gamma(q, γ) per customer, and the mean of x
+// spends Gamma(p, ν) is Gamma(p·x, ν·x) (shape, rate). Deterministic for a
+// given seed; x = 0 gets 0.
+func simulateSpend(xs []float64, m GammaGamma, seed uint64) []float64 {
+	src := rand.NewPCG(seed, 0x6a6a)
+	nu := distuv.Gamma{Alpha: m.Q, Beta: m.Gamma, Src: src}
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		if x > 0 {
+			v := nu.Rand()
+			out[i] = distuv.Gamma{Alpha: m.P * x, Beta: v * x, Src: src}.Rand()
+		}
+	}
+	return out
+}

@@ -201,3 +201,19 @@ func lomaxWait(shape, rate float64) (mean, median float64) {
 	median = rate * math.Expm1(math.Ln2/shape)
 	return mean, median
 }
+
+// ksum is a Neumaier-compensated sum: s + c is the sum of the added values
+// to about an ulp of the result, whatever their magnitudes.
+type ksum struct{ s, c float64 }
+
+func (k *ksum) add(v float64) {
+	t := k.s + v
+	if math.Abs(k.s) >= math.Abs(v) {
+		k.c += (k.s - t) + v
+	} else {
+		k.c += (v - t) + k.s
+	}
+	k.s = t
+}
+
+func (k ksum) sum() float64 { return k.s + k.c }
