@@ -43,8 +43,11 @@
 // MBG/NBD are first fitted on a deterministic 50,000-row subsample and then
 // polished on all rows by Newton (chord) steps whose Hessian is the
 // subsample's per-customer Hessian; a million distinct customers then fit
-// in under a second on two cores (BenchmarkFitBGNBD1M). Pareto/NBD uses a
-// 20,000-row subsample warm start before BFGS.
+// in under a second on two cores (BenchmarkFitBGNBD1M). Pareto/NBD above
+// 50,000 distinct rows is fitted on a 20,000-row subsample and polished on
+// all rows by Newton steps; below, its BFGS optimum (numerical gradients)
+// is polished by Newton steps to a hundredth of the gradient tolerance
+// (FitResult.Method "BFGS+Newton").
 //
 // Standard errors come from the Hessian of the negative log-likelihood in
 // log-parameters at the optimum (central differences of the gradient, or
@@ -53,7 +56,9 @@
 // parameters with the delta method. When no start point converges, the
 // error wraps [ErrNotConverged] and names what was tried; parameters are
 // never NaN. The likelihood is summed in a fixed chunk order, so results are
-// deterministic for a given number of workers.
+// deterministic for a given number of workers; the Pareto/NBD and
+// Gamma-Gamma sums are Neumaier-compensated, so there the worker count only
+// moves the last bit or so.
 //
 // # Numerics
 //
@@ -65,7 +70,9 @@
 // z = 1 with large parameters it can run for minutes, which fuzzing found
 // with x = 1000. The Pareto/NBD likelihood uses the integral that FHL's A0
 // term stands for, ∫ (α+τ)^-(r+x) (β+τ)^-(s+1) dτ over [t_x, T], in its
-// 2F1 closed form with the two antiderivatives differenced in log space.
+// 2F1 closed form with the two antiderivatives differenced in log space;
+// its 2F1(1, b; c; z) is summed directly for z ≤ 0.9 (hyp1Series), where
+// the series has positive terms and a geometric tail.
 // These keep heavy buyers (x in the thousands), t_x = T, tiny T and
 // one-time buyers finite, the failures known from other implementations
 // (lifetimes #25, #332; CLVTools #100).

@@ -70,8 +70,9 @@ func hyp1Series(b, c, z float64) float64 {
 			break
 		}
 	}
-	// log(1+s) with an absolute error of an ulp of 1 like math.Log1p
-	// (what the likelihood adds it to is O(1)), at a third of the cost.
+	// log(1+s) with an absolute error of about an ulp of 1, enough for what
+	// the likelihood adds it to (O(1) and larger), and cheaper than
+	// math.Log1p (not an assembly routine).
 	return math.Log(1 + s)
 }
 
