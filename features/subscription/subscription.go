@@ -154,12 +154,12 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 		}
 		ty := types.Value(i)
 		k := kindOf(ty)
+		if k == kNone && (ty == data.EventPurchase || ty == data.EventReturn) {
+			continue // purchases and returns never change a subscriber's state: no lookup
+		}
 		id := ids.Value(i)
 		a := b.accs[id]
 		if a == nil {
-			if k == kNone && !usage(ty) {
-				continue // purchases of non-subscribers are not needed here
-			}
 			if b.Keep != nil && !b.Keep(id) {
 				continue
 			}
