@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/features/subscription"
 	"github.com/churnpipe/churnpipe/models/cancel"
+	"github.com/churnpipe/churnpipe/models/registry"
 )
 
 // CancelFolds are the rolling origins of the subscribers' cancel model for
@@ -30,10 +32,12 @@ func CancelFolds(asOf time.Time, horizonDays, stepDays, nTrain, nTest int) []Fol
 // S), the population is the active subscribers at S, and the label is a
 // cancel or end in (S, S + H]. It returns no model and a report saying why
 // when the history has too few subscribers; cfg.Subscriptions.Disabled
-// returns (nil, nil, nil).
-func trainCancel(ctx context.Context, h *History, cfg TrainConfig, log *slog.Logger) (*cancel.Model, *cancel.Report, error) {
+// returns (nil, nil, nil, nil). With a model it also returns the rows of its
+// test snapshots (those its report lists, newest first), which the promotion
+// rule scores the champion's cancel model on.
+func trainCancel(ctx context.Context, h *History, cfg TrainConfig, log *slog.Logger) (*cancel.Model, *cancel.Report, *registry.CancelTests, error) {
 	if cfg.Subscriptions.Disabled {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	o := cfg.Subscriptions.withDefaults()
 	H := o.HorizonDays
@@ -54,16 +58,16 @@ func trainCancel(ctx context.Context, h *History, cfg TrainConfig, log *slog.Log
 	// The as-of day first: a history without subscribers costs one pass.
 	now, err := subscription.NewBuilder(cfg.AsOf, o.Rules)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := feed(map[time.Time]*subscription.Builder{cfg.AsOf: now}); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	rep := &cancel.Report{HorizonDays: H}
 	states := map[time.Time][]subscription.State{cfg.AsOf: now.Finish()}
 	if len(states[cfg.AsOf]) == 0 {
 		rep.Skipped = "the history has no subscriber"
-		return nil, rep, nil
+		return nil, rep, nil, nil
 	}
 	builders := map[time.Time]*subscription.Builder{}
 	for _, f := range folds {
@@ -77,14 +81,14 @@ func trainCancel(ctx context.Context, h *History, cfg TrainConfig, log *slog.Log
 				}
 				b, err := subscription.NewBuilder(day, o.Rules)
 				if err != nil {
-					return nil, nil, err
+					return nil, nil, nil, err
 				}
 				builders[day] = b
 			}
 		}
 	}
 	if err := feed(builders); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for d, b := range builders {
 		states[d] = b.Finish()
@@ -141,7 +145,7 @@ func trainCancel(ctx context.Context, h *History, cfg TrainConfig, log *slog.Log
 				}
 				rep.Skipped = err.Error()
 				log.Warn("cancel model not trained", "reason", rep.Skipped)
-				return nil, rep, nil
+				return nil, rep, nil, nil
 			}
 			log.Info("cancel model: rolling origin dropped: not enough history", "test_snapshot", fold.Test)
 			break
@@ -152,15 +156,21 @@ func trainCancel(ctx context.Context, h *History, cfg TrainConfig, log *slog.Log
 	*rep = r
 	if errors.Is(err, cancel.ErrTooFewData) {
 		log.Warn("cancel model not trained", "reason", rep.Skipped)
-		return nil, rep, nil
+		return nil, rep, nil, nil
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if r.BeatsBaselines {
 		log.Info("cancel model trained", "kind", m.Kind, "verdict", r.Verdict)
 	} else {
 		log.Warn("cancel model loses to a baseline", "kind", m.Kind, "verdict", r.Verdict)
 	}
-	return m, rep, nil
+	tests := &registry.CancelTests{Features: subscriberFeatureNames, HorizonDays: H}
+	for _, f := range cf {
+		if slices.Contains(r.TestSnapshots, f.Test) {
+			tests.Snapshots = append(tests.Snapshots, registry.CancelSnapshot{Day: f.Test, X: f.TestSet.X, Y: f.TestSet.Y})
+		}
+	}
+	return m, rep, tests, nil
 }

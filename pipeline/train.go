@@ -376,7 +376,7 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 	if berr != nil && !errors.Is(berr, churn.ErrTooFewData) {
 		return nil, nil, berr
 	}
-	cm, crep, err := trainCancel(ctx, h, cfg, log)
+	cm, crep, ctests, err := trainCancel(ctx, h, cfg, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cancel model: %w", err)
 	}
@@ -394,7 +394,7 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 	rep.Seconds = time.Since(t0).Seconds()
 
 	if cfg.Registry != "" {
-		if err := register(rep, model, cm, cfg, testSnap0, firstTrain); err != nil {
+		if err := register(rep, model, cm, ctests, cfg, testSnap0, firstTrain); err != nil {
 			return rep, model, err
 		}
 	}
@@ -446,12 +446,14 @@ func (rep *TrainReport) metrics() registry.Metrics {
 		Brier: rep.Brier, LogLoss: rep.LogLoss, ECE: rep.ECE, Lift10: rep.LiftTop10}
 }
 
-// register stores the model as a new version, points "challenger" at it,
-// re-evaluates the champion on the same test snapshot and promotes by rule.
+// register stores the model as a new version (and the cancel model's test
+// rows, ctests), points "challenger" at it, re-evaluates the champion on the
+// same test snapshots and promotes by rule (registry.PromoteVersion): the
+// champion's buyer model on the candidate's buyer test snapshot, its cancel
+// model on the candidate's cancel test snapshots (registry.CompareCancel).
 // m == nil stores a cancel-only version (registry.KindNone): no
-// evaluation, no drift references; its promotion compares the cancel
-// models (registry.PromoteVersion).
-func register(rep *TrainReport, m *churn.Model, cm *cancel.Model, cfg TrainConfig, test *Snapshot, firstTrain time.Time) error {
+// evaluation, no drift references.
+func register(rep *TrainReport, m *churn.Model, cm *cancel.Model, ctests *registry.CancelTests, cfg TrainConfig, test *Snapshot, firstTrain time.Time) error {
 	reg, err := registry.Open(cfg.Registry)
 	if err != nil {
 		return err
@@ -486,6 +488,12 @@ func register(rep *TrainReport, m *churn.Model, cm *cancel.Model, cfg TrainConfi
 		return err
 	}
 	rep.ModelVersion = version
+	if cm != nil && ctests != nil {
+		if err := reg.SaveCancelTests(version, ctests); err != nil {
+			return err
+		}
+		ctests.Version = version
+	}
 	if m != nil {
 		if err := saveEvaluation(cfg.Registry, version, rep.Evaluation); err != nil {
 			return err
@@ -517,27 +525,23 @@ func register(rep *TrainReport, m *churn.Model, cm *cancel.Model, cfg TrainConfi
 		d = registry.PromoteVersion(cand, nil, cfg.Rule, cfg.Force)
 	case err != nil:
 		return err
-	case m != nil && ca.HasBuyerModel():
-		// Buyer model against buyer model, on the candidate's test snapshot.
-		var champ registry.Metrics
-		if chm, err := ModelFromArtifact(ca); err == nil && chm.CheckSchema(m.Features) == nil {
-			p := chm.PredictAll(test.X)
-			champ = registry.Metrics{TestSnapshot: rep.TestSnapshot, N: test.Rows(),
-				AUC: metrics.AUC(test.Churn, p), ECE: metrics.ECE(test.Churn, p)}
-		}
-		// A champion on another schema cannot be compared: the candidate is judged alone.
-		d = registry.Promote(rep.metrics(), champ, cfg.Rule, cfg.Force)
 	default:
-		// A cancel-only version on either side: registry.PromoteVersion.
-		cand, err := registry.SideOf(art)
+		cand, champ, err := registry.Sides(art, ca, ctests)
 		if err != nil {
 			return err
 		}
-		champ, err := registry.SideOf(ca)
-		if err != nil {
-			return err
+		if m != nil && ca.HasBuyerModel() {
+			// Buyer model against buyer model, on the candidate's test snapshot.
+			var chb registry.Metrics
+			if chm, err := ModelFromArtifact(ca); err == nil && chm.CheckSchema(m.Features) == nil {
+				p := chm.PredictAll(test.X)
+				chb = registry.Metrics{TestSnapshot: rep.TestSnapshot, N: test.Rows(),
+					AUC: metrics.AUC(test.Churn, p), ECE: metrics.ECE(test.Churn, p)}
+			}
+			// A champion on another schema cannot be compared: the candidate is judged alone.
+			champ.Buyer = &chb
 		}
-		d = registry.PromoteVersion(cand, &champ, cfg.Rule, cfg.Force)
+		d = registry.PromoteVersion(cand, champ, cfg.Rule, cfg.Force)
 	}
 	rep.Promotion = &d
 	if d.Promote {

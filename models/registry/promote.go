@@ -1,12 +1,10 @@
 package registry
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
-
-	"github.com/churnpipe/churnpipe/models/cancel"
 )
 
 // Rule bounds a promotion.
@@ -69,30 +67,40 @@ func check(c, ch Metrics, rule Rule) (bool, string) {
 		c.AUC, ch.AUC, rule.MaxAUCDrop, c.ECE, rule.MaxECE)
 }
 
-// CancelFigures are the promotion figures of a version's cancel model: the
-// stored kind's mean test AUC over its own rolling-origin test snapshots
-// (the cancel model's report, models/cancel).
+// CancelFigures are the promotion figures of a version's cancel model. For
+// a candidate alone (no champion cancel model) they are the ones its report
+// recorded (CancelFiguresOf); against a champion with a cancel model both
+// sides are the stored models scored on the candidate's test rows
+// (CompareCancel), so that TestSnapshots are the same on both sides.
 type CancelFigures struct {
 	Kind          string   `json:"kind"`
-	MeanAUC       float64  `json:"mean_auc"`
-	TestSnapshots []string `json:"test_snapshots"`
+	MeanAUC       float64  `json:"mean_auc"`       // over TestSnapshots
+	ECE           float64  `json:"ece"`            // on the candidate's newest test snapshot
+	TestSnapshots []string `json:"test_snapshots"` // the snapshots MeanAUC is over, newest first
+	// Rescored: computed on the rows of version Rows (the candidate's),
+	// not read from the report.
+	Rescored bool   `json:"rescored,omitempty"`
+	Rows     string `json:"rows,omitempty"`
+	// Dropped are the candidate's test snapshots left out: inside a
+	// training window of one of the two models.
+	Dropped []string `json:"dropped,omitempty"`
+	// Incomparable (champion side) says why the champion's cancel model
+	// could not be scored on the candidate's rows: the candidate is refused.
+	Incomparable string `json:"incomparable,omitempty"`
+	// Alone (champion side) says why the candidate's cancel model is judged
+	// alone (a champion on another feature layout, as the buyer rule does).
+	Alone string `json:"alone,omitempty"`
 }
 
-// CancelFiguresOf reads the figures of a version's cancel model; nil when
-// the version has none.
+// CancelFiguresOf reads the recorded figures of a version's cancel model
+// (its kind's mean test AUC over its own test snapshots, the ECE on the
+// newest); nil when the version has none.
 func CancelFiguresOf(a *Artifact) (*CancelFigures, error) {
-	if len(a.CancelModel) == 0 {
-		return nil, nil
+	cm, err := CancelModelOf(a)
+	if cm == nil || err != nil {
+		return nil, err
 	}
-	var cm cancel.Model
-	if err := json.Unmarshal(a.CancelModel, &cm); err != nil {
-		return nil, fmt.Errorf("%w: %s: cancel model: %v", ErrInvalid, a.Version, err)
-	}
-	f := &CancelFigures{Kind: cm.Kind, MeanAUC: math.NaN(), TestSnapshots: cm.Report.TestSnapshots}
-	if c := cm.Report.Candidate(cm.Kind); c != nil {
-		f.MeanAUC = c.AUC
-	}
-	return f, nil
+	return recorded(cm), nil
 }
 
 // Side is what a version brings to a promotion: its buyer model's test
@@ -104,7 +112,8 @@ type Side struct {
 	Cancel  *CancelFigures
 }
 
-// SideOf returns the promotion side of a loaded artifact.
+// SideOf returns the promotion side of a loaded artifact, with the figures
+// it recorded.
 func SideOf(a *Artifact) (Side, error) {
 	s := Side{Version: a.Version}
 	if a.HasBuyerModel() {
@@ -116,21 +125,46 @@ func SideOf(a *Artifact) (Side, error) {
 	return s, err
 }
 
+// Sides returns the promotion sides of a candidate and a champion artifact:
+// the buyer metrics each recorded (a caller that can re-score the champion's
+// buyer model on the candidate's test snapshot replaces champ.Buyer) and,
+// when both hold a cancel model, both cancel models scored on the
+// candidate's cancel test rows tests (CompareCancel; nil = none saved).
+func Sides(cand, champ *Artifact, tests *CancelTests) (Side, *Side, error) {
+	cs, err := SideOf(cand)
+	if err != nil {
+		return cs, nil, err
+	}
+	chs, err := SideOf(champ)
+	if err != nil {
+		return cs, nil, fmt.Errorf("registry: champion: %w", err)
+	}
+	if cs.Cancel != nil && chs.Cancel != nil {
+		cm, _ := CancelModelOf(cand)
+		chm, _ := CancelModelOf(champ)
+		cs.Cancel, chs.Cancel = CompareCancel(cm, chm, champ.Version, tests)
+	}
+	return cs, &chs, nil
+}
+
 // PromoteVersion decides whether a candidate version replaces the champion
-// (nil = there is none), buyer and cancel models together:
+// (nil = there is none), buyer and cancel models together. Each model the
+// champion holds must be matched:
 //
-//   - both have a buyer model: the buyer rule (Promote); the cancel models
-//     ride along;
-//   - the candidate has none (cancel-only) and the champion has one: not
-//     promoted — the buyers' churn columns would turn NULL;
-//   - otherwise, where both have a cancel model, the candidate's mean test
-//     AUC must be at least the champion's − rule.MaxAUCDrop (each on its own
-//     test snapshots), and a candidate without a cancel model does not
-//     replace a champion with one; a candidate buyer model replacing a
-//     cancel-only champion is judged alone (the ECE bound, as with no
-//     champion).
+//   - buyer models: both have one — the buyer rule (Promote); the candidate
+//     has none and the champion has one — not promoted (the buyers' churn
+//     columns would turn NULL); only the candidate has one (cancel-only
+//     champion) — judged alone (the ECE bound, as with no champion);
+//   - cancel models: both have one — the same rule on the cancel models,
+//     both scored on the same test snapshots (CompareCancel): the
+//     candidate's mean AUC at least the champion's − rule.MaxAUCDrop and
+//     its ECE ≤ rule.MaxECE; the candidate has none and the champion has
+//     one — not promoted (the subscribers would lose their stored cancel
+//     model); only the candidate has one — its mean test AUC must be
+//     finite.
 //
-// force promotes regardless, as in Promote.
+// The reason says which model failed and by how much. force promotes
+// regardless, as in Promote.
 func PromoteVersion(cand Side, champ *Side, rule Rule, force bool) Decision {
 	ok, why := checkVersion(cand, champ, rule)
 	switch {
@@ -152,18 +186,26 @@ func checkVersion(c Side, ch *Side, rule Rule) (bool, string) {
 		}
 		return cancelCheck(c.Cancel, nil, rule)
 	}
-	if c.Buyer != nil && ch.Buyer != nil {
-		return check(*c.Buyer, *ch.Buyer, rule)
-	}
-	if c.Buyer == nil && ch.Buyer != nil {
-		return false, fmt.Sprintf("the candidate has no buyer churn model and champion %s has one: the buyers' churn columns would turn NULL", ch.Version)
-	}
-	// The champion is cancel-only.
 	var reasons []string
-	if c.Buyer != nil {
+	switch {
+	case c.Buyer != nil && ch.Buyer != nil:
+		ok, why := check(*c.Buyer, *ch.Buyer, rule)
+		if !ok {
+			if b := *ch.Buyer; b != (Metrics{}) && c.Buyer.AUC < b.AUC-rule.MaxAUCDrop-aucTol {
+				why += fmt.Sprintf(" (%.4f below it)", b.AUC-c.Buyer.AUC)
+			}
+			return false, "buyer model: " + why
+		}
+		if ch.Cancel == nil && c.Cancel == nil {
+			return true, why
+		}
+		reasons = append(reasons, "buyer model: "+why)
+	case c.Buyer == nil && ch.Buyer != nil:
+		return false, fmt.Sprintf("the candidate has no buyer churn model and champion %s has one: the buyers' churn columns would turn NULL", ch.Version)
+	case c.Buyer != nil: // the champion is cancel-only
 		ok, why := check(*c.Buyer, Metrics{}, rule)
 		if !ok {
-			return false, why
+			return false, "buyer model: " + why
 		}
 		reasons = append(reasons, "buyer model judged alone (cancel-only champion "+ch.Version+"): "+why)
 	}
@@ -174,26 +216,53 @@ func checkVersion(c Side, ch *Side, rule Rule) (bool, string) {
 	return true, strings.Join(append(reasons, why), "; ")
 }
 
-// cancelCheck applies the AUC rule to the cancel models.
+// cancelCheck applies the rule to the cancel models.
 func cancelCheck(c *CancelFigures, ch *Side, rule Rule) (bool, string) {
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
 	case ch == nil || ch.Cancel == nil:
 		if c == nil {
 			return true, "no cancel model on either side"
 		}
-		if math.IsNaN(c.MeanAUC) || math.IsInf(c.MeanAUC, 0) {
-			return false, fmt.Sprintf("candidate cancel model's mean test AUC not finite (%v)", c.MeanAUC)
+		if !finite(c.MeanAUC) {
+			return false, fmt.Sprintf("cancel model: candidate cancel model's mean test AUC not finite (%v)", c.MeanAUC)
 		}
 		if ch == nil {
 			return true, fmt.Sprintf("no champion; cancel-only candidate, cancel model %s mean test AUC %.4f", c.Kind, c.MeanAUC)
 		}
 		return true, fmt.Sprintf("champion %s has no cancel model; candidate's cancel model %s mean test AUC %.4f", ch.Version, c.Kind, c.MeanAUC)
 	case c == nil:
-		return false, fmt.Sprintf("the candidate has no cancel model and champion %s has one", ch.Version)
-	case math.IsNaN(c.MeanAUC) || math.IsInf(c.MeanAUC, 0):
-		return false, fmt.Sprintf("candidate cancel model's mean test AUC not finite (%v)", c.MeanAUC)
+		return false, fmt.Sprintf("cancel model: the candidate has no cancel model and champion %s has one: the subscribers would lose their stored cancel model (the nightly would fit one each night instead)", ch.Version)
+	case ch.Cancel.Incomparable != "":
+		return false, fmt.Sprintf("cancel model: not compared with champion %s's on the same test snapshots: %s", ch.Version, ch.Cancel.Incomparable)
+	case ch.Cancel.Alone != "":
+		if !finite(c.MeanAUC) {
+			return false, fmt.Sprintf("cancel model: candidate cancel model's mean test AUC not finite (%v)", c.MeanAUC)
+		}
+		return true, fmt.Sprintf("cancel model judged alone (%s): candidate cancel model %s mean test AUC %.4f", ch.Cancel.Alone, c.Kind, c.MeanAUC)
+	case !slices.Equal(c.TestSnapshots, ch.Cancel.TestSnapshots):
+		return false, fmt.Sprintf("cancel model: figures on different test snapshots (candidate [%s], champion %s [%s])",
+			strings.Join(c.TestSnapshots, " "), ch.Version, strings.Join(ch.Cancel.TestSnapshots, " "))
+	case !finite(c.MeanAUC) || !finite(c.ECE):
+		return false, fmt.Sprintf("cancel model: candidate metrics not finite (mean AUC %v, ECE %v)", c.MeanAUC, c.ECE)
+	case c.ECE > rule.MaxECE:
+		return false, fmt.Sprintf("cancel model: candidate ECE %.4f > %.4f%s", c.ECE, rule.MaxECE, onRows(c))
 	case c.MeanAUC < ch.Cancel.MeanAUC-rule.MaxAUCDrop-aucTol:
-		return false, fmt.Sprintf("candidate cancel model mean test AUC %.4f < champion %s's %.4f − %.4f", c.MeanAUC, ch.Version, ch.Cancel.MeanAUC, rule.MaxAUCDrop)
+		return false, fmt.Sprintf("cancel model: candidate mean test AUC %.4f < champion %s's %.4f − %.4f (%.4f below it)%s",
+			c.MeanAUC, ch.Version, ch.Cancel.MeanAUC, rule.MaxAUCDrop, ch.Cancel.MeanAUC-c.MeanAUC, onRows(c))
 	}
-	return true, fmt.Sprintf("candidate cancel model mean test AUC %.4f vs champion %s's %.4f (allowed drop %.4f)", c.MeanAUC, ch.Version, ch.Cancel.MeanAUC, rule.MaxAUCDrop)
+	return true, fmt.Sprintf("candidate cancel model mean test AUC %.4f vs champion %s's %.4f (allowed drop %.4f), ECE %.4f ≤ %.4f%s",
+		c.MeanAUC, ch.Version, ch.Cancel.MeanAUC, rule.MaxAUCDrop, c.ECE, rule.MaxECE, onRows(c))
+}
+
+// onRows says where the cancel figures come from.
+func onRows(c *CancelFigures) string {
+	if !c.Rescored {
+		return ""
+	}
+	s := fmt.Sprintf(", both scored on the candidate's test snapshots %s", strings.Join(c.TestSnapshots, ", "))
+	if len(c.Dropped) > 0 {
+		s += fmt.Sprintf(" (left out, in a training window: %s)", strings.Join(c.Dropped, ", "))
+	}
+	return s
 }

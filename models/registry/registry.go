@@ -441,15 +441,20 @@ func (r *Registry) Aliases() (map[string]string, []AliasEvent, error) {
 	return a.Aliases, a.History, err
 }
 
-// Promote applies the promotion rule to a registered version (or an alias
-// such as "challenger") against the current champion, if any — the buyer
-// rule (Promote) between versions with a buyer model, PromoteVersion when a
-// cancel-only version (KindNone) is on either side — and, when
-// the rule passes or force is set, points champion at that version. The
-// decision's reason is recorded after the caller's reason in the alias
-// history. Errors wrap ErrNotFound; a candidate whose artifact fails its
-// checksum or does not parse is never promoted, even with force (ErrChecksum,
-// ErrInvalid): the champion would be a model nobody can load.
+// Promote applies the promotion rule (PromoteVersion) to a registered
+// version (or an alias such as "challenger") against the current champion,
+// if any: the buyer models by the metrics each recorded on its test
+// snapshot (the rule refuses metrics from different snapshots), the cancel
+// models both scored on the candidate's saved cancel test rows
+// (LoadCancelTests, CompareCancel); when the rule passes or force is set,
+// champion points at that version. The decision's reason is recorded after
+// the caller's reason in the alias history. Errors wrap ErrNotFound; a
+// candidate whose artifact fails its checksum or does not parse is never
+// promoted, even with force (ErrChecksum, ErrInvalid): the champion would
+// be a model nobody can load. A champion that cannot be loaded is an error
+// unless both hold a buyer model: then the buyer rule decides on the
+// manifest's metrics and the reason says the cancel models were not
+// compared.
 func (r *Registry) Promote(ref, reason string, rule Rule, force bool) (Decision, error) {
 	r.mu.Lock()
 	cand, err := r.resolve(ref)
@@ -466,35 +471,37 @@ func (r *Registry) Promote(ref, reason string, rule Rule, force bool) (Decision,
 	if err != nil {
 		return Decision{}, err
 	}
+	ca, err := r.Load(cand.Version)
+	if err != nil {
+		return Decision{Reason: "not promoted: the artifact cannot be loaded"}, err
+	}
+	cs, err := SideOf(ca)
+	if err != nil {
+		return Decision{Reason: "not promoted: the artifact cannot be loaded"}, err
+	}
 	var d Decision
-	if cand.Kind != KindNone && (champ == nil || champ.Kind != KindNone) {
-		// Buyer model against buyer model (or no champion): the buyer rule.
-		var cm Metrics
-		if champ != nil {
-			cm = champ.Metrics
-		}
-		d = Promote(cand.Metrics, cm, rule, force)
-	} else {
-		// A cancel-only version on either side: the cancel models count.
-		ca, err := r.Load(cand.Version)
-		if err != nil {
-			return Decision{Reason: "not promoted: the artifact cannot be loaded"}, err
-		}
-		cs, err := SideOf(ca)
-		if err != nil {
-			return Decision{Reason: "not promoted: the artifact cannot be loaded"}, err
-		}
-		var chs *Side
-		if champ != nil {
-			a, err := r.Load(champ.Version)
-			if err != nil {
-				return Decision{}, fmt.Errorf("registry: champion: %w", err)
+	switch {
+	case champ == nil:
+		d = PromoteVersion(cs, nil, rule, force)
+	default:
+		cha, lerr := r.Load(champ.Version)
+		if lerr != nil {
+			if cand.Kind == KindNone || champ.Kind == KindNone {
+				return Decision{}, fmt.Errorf("registry: champion: %w", lerr)
 			}
-			s, err := SideOf(a)
-			if err != nil {
-				return Decision{}, fmt.Errorf("registry: champion: %w", err)
-			}
-			chs = &s
+			// Buyer against buyer: the manifest's metrics are enough.
+			d = Promote(cand.Metrics, champ.Metrics, rule, force)
+			d.Reason += fmt.Sprintf("; cancel models not compared: champion %s cannot be loaded (%v)", champ.Version, lerr)
+			break
+		}
+		var tests *CancelTests
+		if len(ca.CancelModel) > 0 && len(cha.CancelModel) > 0 {
+			// Not saved or damaged: the rule says the models were not compared.
+			tests, _ = r.LoadCancelTests(cand.Version)
+		}
+		cs, chs, err := Sides(ca, cha, tests)
+		if err != nil {
+			return Decision{}, err
 		}
 		d = PromoteVersion(cs, chs, rule, force)
 	}
