@@ -59,6 +59,7 @@ func TestPromoteVersion(t *testing.T) {
 	rule := DefaultRule
 	buyer := &Metrics{TestSnapshot: "s", AUC: 0.80, ECE: 0.02}
 	badECE := &Metrics{TestSnapshot: "s", AUC: 0.80, ECE: 0.20}
+	better := &Metrics{TestSnapshot: "s", AUC: 0.83, ECE: 0.02}
 	cf := func(auc float64) *CancelFigures { return &CancelFigures{Kind: "logit", MeanAUC: auc} }
 	cases := []struct {
 		name        string
@@ -76,6 +77,16 @@ func TestPromoteVersion(t *testing.T) {
 		{"buyer+cancel vs cancel-only, bad ECE", Side{Buyer: badECE, Cancel: cf(0.90)}, Side{Version: "v1", Cancel: cf(0.80)}, false, false, "ECE 0.2000 > 0.0500"},
 		{"buyer only vs cancel-only", Side{Buyer: buyer}, Side{Version: "v1", Cancel: cf(0.80)}, false, false, "no cancel model and champion v1 has one"},
 		{"buyer vs buyer: the buyer rule", Side{Buyer: buyer}, Side{Version: "v1", Buyer: &Metrics{TestSnapshot: "s", AUC: 0.9, ECE: 0.01}}, false, false, "candidate AUC 0.8000 < champion 0.9000"},
+		{"buyer+cancel vs buyer+cancel, better buyer, worse cancel", Side{Buyer: better, Cancel: cf(0.70)}, Side{Version: "v1", Buyer: buyer, Cancel: cf(0.80)}, false, false,
+			"cancel model: candidate mean test AUC 0.7000 < champion v1's 0.8000 − 0.0050 (0.1000 below it)"},
+		{"buyer+cancel vs buyer+cancel, both better", Side{Buyer: better, Cancel: cf(0.81)}, Side{Version: "v1", Buyer: buyer, Cancel: cf(0.80)}, false, true,
+			"buyer model: candidate AUC 0.8300 vs champion 0.8000"},
+		{"buyer vs buyer+cancel: the stored cancel model would be lost", Side{Buyer: better}, Side{Version: "v1", Buyer: buyer, Cancel: cf(0.80)}, false, false,
+			"subscribers would lose their stored cancel model"},
+		{"cancel models on different test snapshots", Side{Cancel: &CancelFigures{Kind: "logit", MeanAUC: 0.9, TestSnapshots: []string{"a"}}},
+			Side{Version: "v1", Cancel: &CancelFigures{Kind: "logit", MeanAUC: 0.8, TestSnapshots: []string{"b"}}}, false, false, "different test snapshots"},
+		{"cancel model ECE too high", Side{Buyer: better, Cancel: &CancelFigures{Kind: "logit", MeanAUC: 0.9, ECE: 0.08}}, Side{Version: "v1", Buyer: buyer, Cancel: cf(0.80)}, false, false,
+			"cancel model: candidate ECE 0.0800 > 0.0500"},
 		{"nothing", Side{}, Side{}, true, false, "neither"},
 	}
 	for _, c := range cases {
