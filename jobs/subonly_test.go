@@ -2,7 +2,9 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,6 +16,8 @@ import (
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/data/synth"
 	"github.com/churnpipe/churnpipe/jobs"
+	"github.com/churnpipe/churnpipe/models/calibrate"
+	"github.com/churnpipe/churnpipe/models/cancel"
 	"github.com/churnpipe/churnpipe/models/registry"
 	"github.com/churnpipe/churnpipe/pipeline"
 	"github.com/churnpipe/churnpipe/pipeline/gate"
@@ -130,5 +134,44 @@ func TestTrainSubscriberOnly(t *testing.T) {
 	require.NotNil(t, rep2.Promotion)
 	assert.True(t, rep2.Promotion.Promote, rep2.Promotion.Reason)
 	assert.Contains(t, rep2.Promotion.Reason, "cancel model mean test AUC")
+	assert.Contains(t, rep2.Promotion.Reason, "both scored on the candidate's test snapshots", "the champion's cancel model is re-scored on the candidate's rows")
 	assert.Equal(t, rep2.ModelVersion, rep2.Champion)
+
+	// The candidate's cancel test rows are saved with it; a version holding
+	// the calibrated days_to_period_end baseline instead of the logistic
+	// model is clearly worse on them and refused by models promote.
+	tests, err := reg.LoadCancelTests(rep2.ModelVersion)
+	require.NoError(t, err)
+	require.Len(t, tests.Snapshots, len(rep2.CancelModel.TestSnapshots))
+	champ, err := reg.Load(registry.Champion)
+	require.NoError(t, err)
+	cm, err := registry.CancelModelOf(champ)
+	require.NoError(t, err)
+	require.Equal(t, cancel.KindLogit, cm.Kind)
+	require.Greater(t, cm.Report.Candidate(cancel.KindLogit).AUC, cm.Report.Candidate(cancel.KindDaysToEnd).AUC+0.02,
+		"the logistic cancel model clearly beats the days-to-period-end baseline")
+	worse := *cm
+	worse.Kind, worse.Logit = cancel.KindDaysToEnd, nil
+	older := tests.Snapshots[len(tests.Snapshots)-1]
+	z := make([]float64, len(older.X))
+	for i, x := range older.X {
+		z[i] = -x[slices.Index(worse.Features, cancel.FeatureDaysToEnd)]
+	}
+	worse.Platt, err = calibrate.FitPlatt(z, older.Y, nil, false)
+	require.NoError(t, err)
+	worse.Report.Kind = cancel.KindDaysToEnd
+	require.NoError(t, worse.Validate())
+	wb, err := json.Marshal(&worse)
+	require.NoError(t, err)
+	wa := *champ
+	wa.CancelModel = wb
+	vWorse, err := reg.Register(&wa)
+	require.NoError(t, err)
+	require.NoError(t, reg.SaveCancelTests(vWorse, tests))
+	d, err := reg.Promote(vWorse, "", registry.DefaultRule, false)
+	require.NoError(t, err)
+	t.Logf("second train: %s; the baseline: %s", rep2.Promotion.Reason, d.Reason)
+	assert.False(t, d.Promote, d.Reason)
+	assert.Contains(t, d.Reason, "cancel model: candidate mean test AUC")
+	assert.Contains(t, d.Reason, "below it")
 }
