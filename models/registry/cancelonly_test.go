@@ -87,6 +87,13 @@ func TestPromoteVersion(t *testing.T) {
 			Side{Version: "v1", Cancel: &CancelFigures{Kind: "logit", MeanAUC: 0.8, TestSnapshots: []string{"b"}}}, false, false, "different test snapshots"},
 		{"cancel model ECE too high", Side{Buyer: better, Cancel: &CancelFigures{Kind: "logit", MeanAUC: 0.9, ECE: 0.08}}, Side{Version: "v1", Buyer: buyer, Cancel: cf(0.80)}, false, false,
 			"cancel model: candidate ECE 0.0800 > 0.0500"},
+		{"cancel-only, no champion, ECE too high", Side{Cancel: &CancelFigures{Kind: "logit", MeanAUC: 0.9, ECE: 0.06}}, Side{}, true, false,
+			"cancel model: candidate ECE 0.0600 > 0.0500"},
+		{"buyer+cancel vs buyer only, cancel ECE too high", Side{Buyer: better, Cancel: &CancelFigures{Kind: "logit", MeanAUC: 0.9, ECE: 0.06}}, Side{Version: "v1", Buyer: buyer}, false, false,
+			"cancel model: candidate ECE 0.0600 > 0.0500"},
+		{"buyer+cancel, no champion, cancel ECE too high", Side{Buyer: better, Cancel: &CancelFigures{Kind: "logit", MeanAUC: 0.9, ECE: 0.06}}, Side{}, true, false,
+			"cancel model: candidate ECE 0.0600 > 0.0500"},
+		{"buyer+cancel, no champion", Side{Buyer: better, Cancel: cf(0.9)}, Side{}, true, true, "no champion; candidate AUC 0.8300"},
 		{"nothing", Side{}, Side{}, true, false, "neither"},
 	}
 	for _, c := range cases {

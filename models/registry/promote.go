@@ -160,8 +160,8 @@ func Sides(cand, champ *Artifact, tests *CancelTests) (Side, *Side, error) {
 //     candidate's mean AUC at least the champion's − rule.MaxAUCDrop and
 //     its ECE ≤ rule.MaxECE; the candidate has none and the champion has
 //     one — not promoted (the subscribers would lose their stored cancel
-//     model); only the candidate has one — its mean test AUC must be
-//     finite.
+//     model); only the candidate has one (or the champion's reads other
+//     columns) — judged alone: finite figures and ECE ≤ rule.MaxECE.
 //
 // The reason says which model failed and by how much. force promotes
 // regardless, as in Promote.
@@ -181,10 +181,17 @@ func checkVersion(c Side, ch *Side, rule Rule) (bool, string) {
 		return false, "the candidate holds neither a buyer nor a cancel model"
 	}
 	if ch == nil {
-		if c.Buyer != nil {
-			return check(*c.Buyer, Metrics{}, rule)
+		if c.Buyer == nil {
+			return cancelCheck(c.Cancel, nil, rule)
 		}
-		return cancelCheck(c.Cancel, nil, rule)
+		ok, why := check(*c.Buyer, Metrics{}, rule)
+		if !ok || c.Cancel == nil {
+			return ok, why
+		}
+		if ok, cwhy := cancelAlone(c.Cancel, rule); !ok {
+			return false, cwhy
+		}
+		return true, fmt.Sprintf("%s; cancel model %s mean test AUC %.4f, ECE %.4f ≤ %.4f", why, c.Cancel.Kind, c.Cancel.MeanAUC, c.Cancel.ECE, rule.MaxECE)
 	}
 	var reasons []string
 	switch {
@@ -224,8 +231,8 @@ func cancelCheck(c *CancelFigures, ch *Side, rule Rule) (bool, string) {
 		if c == nil {
 			return true, "no cancel model on either side"
 		}
-		if !finite(c.MeanAUC) {
-			return false, fmt.Sprintf("cancel model: candidate cancel model's mean test AUC not finite (%v)", c.MeanAUC)
+		if ok, why := cancelAlone(c, rule); !ok {
+			return false, why
 		}
 		if ch == nil {
 			return true, fmt.Sprintf("no champion; cancel-only candidate, cancel model %s mean test AUC %.4f", c.Kind, c.MeanAUC)
@@ -236,8 +243,8 @@ func cancelCheck(c *CancelFigures, ch *Side, rule Rule) (bool, string) {
 	case ch.Cancel.Incomparable != "":
 		return false, fmt.Sprintf("cancel model: not compared with champion %s's on the same test snapshots: %s", ch.Version, ch.Cancel.Incomparable)
 	case ch.Cancel.Alone != "":
-		if !finite(c.MeanAUC) {
-			return false, fmt.Sprintf("cancel model: candidate cancel model's mean test AUC not finite (%v)", c.MeanAUC)
+		if ok, why := cancelAlone(c, rule); !ok {
+			return false, why
 		}
 		return true, fmt.Sprintf("cancel model judged alone (%s): candidate cancel model %s mean test AUC %.4f", ch.Cancel.Alone, c.Kind, c.MeanAUC)
 	case !slices.Equal(c.TestSnapshots, ch.Cancel.TestSnapshots):
@@ -253,6 +260,18 @@ func cancelCheck(c *CancelFigures, ch *Side, rule Rule) (bool, string) {
 	}
 	return true, fmt.Sprintf("candidate cancel model mean test AUC %.4f vs champion %s's %.4f (allowed drop %.4f), ECE %.4f ≤ %.4f%s",
 		c.MeanAUC, ch.Version, ch.Cancel.MeanAUC, rule.MaxAUCDrop, c.ECE, rule.MaxECE, onRows(c))
+}
+
+// cancelAlone is the rule for a cancel model with none to compare with:
+// finite figures and the ECE bound, as the buyer rule with no champion.
+func cancelAlone(c *CancelFigures, rule Rule) (bool, string) {
+	switch {
+	case math.IsNaN(c.MeanAUC) || math.IsInf(c.MeanAUC, 0) || math.IsNaN(c.ECE) || math.IsInf(c.ECE, 0):
+		return false, fmt.Sprintf("cancel model: candidate metrics not finite (mean test AUC %v, ECE %v)", c.MeanAUC, c.ECE)
+	case c.ECE > rule.MaxECE:
+		return false, fmt.Sprintf("cancel model: candidate ECE %.4f > %.4f", c.ECE, rule.MaxECE)
+	}
+	return true, ""
 }
 
 // onRows says where the cancel figures come from.
