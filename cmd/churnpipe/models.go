@@ -29,10 +29,11 @@ const modelsUsage = `Usage:
 
 promote applies the rule: the candidate replaces the champion only if its AUC on the same test
 snapshot is at most 0.005 below the champion's and its ECE is ≤ 0.05; --force overrides (recorded).
-A cancel-only version (kind none: no buyer model) is compared by its cancel model's mean test AUC
-(at most 0.005 below the champion's cancel model's) and never replaces a champion with a buyer
-model; a version with a buyer model replacing a cancel-only champion is judged alone (ECE ≤ 0.05)
-and must not lose more than 0.005 mean test AUC on the cancel model (README, Subscriptions).
+Whenever both versions hold a subscribers' cancel model, the cancel models must pass the same rule, both
+scored on the candidate's saved cancel test rows (mean AUC over its test snapshots, ECE on the newest).
+A cancel-only version (kind none) never replaces a champion with a buyer model, a version without a
+cancel model never replaces a champion with one, and a buyer model replacing a cancel-only champion is
+judged alone (ECE ≤ 0.05) (README, Subscriptions; docs/model-format.md).
 `
 
 func runModels(ctx context.Context, args []string, stdout io.Writer) error {
