@@ -199,6 +199,39 @@ func TestTrainContractualCancelModel(t *testing.T) {
 	assert.Zero(t, count(t, db, `SELECT count(*) FROM customer_predictions a JOIN customer_predictions b
 		ON a.subscription_status = 'active' AND b.subscription_status = 'active' AND a.renewal_date < b.renewal_date
 		WHERE a.churn_probability <= b.churn_probability`))
+
+	// 5. Training again against that champion (the same buyer model, the
+	// baseline cancel model): both cancel models are scored on the
+	// candidate's cancel test snapshots and the logistic one is promoted.
+	tc := jobs.TrainConfig{Input: in, TrainConfig: pipeline.TrainConfig{AsOf: end, HorizonDays: 90, Registry: regDir}}
+	rep5, err := jobs.Train(ctx, tc, pipeline.Options{})
+	require.NoError(t, err)
+	require.NotNil(t, rep5.Promotion)
+	t.Logf("train against the baseline champion: %s", rep5.Promotion.Reason)
+	assert.True(t, rep5.Promotion.Promote, rep5.Promotion.Reason)
+	assert.Contains(t, rep5.Promotion.Reason, "buyer model: candidate AUC")
+	assert.Contains(t, rep5.Promotion.Reason, "vs champion "+vBase+"'s")
+	assert.Contains(t, rep5.Promotion.Reason, "both scored on the candidate's test snapshots 2025-12-01, 2025-11-01")
+	assert.Equal(t, rep5.ModelVersion, rep5.Champion)
+	saved, err := reg.LoadCancelTests(rep5.ModelVersion)
+	require.NoError(t, err)
+	assert.Len(t, saved.Snapshots, 3)
+
+	// 6. A train without the cancel model does not replace a champion with
+	// one (the subscribers would lose it), unless forced.
+	tc.Subscriptions.Disabled = true
+	rep6, err := jobs.Train(ctx, tc, pipeline.Options{})
+	require.NoError(t, err)
+	require.NotNil(t, rep6.Promotion)
+	assert.False(t, rep6.Promotion.Promote, rep6.Promotion.Reason)
+	assert.Contains(t, rep6.Promotion.Reason, "cancel model: the candidate has no cancel model and champion "+rep5.ModelVersion+" has one")
+	assert.Equal(t, rep5.ModelVersion, rep6.Champion)
+	tc.Force = true
+	rep7, err := jobs.Train(ctx, tc, pipeline.Options{})
+	require.NoError(t, err)
+	assert.True(t, rep7.Promotion.Promote)
+	assert.True(t, rep7.Promotion.Forced)
+	assert.Equal(t, rep7.ModelVersion, rep7.Champion)
 }
 
 func mustJSON(t *testing.T, v any) []byte {

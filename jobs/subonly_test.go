@@ -174,4 +174,28 @@ func TestTrainSubscriberOnly(t *testing.T) {
 	assert.False(t, d.Promote, d.Reason)
 	assert.Contains(t, d.Reason, "cancel model: candidate mean test AUC")
 	assert.Contains(t, d.Reason, "below it")
+
+	// A champion whose report claims a high AUC on easy snapshots of its own
+	// (the same weak baseline): the next train scores it on the candidate's
+	// snapshots, where it is worse, and promotes the candidate.
+	claim := worse
+	claim.Report = cancel.Report{HorizonDays: worse.HorizonDays, Kind: cancel.KindDaysToEnd, TestSnapshot: "2025-03-01", TestSnapshots: []string{"2025-03-01"},
+		Candidates: []cancel.Candidate{{Kind: cancel.KindDaysToEnd, Baseline: true, AUC: 0.995, ECE: 0.01,
+			Folds: []cancel.FoldFigures{{TestSnapshot: "2025-03-01", AUC: 0.995, ECE: 0.01}}}}}
+	require.Greater(t, claim.Report.Candidate(cancel.KindDaysToEnd).AUC, rep2.CancelModel.Candidate(rep2.CancelModel.Kind).AUC+0.005,
+		"recorded figures alone would keep this champion")
+	ca := *champ
+	ca.CancelModel, err = json.Marshal(&claim)
+	require.NoError(t, err)
+	vClaim, err := reg.Register(&ca)
+	require.NoError(t, err)
+	require.NoError(t, reg.SetAlias(registry.Champion, vClaim, "test: a champion claiming a high AUC", true))
+	rep3, err := jobs.Train(ctx, tc, pipeline.Options{})
+	require.NoError(t, err)
+	t.Logf("against the claiming champion: %s", rep3.Promotion.Reason)
+	assert.True(t, rep3.Promotion.Promote, rep3.Promotion.Reason)
+	assert.False(t, rep3.Promotion.Forced)
+	assert.Contains(t, rep3.Promotion.Reason, "vs champion "+vClaim+"'s")
+	assert.Contains(t, rep3.Promotion.Reason, "both scored on the candidate's test snapshots")
+	assert.Equal(t, rep3.ModelVersion, rep3.Champion)
 }
