@@ -38,6 +38,12 @@ const aucTol = 1e-12
 // rule alone would have refused, and Reason says why.
 func Promote(candidate, champion Metrics, rule Rule, force bool) Decision {
 	ok, why := check(candidate, champion, rule)
+	return decide(ok, why, force)
+}
+
+// decide turns a rule's verdict into a Decision: promoted when ok, or when
+// forced (Forced, and the reason says what was overridden).
+func decide(ok bool, why string, force bool) Decision {
 	switch {
 	case ok:
 		return Decision{Promote: true, Reason: why}
@@ -167,13 +173,7 @@ func Sides(cand, champ *Artifact, tests *CancelTests) (Side, *Side, error) {
 // regardless, as in Promote.
 func PromoteVersion(cand Side, champ *Side, rule Rule, force bool) Decision {
 	ok, why := checkVersion(cand, champ, rule)
-	switch {
-	case ok:
-		return Decision{Promote: true, Reason: why}
-	case force:
-		return Decision{Promote: true, Forced: true, Reason: "forced despite: " + why}
-	}
-	return Decision{Reason: why}
+	return decide(ok, why, force)
 }
 
 func checkVersion(c Side, ch *Side, rule Rule) (bool, string) {
