@@ -35,7 +35,19 @@ func prefetch(src Source) *prefetched {
 	go func() {
 		defer close(p.done)
 		defer close(p.ch)
-		for src.Next() {
+		for {
+			// stop drains the channel while quit is closed, so a blocked send
+			// may still win the select below (Go picks a ready case at random):
+			// look at quit before reading on, or the reader would go on for a
+			// random number of records after stop.
+			select {
+			case <-p.quit:
+				return
+			default:
+			}
+			if !src.Next() {
+				return
+			}
 			rec := src.Record()
 			rec.Retain()
 			select {
