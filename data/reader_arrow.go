@@ -149,7 +149,9 @@ func typeOK(c int, t arrow.DataType) bool {
 	switch t.ID() {
 	case arrow.DICTIONARY: // read as its values
 		return typeOK(c, t.(*arrow.DictionaryType).ValueType)
-	case arrow.STRING, arrow.LARGE_STRING:
+	case arrow.STRING, arrow.LARGE_STRING, arrow.BINARY, arrow.LARGE_BINARY:
+		// BINARY: Parquet byte arrays without the UTF8 annotation (older Hive,
+		// Impala, Spark writers) read as text; invalid UTF-8 is a bad value.
 		return true
 	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64:
 		return c == cID || c == cAmount || c == cEventID || c == cSubID
@@ -315,7 +317,7 @@ func (s *arrowSource) row(i int) (int, error) {
 // type and checks it against the event's time eventMS.
 func (s *arrowSource) periodEnd(a arrow.Array, i int, eventMS int64) (int64, bool, error) {
 	switch a.(type) {
-	case *array.String, *array.LargeString:
+	case *array.String, *array.LargeString, *array.Binary, *array.LargeBinary:
 		return parsePeriodEnd(stringAt(a, i), s.r.opt.TimeLayout, eventMS)
 	}
 	ms, err := typedTimeMS(a, i)
@@ -356,13 +358,18 @@ func typedTimeMS(a arrow.Array, i int) (int64, error) {
 	return 0, newReason(ErrBadTime, "not a time column")
 }
 
-// stringAt returns element i of a string or large string array.
+// stringAt returns element i of a string or binary array (a binary value
+// as a view of its bytes, valid while the record is).
 func stringAt(a arrow.Array, i int) string {
 	switch a := a.(type) {
 	case *array.String:
 		return a.Value(i)
 	case *array.LargeString:
 		return a.Value(i)
+	case *array.Binary:
+		return bytesString(a.Value(i))
+	case *array.LargeBinary:
+		return bytesString(a.Value(i))
 	}
 	panic("data: not a string array") // excluded by typeOK
 }
@@ -465,7 +472,7 @@ func (s *arrowSource) time(i int) (int64, error) {
 		return 0, newReason(ErrBadTime, "null event_time")
 	}
 	switch a.(type) {
-	case *array.String, *array.LargeString:
+	case *array.String, *array.LargeString, *array.Binary, *array.LargeBinary:
 		return parseTime(stringAt(a, i), s.r.opt.TimeLayout)
 	}
 	ms, err := typedTimeMS(a, i)

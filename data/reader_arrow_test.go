@@ -509,3 +509,36 @@ func TestReadFloatIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestReadBinaryText: byte-array columns without the UTF8 annotation
+// (older Hive, Impala and Spark writers) read as text; a value that is not
+// valid UTF-8 is a bad row, as in a CSV file.
+func TestReadBinaryText(t *testing.T) {
+	for _, ext := range []string{".parquet", ".arrow"} {
+		t.Run(ext, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			sc := arrow.NewSchema([]arrow.Field{
+				{Name: ColCustomerID, Type: arrow.BinaryTypes.Binary, Nullable: true},
+				{Name: ColEventTime, Type: arrow.BinaryTypes.Binary},
+				{Name: ColEventType, Type: arrow.BinaryTypes.LargeBinary},
+			}, nil)
+			b := array.NewRecordBuilder(mem, sc)
+			defer b.Release()
+			for _, r := range [][3]string{{"c1", "2024-03-01", "purchase"}, {"c\xff", "2024-03-01", "purchase"}, {" c2 ", "2024-03-01T10:00:00Z", "Visit"}} {
+				b.Field(0).(*array.BinaryBuilder).Append([]byte(r[0]))
+				b.Field(1).(*array.BinaryBuilder).Append([]byte(r[1]))
+				b.Field(2).(*array.BinaryBuilder).Append([]byte(r[2]))
+			}
+			rec := b.NewRecordBatch()
+			defer rec.Release()
+			path := writeRecord(t, mem, filepath.Join(t.TempDir(), "bin"+ext), rec)
+			res, err := readAll(t, path, Options{})
+			require.NoError(t, err)
+			assert.Equal(t, []event{{"c1", mar1, EventPurchase, nil}, {"c2", mar1 + 10*3600_000, EventVisit, nil}}, res.Events)
+			require.Len(t, res.QRows, 1)
+			assert.Equal(t, []string{"2", ColCustomerID}, res.QRows[0][1:3])
+			assert.Contains(t, res.QRows[0][3], "not valid UTF-8")
+		})
+	}
+}
