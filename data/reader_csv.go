@@ -188,7 +188,11 @@ func (s *csvSource) fill(n int) (int, bool, error) {
 			s.nf = len(rec) // the first row of a file without header
 		}
 		if len(rec) != s.nf {
-			e := &ParseError{File: s.path, Line: line, Err: newReason(ErrBadRow, "row has "+strconv.Itoa(len(rec))+" fields, want "+strconv.Itoa(s.nf))}
+			msg := "row has " + strconv.Itoa(len(rec)) + " fields, want " + strconv.Itoa(s.nf)
+			if len(rec) == s.nf+1 && strings.TrimSpace(rec[s.nf]) == "" {
+				msg += " (a delimiter at the end of the line?)"
+			}
+			e := &ParseError{File: s.path, Line: line, Err: newReason(ErrBadRow, msg)}
 			if err := r.reject(e, s.raw(rec)); err != nil {
 				return added, false, err
 			}

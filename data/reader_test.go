@@ -125,6 +125,9 @@ func TestReadCSVRules(t *testing.T) {
 		{name: "quoted fields, embedded newline counts lines", text: "customer_id,event_time,event_type,amount,note\n\"c1\",2024-03-01,purchase,1,\"two\nlines\"\n\"\",2024-03-01,purchase,1,x\n",
 			want:    []event{{"c1", mar1, EventPurchase, f64(1)}},
 			rejects: []rej{{4, ColCustomerID, "empty customer_id"}}, sent: ErrEmptyID},
+		{name: "a delimiter at the end of a data line", text: hdr + "c1,2024-03-01,purchase,1,\nc2,2024-03-01,purchase,1\n",
+			want:    []event{{"c2", mar1, EventPurchase, f64(1)}},
+			rejects: []rej{{2, "", "row has 5 fields, want 4 (a delimiter at the end of the line?)"}}, sent: ErrBadRow},
 		{name: "an id with a line break is kept as it is", text: hdr + "\"c\n1\",2024-03-01,purchase,1\n",
 			want: []event{{"c\n1", mar1, EventPurchase, f64(1)}}},
 		{name: "null markers", text: hdr +
