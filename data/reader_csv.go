@@ -28,6 +28,21 @@ type csvSource struct {
 	first  int64       // the reader's RowsRead when this file's data rows began
 	header int64       // 1 when the file has a header row
 	gz     io.Closer   // the gzip stream of a compressed file, or nil
+	names  []string    // the header's names, trimmed; nil without header
+}
+
+// isHeader reports whether rec repeats the header (files concatenated
+// with their headers), ignoring case and spaces.
+func (s *csvSource) isHeader(rec []string) bool {
+	if len(rec) != len(s.names) || len(rec) == 0 {
+		return false
+	}
+	for i, f := range rec {
+		if !strings.EqualFold(strings.TrimSpace(f), s.names[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func openCSV(r *Reader, path string) (*csvSource, error) {
@@ -96,6 +111,7 @@ func (s *csvSource) init() error {
 		seen[n] = true
 		names[i] = n
 	}
+	s.names = names
 	s.col, err = s.r.resolveColumns(s.path, names)
 	if err != nil && s.ws == nil {
 		if h := delimiterHint(names, s.delim); h != "" {
@@ -200,6 +216,13 @@ func (s *csvSource) fill(n int) (int, bool, error) {
 		}
 		if s.beyond(len(rec)) {
 			e := &ParseError{File: s.path, Line: line, Err: newReason(ErrBadRow, "row has "+strconv.Itoa(len(rec))+" fields, fewer than the mapped column numbers")}
+			if err := r.reject(e, s.raw(rec)); err != nil {
+				return added, false, err
+			}
+			continue
+		}
+		if s.isHeader(rec) {
+			e := &ParseError{File: s.path, Line: line, Err: newReason(ErrBadRow, "the header line repeated (files concatenated with their headers?)")}
 			if err := r.reject(e, s.raw(rec)); err != nil {
 				return added, false, err
 			}
