@@ -44,7 +44,7 @@ func TestRealHistoriesChurnTargets(t *testing.T) {
 		// recorded and a loss is seen.
 		meetsAUC bool
 	}{
-		// Our logit (0.8122) is 0.0009 above the tuned logistic peer (0.8113): below the +0.005.
+		// Our logit (0.8131) is 0.0018 above the tuned logistic peer (0.8113): below the +0.005.
 		{"cdnow_sample", "cdnow/cdnow_sample_interactions.csv", "1998-06-30", true, false},
 		// The blend (0.8090) beats both baselines, the peers by less than 0.005 (logreg 0.8079).
 		{"cdnow_master", "cdnow_master/cdnow_master_interactions.csv", "1998-06-30", true, false},

@@ -334,12 +334,29 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 				return nil, err
 			}
 			trainSet := stack(trainSnaps)
+			// The same number of snapshots moved forward to end on the
+			// validation snapshot: the chosen models are refitted on them.
+			var refitSnaps []*Snapshot
+			for j := len(fd.Train) - 1; j >= 0; j-- {
+				d := fd.Val.AddDate(0, 0, -j*cfg.StepDays)
+				if d.Before(h.First) {
+					continue
+				}
+				s, err := snapAt(d)
+				if errors.Is(err, churn.ErrTooFewData) {
+					continue
+				}
+				if err != nil {
+					return nil, err
+				}
+				refitSnaps = append(refitSnaps, s)
+			}
 			if k == 0 {
 				rep.TrainSnapshots, rep.TrainCustomers = days, len(trainSet.Churn)
 				rep.ValidationSnapshot = fd.Val.Format(time.DateOnly)
 				testSnap0, valSnap0, firstTrain = testSnap, valSnap, fd.Train[0]
 			}
-			folds = append(folds, churn.Fold{Test: fd.Test.Format(time.DateOnly), Train: trainSet, Val: valSnap.set(), TestSet: testSnap.set()})
+			folds = append(folds, churn.Fold{Test: fd.Test.Format(time.DateOnly), Train: trainSet, Val: valSnap.set(), TestSet: testSnap.set(), Refit: stack(refitSnaps)})
 		}
 		_ = valSnap0
 		sel, model, err := churn.RollingOrigin(folds, names, ExtraNames, StageCodes(), cfg.Train)

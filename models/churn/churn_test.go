@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/churnpipe/churnpipe/models/churn"
+	"github.com/churnpipe/churnpipe/models/metrics"
 )
 
 func TestThresholds(t *testing.T) {
@@ -207,5 +208,70 @@ func TestLogitRidgeGridReachesStrongPenalty(t *testing.T) {
 	assert.GreaterOrEqual(t, fs[0].Model.Logit.L2, 0.1, "the strong ridge wins on validation")
 	for _, p := range fs[0].Model.PredictAll(val.X) {
 		require.True(t, p >= churn.ProbFloor && p <= churn.ProbCeil)
+	}
+}
+
+// regime builds a churn problem whose logit is wRec·recency/60 + wNoise·noise_a − 1:
+// a history whose drivers change over time when two regimes are used.
+func regime(n int, seed uint64, names []string, wRec, wNoise float64) churn.Set {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	X := mat.NewDense(n, len(names), nil)
+	y := make([]float64, n)
+	for i := 0; i < n; i++ {
+		rec, a := rng.Float64()*300, rng.NormFloat64()
+		X.Set(i, 0, rec)
+		X.Set(i, 1, float64(rng.IntN(20)))
+		X.Set(i, 2, a)
+		X.Set(i, 3, rng.Float64())
+		if rng.Float64() < 1/(1+math.Exp(-(wRec*rec/60+wNoise*a-1))) {
+			y[i] = 1
+		}
+	}
+	return churn.Set{X: X, Churn: y}
+}
+
+// TestRefitCandidates: refitting on the window moved forward keeps the
+// hyper-parameters chosen on validation, leaves the baselines and the blend alone,
+// re-centres the calibration on the validation snapshot's churn rate, and —
+// when the drivers of churn changed between the windows — tests better than
+// the fit on the older window.
+func TestRefitCandidates(t *testing.T) {
+	names := []string{"days_since_last_purchase", "purchase_days", "noise_a", churn.ExtraBGNBDProbNoPurchase}
+	old := regime(4000, 1, names, 0.4, 1.5) // churn driven mostly by noise_a
+	newer := regime(4000, 2, names, 1, 0.1) // then by recency
+	val, test := regime(2000, 3, names, 1, 0.1), regime(2000, 4, names, 1, 0.1)
+	o := churn.TrainOptions{HorizonDays: 90, Seed: 1}
+	fs, err := churn.FitCandidates(old, val, names, nil, o)
+	require.NoError(t, err)
+	rs, err := churn.RefitCandidates(fs, newer, val, names, o)
+	require.NoError(t, err)
+	require.Len(t, rs, len(fs))
+	var rate float64
+	for _, y := range val.Churn {
+		rate += y
+	}
+	rate /= float64(len(val.Churn))
+	for i, f := range fs {
+		r := rs[i]
+		require.Equal(t, f.Model.Kind, r.Model.Kind)
+		assert.Equal(t, f.ValAUC, r.ValAUC, "%s: the validation AUC stays the out-of-time figure", f.Model.Kind)
+		if churn.IsBaseline(f.Model.Kind) || f.Model.Kind == churn.KindBlend {
+			assert.Same(t, f.Model, r.Model, "%s: a baseline or the blend is not refitted", f.Model.Kind)
+			continue
+		}
+		if f.Model.Logit != nil {
+			assert.Equal(t, f.Model.Logit.L2, r.Model.Logit.L2, "%s: the ridge chosen on validation", f.Model.Kind)
+		}
+		if f.Model.GBT != nil {
+			assert.Equal(t, f.Model.GBT.Rounds, r.Model.GBT.Rounds, "%s: the early-stopped rounds", f.Model.Kind)
+		}
+		var mean float64
+		for _, p := range r.Model.PredictAll(val.X) {
+			mean += p
+		}
+		assert.InDelta(t, rate, mean/float64(len(val.Churn)), 1e-3, "%s: mean probability on validation = its churn rate", f.Model.Kind)
+		before := metrics.AUC(test.Churn, f.Model.PredictAll(test.X))
+		after := metrics.AUC(test.Churn, r.Model.PredictAll(test.X))
+		assert.Greater(t, after, before+0.02, "%s: test AUC %.4f refitted vs %.4f on the older window", f.Model.Kind, after, before)
 	}
 }

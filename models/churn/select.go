@@ -19,6 +19,11 @@ type Fold struct {
 	Train   Set
 	Val     Set
 	TestSet Set
+	// Refit, when it has rows, are the training snapshots moved forward to
+	// end on the validation snapshot (label windows ending on or before the
+	// test snapshot): the learnt candidates chosen on Val are refitted on
+	// them before they are tested (RefitCandidates).
+	Refit Set
 }
 
 // TestMetrics are one model's figures on one test snapshot.
@@ -104,6 +109,9 @@ func RollingOrigin(folds []Fold, names, extra, stageCodes []string, o TrainOptio
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			fitted[fi], errs[fi] = FitCandidates(folds[fi].Train, folds[fi].Val, names, extra, o)
+			if errs[fi] == nil && folds[fi].Refit.rows() > 0 && !o.NoRefit {
+				fitted[fi], errs[fi] = RefitCandidates(fitted[fi], folds[fi].Refit, folds[fi].Val, names, o)
+			}
 		}()
 	}
 	wg.Wait()
