@@ -95,6 +95,13 @@ func TestRealHistoriesChurnTargets(t *testing.T) {
 			assert.Equal(t, c.promoted, beats, "measured outcome on %s changed: %s", c.name, rep.Verdict)
 
 			champ := sel.Kind(model.Kind)
+			// A champion gbt or logit is refitted on the window ending on the
+			// validation snapshot, and the report says so.
+			refittable := model.Kind == churn.KindGBT || model.Kind == churn.KindLogit
+			assert.Equal(t, refittable, champ.Refitted, "refitted champion %s", model.Kind)
+			require.NotEmpty(t, rep.TrainSnapshots)
+			assert.Equal(t, champ.Refitted, rep.TrainSnapshots[len(rep.TrainSnapshots)-1] == rep.ValidationSnapshot,
+				"the reported training window (%v) is the one the champion was fitted on", rep.TrainSnapshots)
 			assert.LessOrEqual(t, champ.MeanECE, 0.03, "mean test ECE of the champion")
 			assert.Greater(t, rep.StageAccuracy, rep.StageBaselineAccuracy, "predicted stage beats 'stays the same'")
 			for _, p := range rep.Evaluation.P {

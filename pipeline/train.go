@@ -170,6 +170,10 @@ func saveEvaluation(registryDir, version string, ev *Evaluation) error {
 type FoldDays struct {
 	Train     []time.Time // oldest first
 	Val, Test time.Time
+	// Refit are the Train days moved forward to end on Val (label windows
+	// ending by Test): the chosen models are refitted on them before they
+	// are tested (churn.RefitCandidates).
+	Refit []time.Time
 }
 
 // Folds computes the rolling origins for an as-of day, newest first. Fold k
@@ -194,6 +198,7 @@ func foldsEvery(asOf time.Time, horizonDays, stepDays, nTrain, nTest, originStep
 		f := FoldDays{Val: val, Test: test}
 		for j := nTrain - 1; j >= 0; j-- {
 			f.Train = append(f.Train, last.AddDate(0, 0, -j*stepDays))
+			f.Refit = append(f.Refit, val.AddDate(0, 0, -j*stepDays))
 		}
 		out[k] = f
 	}
@@ -286,30 +291,39 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 	rep := &TrainReport{HorizonDays: cfg.HorizonDays, ProbabilityBounds: [2]float64{churn.ProbFloor, churn.ProbCeil}}
 	var testSnap0 *Snapshot
 	var firstTrain time.Time
+	// snapsAt labels the snapshots of days, skipping days before the
+	// history and (listed in noBuyer) days without a buyer.
+	snapsAt := func(days []time.Time) (snaps []*Snapshot, kept, noBuyer []string, err error) {
+		for _, d := range days {
+			if d.Before(h.First) {
+				continue
+			}
+			s, err := snapAt(d)
+			if errors.Is(err, churn.ErrTooFewData) {
+				noBuyer = append(noBuyer, d.Format(time.DateOnly))
+				continue
+			}
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			snaps = append(snaps, s)
+			kept = append(kept, d.Format(time.DateOnly))
+		}
+		return snaps, kept, noBuyer, nil
+	}
 	// trainBuyer trains the buyer churn and stage models.
 	trainBuyer := func() (*churn.Model, error) {
 		var folds []churn.Fold
+		var refitDays0 []string
+		var refitRows0 int
 		var valSnap0 *Snapshot
 		for k, fd := range cfg.folds(h.First) {
 			tooShort := fmt.Errorf("%w: history %s..%s is too short for a %d-day horizon: need data from %s (first training snapshot) to %s",
 				churn.ErrTooFewData, h.First.Format(time.DateOnly), h.Last.Format(time.DateOnly), cfg.HorizonDays,
 				fd.Train[len(fd.Train)-1].Format(time.DateOnly), cfg.AsOf.Format(time.DateOnly))
-			var trainSnaps []*Snapshot
-			var days, noBuyer []string
-			for _, d := range fd.Train {
-				if d.Before(h.First) {
-					continue
-				}
-				s, err := snapAt(d)
-				if errors.Is(err, churn.ErrTooFewData) {
-					noBuyer = append(noBuyer, d.Format(time.DateOnly))
-					continue
-				}
-				if err != nil {
-					return nil, err
-				}
-				trainSnaps = append(trainSnaps, s)
-				days = append(days, d.Format(time.DateOnly))
+			trainSnaps, days, noBuyer, err := snapsAt(fd.Train)
+			if err != nil {
+				return nil, err
 			}
 			if fd.Val.Before(h.First) || len(trainSnaps) == 0 {
 				if k == 0 && !fd.Val.Before(h.First) && len(noBuyer) > 0 {
@@ -334,29 +348,24 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 				return nil, err
 			}
 			trainSet := stack(trainSnaps)
-			// The same number of snapshots moved forward to end on the
-			// validation snapshot: the chosen models are refitted on them.
-			var refitSnaps []*Snapshot
-			for j := len(fd.Train) - 1; j >= 0; j-- {
-				d := fd.Val.AddDate(0, 0, -j*cfg.StepDays)
-				if d.Before(h.First) {
-					continue
-				}
-				s, err := snapAt(d)
-				if errors.Is(err, churn.ErrTooFewData) {
-					continue
-				}
-				if err != nil {
-					return nil, err
-				}
-				refitSnaps = append(refitSnaps, s)
+			refitSnaps, refitDays, _, err := snapsAt(fd.Refit)
+			if err != nil {
+				return nil, err
 			}
 			if k == 0 {
 				rep.TrainSnapshots, rep.TrainCustomers = days, len(trainSet.Churn)
+				refitDays0 = refitDays
+				if len(refitSnaps) > 0 {
+					refitRows0 = len(stack(refitSnaps).Churn)
+				}
 				rep.ValidationSnapshot = fd.Val.Format(time.DateOnly)
 				testSnap0, valSnap0, firstTrain = testSnap, valSnap, fd.Train[0]
 			}
-			folds = append(folds, churn.Fold{Test: fd.Test.Format(time.DateOnly), Train: trainSet, Val: valSnap.set(), TestSet: testSnap.set(), Refit: stack(refitSnaps)})
+			fold := churn.Fold{Test: fd.Test.Format(time.DateOnly), Train: trainSet, Val: valSnap.set(), TestSet: testSnap.set()}
+			if len(refitSnaps) > 0 {
+				fold.Refit = stack(refitSnaps)
+			}
+			folds = append(folds, fold)
 		}
 		_ = valSnap0
 		sel, model, err := churn.RollingOrigin(folds, names, ExtraNames, StageCodes(), cfg.Train)
@@ -368,6 +377,10 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 			rep.Attributes = attrs.spec.Names()
 		}
 		rep.Rolling, rep.ModelKind, rep.ChosenKind = sel, model.Kind, sel.Chosen
+		if sel.Kind(model.Kind).Refitted {
+			// The champion was refitted: report the window it was fitted on.
+			rep.TrainSnapshots, rep.TrainCustomers = refitDays0, refitRows0
+		}
 		rep.TestSnapshots, rep.BeatsBaselines, rep.Verdict = sel.Folds, sel.Beats, sel.Verdict
 		for _, r := range sel.Kinds {
 			rep.Candidates = append(rep.Candidates, churn.Candidate{Kind: r.Kind, AUC: r.MeanValAUC, FoldAUC: r.ValAUC,

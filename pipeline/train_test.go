@@ -47,6 +47,12 @@ func TestFoldsDoNotOverlap(t *testing.T) {
 			for _, d := range f.Train {
 				assert.False(t, d.AddDate(0, 0, c.horizon).After(f.Val), "training labels end by the validation snapshot")
 			}
+			require.Len(t, f.Refit, len(f.Train))
+			assert.Equal(t, f.Val, f.Refit[len(f.Refit)-1], "the refit window ends on the validation snapshot")
+			for j, d := range f.Refit {
+				assert.Equal(t, f.Train[j].AddDate(0, 0, c.horizon), d, "the training window moved forward by one horizon")
+				assert.False(t, d.AddDate(0, 0, c.horizon).After(f.Test), "refit labels end by the test snapshot")
+			}
 			if k > 0 {
 				assert.False(t, f.Test.AddDate(0, 0, c.horizon).After(fs[k-1].Test), "test label windows do not overlap")
 			}

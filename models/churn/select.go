@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 
@@ -50,6 +51,9 @@ type KindResult struct {
 	MeanBrier  float64       `json:"mean_test_brier"`
 	MeanECE    float64       `json:"mean_test_ece"`
 	Seconds    float64       `json:"seconds"`
+	// Refitted: the newest fold's model was refitted on the training window
+	// moved forward to the validation snapshot (RefitCandidates).
+	Refitted bool `json:"refitted,omitempty"`
 }
 
 // Selection is the outcome of RollingOrigin.
@@ -99,6 +103,7 @@ func RollingOrigin(folds []Fold, names, extra, stageCodes []string, o TrainOptio
 	// The folds are independent: fit them two at a time (the machine's
 	// cores; the boosted trees use all cores for their histograms anyway).
 	fitted := make([][]Fitted, len(folds))
+	var older []Fitted // the newest fold's fits before the refit
 	errs := make([]error, len(folds))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 2)
@@ -110,6 +115,9 @@ func RollingOrigin(folds []Fold, names, extra, stageCodes []string, o TrainOptio
 			defer func() { <-sem }()
 			fitted[fi], errs[fi] = FitCandidates(folds[fi].Train, folds[fi].Val, names, extra, o)
 			if errs[fi] == nil && folds[fi].Refit.rows() > 0 && !o.NoRefit {
+				if fi == 0 {
+					older = slices.Clone(fitted[0])
+				}
 				fitted[fi], errs[fi] = RefitCandidates(fitted[fi], folds[fi].Refit, folds[fi].Val, names, o)
 			}
 		}()
@@ -127,7 +135,7 @@ func RollingOrigin(folds []Fold, names, extra, stageCodes []string, o TrainOptio
 		}
 		kept = append(kept, f)
 		sel.Folds = append(sel.Folds, f.Test)
-		for _, ft := range fs {
+		for i, ft := range fs {
 			k := ft.Model.Kind
 			r := results[k]
 			if r == nil {
@@ -136,6 +144,7 @@ func RollingOrigin(folds []Fold, names, extra, stageCodes []string, o TrainOptio
 			}
 			if fi == 0 {
 				sel.Models[k] = ft.Model
+				r.Refitted = older != nil && older[i].Model != ft.Model
 			}
 			p := ft.Model.PredictAll(f.TestSet.X)
 			sel.TestP[k] = append(sel.TestP[k], p)
