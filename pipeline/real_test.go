@@ -84,12 +84,15 @@ func TestRealHistoriesChurnTargets(t *testing.T) {
 				if r.Baseline && r.MeanAUC > best.MeanAUC {
 					t.Errorf("best baseline %s, but %s has the higher mean test AUC", best.Kind, r.Kind)
 				}
+				if r.Baseline && r.MeanBrier < sel.Kind(sel.BaselineChampion).MeanBrier {
+					t.Errorf("baseline champion %s, but %s has the lower mean test Brier", sel.BaselineChampion, r.Kind)
+				}
 			}
 			assert.Equal(t, beats, rep.BeatsBaselines, rep.Verdict)
 			if beats {
 				assert.Equal(t, sel.Chosen, model.Kind)
 			} else {
-				assert.Equal(t, sel.BestBaseline, model.Kind, "a loser is never promoted: the best baseline is the champion")
+				assert.Equal(t, sel.BaselineChampion, model.Kind, "a loser is never promoted: the baseline of lowest mean test Brier is the champion")
 				assert.Contains(t, rep.Verdict, "baseline")
 			}
 			assert.Equal(t, c.promoted, beats, "measured outcome on %s changed: %s", c.name, rep.Verdict)
@@ -158,7 +161,7 @@ func TestRealAttributesDunnhumby(t *testing.T) {
 	assert.Equal(t, "household_id", model.Attributes.Key)
 	assert.Contains(t, rep.Attributes, "attr_age=65+")
 	assert.Contains(t, rep.Attributes, churn.AttrMissing)
-	if model.Kind != rep.Rolling.BestBaseline {
+	if model.Kind != rep.Rolling.BaselineChampion {
 		assert.True(t, rep.BeatsBaselines, rep.Verdict)
 	}
 

@@ -62,7 +62,13 @@ type Selection struct {
 	Kinds        []KindResult `json:"kinds"`
 	Chosen       string       `json:"chosen"`        // best mean validation AUC
 	BestBaseline string       `json:"best_baseline"` // best mean test AUC among the baselines
-	Champion     string       `json:"champion_kind"` // Chosen if it beats every baseline, else BestBaseline
+	// BaselineChampion is the baseline with the lowest mean test Brier
+	// score: the champion when no candidate beats every baseline. The night
+	// publishes probabilities, so the fallback is judged by a proper score
+	// (AUC alone chose a recency baseline 0.0001 above BTYD in AUC with
+	// ECE 0.045 against BTYD's 0.026 on CDNOW at 1998-06-29).
+	BaselineChampion string `json:"baseline_champion"`
+	Champion         string `json:"champion_kind"` // Chosen if it beats every baseline, else BaselineChampion
 	Beats        bool         `json:"beats_baselines"`
 	Verdict      string       `json:"verdict"` // in words
 	// Models are the candidates of the newest fold (trained on the most
@@ -90,8 +96,8 @@ const bootstrapReplicates = 400
 // chooses the kind with the best mean validation AUC, and compares it with
 // the baselines on the same test snapshots: the champion is the chosen kind
 // only if its mean test AUC is above, and its mean test Brier score below,
-// those of every baseline; otherwise the best baseline (by mean test AUC)
-// is the champion. The champion returned is the newest fold's model of that
+// those of every baseline; otherwise the baseline with the lowest mean test
+// Brier score is the champion. The champion returned is the newest fold's model of that
 // kind, with the predicted-stage model fitted on the newest fold. Folds
 // other than the newest that lack data are dropped.
 func RollingOrigin(folds []Fold, names, extra, stageCodes []string, o TrainOptions) (*Selection, *Model, error) {
@@ -175,6 +181,9 @@ func RollingOrigin(folds []Fold, names, extra, stageCodes []string, o TrainOptio
 		if r.Baseline && (sel.BestBaseline == "" || r.MeanAUC > sel.Kind(sel.BestBaseline).MeanAUC) {
 			sel.BestBaseline = r.Kind
 		}
+		if r.Baseline && (sel.BaselineChampion == "" || r.MeanBrier < sel.Kind(sel.BaselineChampion).MeanBrier) {
+			sel.BaselineChampion = r.Kind
+		}
 	}
 	if sel.BestBaseline == "" {
 		return nil, nil, fmt.Errorf("churn: no baseline (btyd, recency) among the candidates %v: a model cannot be judged", o.Candidates)
@@ -196,10 +205,11 @@ func RollingOrigin(folds []Fold, names, extra, stageCodes []string, o TrainOptio
 func (s *Selection) decide() {
 	c := s.Kind(s.Chosen)
 	n := len(s.Folds)
+	fb := s.Kind(s.BaselineChampion)
 	if c.Baseline {
-		s.Champion, s.Beats = s.BestBaseline, false
-		s.Verdict = fmt.Sprintf("the best candidate on the validation folds is the %s baseline itself: the champion is the %s baseline (mean test AUC %.4f over %d test snapshots)",
-			c.Kind, s.BestBaseline, s.Kind(s.BestBaseline).MeanAUC, n)
+		s.Champion, s.Beats = s.BaselineChampion, false
+		s.Verdict = fmt.Sprintf("the best candidate on the validation folds is the %s baseline itself: the champion is the %s baseline (the baselines' lowest mean test Brier %.4f, AUC %.4f over %d test snapshots)",
+			c.Kind, fb.Kind, fb.MeanBrier, fb.MeanAUC, n)
 		return
 	}
 	var losses []string
@@ -221,9 +231,9 @@ func (s *Selection) decide() {
 			c.Kind, n, c.MeanAUC, c.AUCCI[0], c.AUCCI[1], b.Kind, b.MeanAUC, c.MeanBrier, b.MeanBrier)
 		return
 	}
-	s.Champion, s.Beats = s.BestBaseline, false
-	s.Verdict = fmt.Sprintf("LOSES TO A BASELINE: %s (chosen on validation) does not beat the baselines on the same %d test snapshots (%s); not promoted — the champion is the %s baseline, calibrated",
-		c.Kind, n, strings.Join(losses, "; "), s.BestBaseline)
+	s.Champion, s.Beats = s.BaselineChampion, false
+	s.Verdict = fmt.Sprintf("LOSES TO A BASELINE: %s (chosen on validation) does not beat the baselines on the same %d test snapshots (%s); not promoted — the champion is the %s baseline, calibrated (the baselines' lowest mean test Brier, %.4f)",
+		c.Kind, n, strings.Join(losses, "; "), fb.Kind, fb.MeanBrier)
 }
 
 func testMetrics(day string, y, p []float64) TestMetrics {
