@@ -69,8 +69,8 @@ type Selection struct {
 	// ECE 0.045 against BTYD's 0.026 on CDNOW at 1998-06-29).
 	BaselineChampion string `json:"baseline_champion"`
 	Champion         string `json:"champion_kind"` // Chosen if it beats every baseline, else BaselineChampion
-	Beats        bool         `json:"beats_baselines"`
-	Verdict      string       `json:"verdict"` // in words
+	Beats            bool   `json:"beats_baselines"`
+	Verdict          string `json:"verdict"` // in words
 	// Models are the candidates of the newest fold (trained on the most
 	// recent data, calibrated on the most recent labelled window).
 	Models map[string]*Model `json:"-"`
