@@ -173,12 +173,13 @@ func (c *Champion) score(feat arrow.RecordBatch, fc *featureCols, asOf time.Time
 	v.X, v.rows = X, rows
 	// The buyers are independent: one chunk of them per CPU.
 	err = inChunks(len(rows), churnChunkRows, func(lo, hi int) error {
-		sc := c.Model.NewScorer()
+		m := c.Model.At(asOf) // the calendar of the night's label window
+		sc := m.NewScorer()
 		for k := lo; k < hi; k++ {
 			i, x := rows[k], X.RawRowView(k)
 			p, reasons := sc.Score(x, 3)
 			v.prob[i] = p
-			v.stage[i] = c.Model.PredictStage(x)
+			v.stage[i] = m.PredictStage(x)
 			b, err := json.Marshal(reasons)
 			if err != nil {
 				return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/features"
+	"github.com/churnpipe/churnpipe/models/season"
 )
 
 // History is an interaction history held in memory as validated canonical
@@ -125,6 +126,28 @@ func (h *History) PurchaseDays(end time.Time) map[string][]int32 {
 	for id, days := range out {
 		slices.Sort(days)
 		out[id] = slices.Compact(days)
+	}
+	return out
+}
+
+// Daily returns the history's purchase days by UTC day, on or before end:
+// each customer's first purchase day counts as an acquisition, every later
+// distinct purchase day as a repeat (the counts package season fits).
+func (h *History) Daily(end time.Time) season.Daily {
+	days := h.PurchaseDays(end)
+	first, last := int32(1<<31-1), int32(-1<<31)
+	for _, d := range days {
+		first, last = min(first, d[0]), max(last, d[len(d)-1])
+	}
+	if first > last {
+		return season.Daily{}
+	}
+	out := season.Daily{First: first, Acquired: make([]float64, last-first+1), Repeat: make([]float64, last-first+1)}
+	for _, d := range days {
+		out.Acquired[d[0]-first]++
+		for _, r := range d[1:] {
+			out.Repeat[r-first]++
+		}
 	}
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/models/btyd"
 	"github.com/churnpipe/churnpipe/models/churn"
+	"github.com/churnpipe/churnpipe/models/season"
 )
 
 // StageCodes are the classes of the predicted-stage model, in a fixed order.
@@ -164,6 +165,19 @@ func stack(snaps []*Snapshot) churn.Set {
 		set.Stage = append(set.Stage, s.Stage...)
 	}
 	return set
+}
+
+// logExposures returns, row by row of stack(snaps), the log exposure of
+// each snapshot's label window (the horizonDays days after its day) under ix.
+func logExposures(snaps []*Snapshot, ix season.Index, horizonDays int) []float64 {
+	var out []float64
+	for _, s := range snaps {
+		e := ix.LogExposure(s.Day.AddDate(0, 0, 1), horizonDays)
+		for range s.Rows() {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (s *Snapshot) set() churn.Set { return churn.Set{X: s.X, Churn: s.Churn, Stage: s.Stage} }

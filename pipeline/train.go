@@ -11,10 +11,12 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/models/cancel"
 	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/models/metrics"
 	"github.com/churnpipe/churnpipe/models/registry"
+	"github.com/churnpipe/churnpipe/models/season"
 )
 
 // TrainConfig describes a training run of the churn and predicted-stage
@@ -314,6 +316,7 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 	// trainBuyer trains the buyer churn and stage models.
 	trainBuyer := func() (*churn.Model, error) {
 		var folds []churn.Fold
+		daily := h.Daily(cfg.AsOf)
 		var refitDays0 []string
 		var refitRows0 int
 		var valSnap0 *Snapshot
@@ -364,6 +367,16 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 			fold := churn.Fold{Test: fd.Test.Format(time.DateOnly), Train: trainSet, Val: valSnap.set(), TestSet: testSnap.set()}
 			if len(refitSnaps) > 0 {
 				fold.Refit = stack(refitSnaps)
+			}
+			// The calendar of the label windows, from the purchases known at the test snapshot.
+			if ix, err := season.Estimate(daily, data.DayOf(fd.Test.UnixMilli())); err == nil {
+				fold.Season = &ix
+				fold.Train.LogExposure = logExposures(trainSnaps, ix, cfg.HorizonDays)
+				fold.Refit.LogExposure = logExposures(refitSnaps, ix, cfg.HorizonDays)
+				fold.Val.LogExposure = logExposures([]*Snapshot{valSnap}, ix, cfg.HorizonDays)
+				fold.TestSet.LogExposure = logExposures([]*Snapshot{testSnap}, ix, cfg.HorizonDays)
+			} else if k == 0 {
+				log.Info("no month index: churn probabilities keep the calendar of their calibration window", "reason", err)
 			}
 			folds = append(folds, fold)
 		}
@@ -433,7 +446,7 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 
 // evaluate fills the test-snapshot metrics of rep.
 func evaluate(rep *TrainReport, m *churn.Model, s *Snapshot) {
-	p := m.PredictAll(s.X)
+	p := m.At(s.Day).PredictAll(s.X)
 	rep.TestSnapshot = s.Day.Format(time.DateOnly)
 	rep.TestCustomers = s.Rows()
 	var pos float64
@@ -564,7 +577,7 @@ func register(rep *TrainReport, m *churn.Model, cm *cancel.Model, ctests *regist
 			// Buyer model against buyer model, on the candidate's test snapshot.
 			var chb registry.Metrics
 			if chm, err := ModelFromArtifact(ca); err == nil && chm.CheckSchema(m.Features) == nil {
-				p := chm.PredictAll(test.X)
+				p := chm.At(test.Day).PredictAll(test.X)
 				chb = registry.Metrics{TestSnapshot: rep.TestSnapshot, N: test.Rows(),
 					AUC: metrics.AUC(test.Churn, p), ECE: metrics.ECE(test.Churn, p)}
 			}

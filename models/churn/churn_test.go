@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/churnpipe/churnpipe/models/churn"
 	"github.com/churnpipe/churnpipe/models/metrics"
+	"github.com/churnpipe/churnpipe/models/season"
 )
 
 func TestThresholds(t *testing.T) {
@@ -274,4 +276,89 @@ func TestRefitCandidates(t *testing.T) {
 		after := metrics.AUC(test.Churn, r.Model.PredictAll(test.X))
 		assert.Greater(t, after, before+0.02, "%s: test AUC %.4f refitted vs %.4f on the older window", f.Model.Kind, after, before)
 	}
+}
+
+// TestSeasonMovesTheCalendar: a model with a Season publishes p^r on a
+// window of exposure ratio r to its calibration window, identically through
+// Probability, the Scorer and a JSON round trip; without a Season At is the
+// model itself. RollingOrigin applies the fold's index to the test
+// snapshot and reports the ratio.
+func TestSeasonMovesTheCalendar(t *testing.T) {
+	names := []string{"days_since_last_purchase", "purchase_days", "noise_a", churn.ExtraBGNBDProbNoPurchase, churn.ExtraSeasonSin}
+	train, val := synthetic(3000, 1, names), synthetic(1500, 2, names)
+	m, _, err := churn.Train(train, val, names, nil, nil, churn.TrainOptions{HorizonDays: 90, Seed: 1})
+	require.NoError(t, err)
+	day := time.Date(2025, 9, 30, 0, 0, 0, 0, time.UTC) // the window is October–December
+	x := []float64{60, 2, 0.1, 0.5, 0.5}
+	p := m.Probability(x)
+	assert.Equal(t, p, m.At(day).Probability(x), "no Season: no shift")
+
+	var ix season.Index
+	for k := range ix.Month {
+		ix.Month[k] = 1
+	}
+	ix.Month[11], ix.Months = 2, 13              // December doubles
+	m.Season = &churn.Season{Index: ix, Beta: 1} // calibrated on a flat window
+	r := math.Exp(ix.LogExposure(day.AddDate(0, 0, 1), 90))
+	require.InDelta(t, 1+29.0/90, r, 1e-12, "October 1 … December 29: 29 December days of 90")
+	at := m.At(day)
+	assert.InDelta(t, math.Pow(p, r), at.Probability(x), 1e-12, "P(no purchase) under r times the exposure")
+	assert.Less(t, at.Probability(x), p, "a busier window: less churn")
+	assert.Equal(t, p, m.Probability(x), "At leaves the model as it was")
+	sp, _ := at.NewScorer().Score(x, 3)
+	assert.Equal(t, at.Probability(x), sp, "the Scorer agrees bit for bit")
+	for _, q := range at.PredictAll(mat.NewDense(2, 5, []float64{1e6, 0, 0, 1, 0, 0, 1e6, 0, 0, 0})) {
+		assert.True(t, q >= churn.ProbFloor && q <= churn.ProbCeil, "bounded: %v", q)
+	}
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	var back churn.Model
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.NoError(t, back.Init())
+	assert.Equal(t, at.Probability(x), back.At(day).Probability(x), "the registry keeps the calendar")
+
+	// Through RollingOrigin. First a calendar the training labels do not
+	// follow (every training window as busy as validation's): no shift.
+	f := churn.Fold{Test: "t", Train: train, Val: val, TestSet: synthetic(1500, 3, names), Season: &ix}
+	f.Train.LogExposure, f.Val.LogExposure = constant(train.Churn, 0), constant(val.Churn, 0)
+	f.TestSet.LogExposure = constant(f.TestSet.Churn, math.Log(2))
+	plain, _, err := churn.RollingOrigin([]churn.Fold{f}, names, nil, nil, churn.TrainOptions{HorizonDays: 90, Seed: 1})
+	require.NoError(t, err)
+	assert.Equal(t, []float64{1}, plain.SeasonShift)
+	// Then training labels drawn from the calibrated BTYD baseline moved to
+	// their window's calendar (β = 1): half the windows twice as busy as
+	// validation's, half as busy. The fitted exponent moves every test
+	// probability to the test window, twice as busy.
+	btyd := plain.Models[churn.KindBTYD]
+	rng := rand.New(rand.NewPCG(5, 5))
+	g := f
+	g.Train = churn.Set{X: train.X, Churn: make([]float64, len(train.Churn)), LogExposure: make([]float64, len(train.Churn))}
+	for i := range g.Train.Churn {
+		e := math.Log(2) * float64(i%2)
+		g.Train.LogExposure[i] = e
+		if rng.Float64() < math.Pow(btyd.Probability(train.X.RawRowView(i)), math.Exp(e)) {
+			g.Train.Churn[i] = 1
+		}
+	}
+	sel, _, err := churn.RollingOrigin([]churn.Fold{g}, names, nil, nil, churn.TrainOptions{HorizonDays: 90, Seed: 1})
+	require.NoError(t, err)
+	require.Len(t, sel.SeasonShift, 1)
+	assert.InDelta(t, 2, sel.SeasonShift[0], 0.3, "2^β with β fitted near 1 on 3,000 rows")
+	beta := sel.Models[churn.KindBTYD].Season.Beta
+	for k, m := range sel.Models {
+		require.NotNil(t, m.Season, k)
+		assert.Equal(t, beta, m.Season.Beta, "one exponent for every kind")
+	}
+	for i, q := range sel.TestP[churn.KindBTYD][0] {
+		want := math.Max(churn.ProbFloor, math.Min(churn.ProbCeil, math.Pow(plain.TestP[churn.KindBTYD][0][i], sel.SeasonShift[0])))
+		require.InDelta(t, want, q, 1e-9, "btyd row %d: the same calibration, moved", i)
+	}
+}
+
+func constant(like []float64, v float64) []float64 {
+	out := make([]float64, len(like))
+	for i := range out {
+		out[i] = v
+	}
+	return out
 }

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/churnpipe/churnpipe/models/calibrate"
 	"github.com/churnpipe/churnpipe/models/gbt"
 	"github.com/churnpipe/churnpipe/models/logit"
+	"github.com/churnpipe/churnpipe/models/season"
 )
 
 // Sentinel errors.
@@ -65,8 +67,56 @@ type Model struct {
 	Attributes *AttrSpec  `json:"attributes,omitempty"` // the customer attributes the model expects
 	Stage      *gbt.Model `json:"stage,omitempty"`
 	StageCodes []string   `json:"stage_codes,omitempty"`
+	// Season, when set, moves the calibrated probability from the calendar
+	// of the window it was calibrated on to the calendar of the window it
+	// predicts (At).
+	Season *Season `json:"season,omitempty"`
 
-	cal calibrate.Calibrator
+	cal  calibrate.Calibrator
+	expo float64 // the exponent of At; 0 = none
+}
+
+// Season is the calendar of a model: p is calibrated on a label window of
+// log exposure RefLogExposure (season.Index.LogExposure); on a window of log
+// exposure e, At publishes p^r with r = exp(Beta·(e − RefLogExposure)).
+// Beta = 1 is the Poisson case of package season: a purchase rate scaled by
+// the index turns P(no purchase) = exp(−Λ·E₀) into exp(−Λ·E), a shift of
+// the complementary log-log link (a customer held for gone, p near 1, stays
+// so); Beta < 1 damps a calendar the labels follow only in part. Beta is
+// fitted on the training snapshots (FitSeasonBeta) and lies in
+// [0, MaxSeasonBeta].
+type Season struct {
+	Index          season.Index `json:"index"`
+	Beta           float64      `json:"beta"`
+	RefLogExposure float64      `json:"ref_log_exposure"`
+}
+
+// MaxSeasonBeta bounds the fitted exponent of Season.
+const MaxSeasonBeta = 2
+
+// At returns a copy of m that predicts the label window of a snapshot at
+// day: the HorizonDays days after it. Without a Season it returns m.
+func (m *Model) At(day time.Time) *Model {
+	if m.Season == nil || m.HorizonDays <= 0 {
+		return m
+	}
+	return m.atLogExposure(m.Season.Index.LogExposure(day.AddDate(0, 0, 1), m.HorizonDays))
+}
+
+func (m *Model) atLogExposure(e float64) *Model {
+	c := *m
+	if m.Season != nil {
+		c.expo = math.Exp(m.Season.Beta * (e - m.Season.RefLogExposure))
+	}
+	return &c
+}
+
+// finish applies At's exponent and the bounds to a calibrated probability.
+func (m *Model) finish(p float64) float64 {
+	if m.expo > 0 && m.expo != 1 && p > 0 && p < 1 {
+		p = math.Exp(m.expo * math.Log(p))
+	}
+	return bound(p)
 }
 
 // Stack is p = clamp(σ(Intercept + Σ Coef[k]·link_k(x)), ProbFloor, ProbCeil)
@@ -183,13 +233,13 @@ func (m *Model) imputed(x []float64) []float64 {
 // [ProbFloor, ProbCeil] (NaN only if an input the model cannot impute is).
 func (m *Model) Probability(x []float64) float64 {
 	if m.Stack != nil {
-		return bound(sigmoid(m.stackZ(x)))
+		return m.finish(sigmoid(m.stackZ(x)))
 	}
 	p := m.raw(x)
 	if m.cal != nil {
 		p = m.cal.Apply(p)
 	}
-	return bound(p)
+	return m.finish(p)
 }
 
 func bound(p float64) float64 {
@@ -300,13 +350,13 @@ func (s *Scorer) Score(x []float64, k int) (float64, []Reason) {
 		for j := range c {
 			c[j] = 0 + w*c[j]
 		}
-		return bound(sigmoid(z)), m.topReasons(x, c, k)
+		return m.finish(sigmoid(z)), m.topReasons(x, c, k)
 	}
 	p := m.GBT.PredictContributions(x, s.contrib)
 	if m.cal != nil {
 		p = m.cal.Apply(p)
 	}
-	return bound(p), m.topReasons(x, s.contrib[:len(m.Features)], k)
+	return m.finish(p), m.topReasons(x, s.contrib[:len(m.Features)], k)
 }
 
 // topReasons returns up to k features of positive contribution c, largest first.

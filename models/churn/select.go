@@ -8,7 +8,10 @@ import (
 	"strings"
 	"sync"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/churnpipe/churnpipe/models/metrics"
+	"github.com/churnpipe/churnpipe/models/season"
 )
 
 // Fold is one origin of the rolling-origin evaluation: training snapshots
@@ -25,6 +28,11 @@ type Fold struct {
 	// test snapshot): the learnt candidates chosen on Val are refitted on
 	// them before they are tested (RefitCandidates).
 	Refit Set
+	// Season is the month index estimated from the history known at the
+	// test snapshot; with it, the sets carry their LogExposure and every
+	// candidate gets a Season referred to the validation snapshot, its
+	// exponent fitted on the training snapshots (see seasonal).
+	Season *season.Index
 }
 
 // TestMetrics are one model's figures on one test snapshot.
@@ -32,6 +40,7 @@ type TestMetrics struct {
 	Snapshot  string  `json:"snapshot"`
 	N         int     `json:"n"`
 	ChurnRate float64 `json:"churn_rate"`
+	MeanP     float64 `json:"mean_probability"` // calibration in the large: compare with ChurnRate
 	AUC       float64 `json:"auc"`
 	Brier     float64 `json:"brier"`
 	ECE       float64 `json:"ece"`
@@ -68,9 +77,15 @@ type Selection struct {
 	// (AUC alone chose a recency baseline 0.0001 above BTYD in AUC with
 	// ECE 0.045 against BTYD's 0.026 on CDNOW at 1998-06-29).
 	BaselineChampion string `json:"baseline_champion"`
-	Champion         string `json:"champion_kind"` // Chosen if it beats every baseline, else BaselineChampion
-	Beats            bool   `json:"beats_baselines"`
-	Verdict          string `json:"verdict"` // in words
+	// SeasonShift is, fold by fold (in the order of Folds), the exponent
+	// the calibrated test probabilities were raised to: the ratio of the
+	// test window's exposure to the validation window's under the fold's
+	// month index, to the fitted power Season.Beta; 1 = no index, or a
+	// calendar the training labels do not follow.
+	SeasonShift []float64 `json:"season_shift"`
+	Champion    string    `json:"champion_kind"` // Chosen if it beats every baseline, else BaselineChampion
+	Beats       bool      `json:"beats_baselines"`
+	Verdict     string    `json:"verdict"` // in words
 	// Models are the candidates of the newest fold (trained on the most
 	// recent data, calibrated on the most recent labelled window).
 	Models map[string]*Model `json:"-"`
@@ -111,6 +126,7 @@ func RollingOrigin(folds []Fold, names, extra, stageCodes []string, o TrainOptio
 	fitted := make([][]Fitted, len(folds))
 	var older []Fitted // the newest fold's fits before the refit
 	errs := make([]error, len(folds))
+	shifts := make([]float64, len(folds))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 2)
 	for fi := range folds {
@@ -125,6 +141,10 @@ func RollingOrigin(folds []Fold, names, extra, stageCodes []string, o TrainOptio
 					older = slices.Clone(fitted[0])
 				}
 				fitted[fi], errs[fi] = RefitCandidates(fitted[fi], folds[fi].Refit, folds[fi].Val, names, o)
+			}
+			shifts[fi] = 1
+			if errs[fi] == nil && !o.NoSeason {
+				shifts[fi] = seasonal(fitted[fi], folds[fi], o)
 			}
 		}()
 	}
@@ -141,6 +161,7 @@ func RollingOrigin(folds []Fold, names, extra, stageCodes []string, o TrainOptio
 		}
 		kept = append(kept, f)
 		sel.Folds = append(sel.Folds, f.Test)
+		sel.SeasonShift = append(sel.SeasonShift, shifts[fi])
 		for i, ft := range fs {
 			k := ft.Model.Kind
 			r := results[k]
@@ -152,7 +173,11 @@ func RollingOrigin(folds []Fold, names, extra, stageCodes []string, o TrainOptio
 				sel.Models[k] = ft.Model
 				r.Refitted = older != nil && older[i].Model != ft.Model
 			}
-			p := ft.Model.PredictAll(f.TestSet.X)
+			m := ft.Model
+			if f.TestSet.LogExposure != nil {
+				m = m.atLogExposure(f.TestSet.LogExposure[0])
+			}
+			p := m.PredictAll(f.TestSet.X)
 			sel.TestP[k] = append(sel.TestP[k], p)
 			r.ValAUC = append(r.ValAUC, ft.ValAUC)
 			r.Seconds += ft.Seconds
@@ -201,6 +226,52 @@ func RollingOrigin(folds []Fold, names, extra, stageCodes []string, o TrainOptio
 	return sel, champ, nil
 }
 
+// seasonal gives every model of fs the fold's Season, with the validation
+// snapshot's calendar as the reference (the candidates are calibrated on
+// it) and one exponent for all: FitSeasonBeta with the BTYD baseline, which
+// is calibrated out of time on the validation snapshot, on every training
+// snapshot of the fold (Train and Refit, whose windows span the most
+// calendar). It returns the exponent the test probabilities are raised to,
+// exp(β·(e_test − e_val)); 1 when the fold has no index or β is 0 (a
+// calendar the labels do not follow is not applied).
+func seasonal(fs []Fitted, f Fold, o TrainOptions) float64 {
+	if f.Season == nil || f.Val.LogExposure == nil || f.TestSet.LogExposure == nil || f.Train.LogExposure == nil {
+		return 1
+	}
+	fit := f.Train
+	if f.Refit.rows() > 0 && f.Refit.LogExposure != nil {
+		fit = concat(f.Train, f.Refit)
+	}
+	ref := f.Val.LogExposure[0]
+	var beta float64
+	for _, ft := range fs {
+		if ft.Model.Kind == KindBTYD {
+			beta = FitSeasonBeta(ft.Model, fit, ref, o.Seed+13)
+		}
+	}
+	if beta == 0 {
+		return 1
+	}
+	for _, ft := range fs {
+		ft.Model.Season = &Season{Index: *f.Season, Beta: beta, RefLogExposure: ref}
+	}
+	return math.Exp(beta * (f.TestSet.LogExposure[0] - ref))
+}
+
+// concat stacks the rows of a and b, which both have LogExposure.
+func concat(a, b Set) Set {
+	ra, c := a.X.Dims()
+	rb, _ := b.X.Dims()
+	X := mat.NewDense(ra+rb, c, nil)
+	for i := 0; i < ra; i++ {
+		copy(X.RawRowView(i), a.X.RawRowView(i))
+	}
+	for i := 0; i < rb; i++ {
+		copy(X.RawRowView(ra+i), b.X.RawRowView(i))
+	}
+	return Set{X: X, Churn: append(slices.Clone(a.Churn), b.Churn...), LogExposure: append(slices.Clone(a.LogExposure), b.LogExposure...)}
+}
+
 // decide sets Champion, Beats and Verdict.
 func (s *Selection) decide() {
 	c := s.Kind(s.Chosen)
@@ -241,7 +312,7 @@ func testMetrics(day string, y, p []float64) TestMetrics {
 	for _, v := range y {
 		pos += v
 	}
-	return TestMetrics{Snapshot: day, N: len(y), ChurnRate: pos / float64(len(y)), AUC: metrics.AUC(y, p),
+	return TestMetrics{Snapshot: day, N: len(y), ChurnRate: pos / float64(len(y)), MeanP: mean(p), AUC: metrics.AUC(y, p),
 		Brier: metrics.Brier(y, p), ECE: metrics.ECE(y, p), LogLoss: metrics.LogLoss(y, p)}
 }
 

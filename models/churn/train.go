@@ -20,6 +20,9 @@ type Set struct {
 	X     *mat.Dense
 	Churn []float64 // 1 = no purchase within the horizon
 	Stage []float64 // class index into the stage codes of the stage label; may be nil
+	// LogExposure is each row's label-window log exposure
+	// (season.Index.LogExposure of the fold's index); nil = no calendar.
+	LogExposure []float64
 }
 
 func (s Set) rows() int {
@@ -50,7 +53,9 @@ type TrainOptions struct {
 	// instead of refitting them on the window moved forward to the
 	// validation snapshot (Fold.Refit, RefitCandidates).
 	NoRefit bool
-	Seed    uint64
+	// NoSeason ignores the folds' month index (Fold.Season).
+	NoSeason bool
+	Seed     uint64
 }
 
 // DefaultL2 are the logistic ridge strengths tried unless TrainOptions.L2
@@ -422,14 +427,76 @@ func sample(s Set, n int, seed uint64) Set {
 	if s.Stage != nil {
 		out.Stage = make([]float64, n)
 	}
+	if s.LogExposure != nil {
+		out.LogExposure = make([]float64, n)
+	}
 	for k, i := range idx {
 		copy(out.X.RawRowView(k), s.X.RawRowView(i))
 		out.Churn[k] = s.Churn[i]
 		if s.Stage != nil {
 			out.Stage[k] = s.Stage[i]
 		}
+		if s.LogExposure != nil {
+			out.LogExposure[k] = s.LogExposure[i]
+		}
 	}
 	return out
+}
+
+// FitSeasonBeta returns the exponent β ∈ [0, MaxSeasonBeta] of Season that
+// maximises the log-likelihood of fit's labels under m's probabilities
+// moved from the calendar of ref (the log exposure m is calibrated on) to
+// each row's, p^exp(β·(e − ref)), by golden-section search to 1e-4 (on at
+// most 20,000 rows, a seeded sample). It returns 0 when fit has no
+// LogExposure, when its rows all share one calendar, or when no β > 0 is
+// more likely than none.
+func FitSeasonBeta(m *Model, fit Set, ref float64, seed uint64) float64 {
+	if fit.LogExposure == nil {
+		return 0
+	}
+	fit = sample(fit, 20000, seed)
+	spread := false
+	for _, e := range fit.LogExposure {
+		spread = spread || math.Abs(e-fit.LogExposure[0]) > 1e-9
+	}
+	if !spread {
+		return 0
+	}
+	base := *m
+	base.Season, base.expo = nil, 0
+	p := base.PredictAll(fit.X)
+	ll := func(beta float64) float64 {
+		var s float64
+		for i, pi := range p {
+			q := bound(math.Exp(math.Exp(beta*(fit.LogExposure[i]-ref)) * math.Log(pi)))
+			if fit.Churn[i] == 1 {
+				s += math.Log(q)
+			} else {
+				s += math.Log1p(-q)
+			}
+		}
+		return s
+	}
+	lo, hi := 0.0, float64(MaxSeasonBeta)
+	g := (math.Sqrt(5) - 1) / 2
+	a, b := hi-g*(hi-lo), lo+g*(hi-lo)
+	fa, fb := ll(a), ll(b)
+	for hi-lo > 1e-4 {
+		if fa > fb {
+			hi, b, fb = b, a, fa
+			a = hi - g*(hi-lo)
+			fa = ll(a)
+		} else {
+			lo, a, fa = a, b, fb
+			b = lo + g*(hi-lo)
+			fb = ll(b)
+		}
+	}
+	beta := (lo + hi) / 2
+	if !(ll(beta) > ll(0)) {
+		return 0
+	}
+	return beta
 }
 
 // RefitCandidates refits the learnt candidates of fs (fitted by
