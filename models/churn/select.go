@@ -50,16 +50,20 @@ type TestMetrics struct {
 // KindResult is one candidate across the folds: validation AUC (used for
 // the choice) and test metrics (used only for the baseline comparison).
 type KindResult struct {
-	Kind       string        `json:"kind"`
-	Baseline   bool          `json:"baseline,omitempty"`
-	ValAUC     []float64     `json:"validation_auc"`
-	MeanValAUC float64       `json:"mean_validation_auc"`
-	Test       []TestMetrics `json:"test"`
-	MeanAUC    float64       `json:"mean_test_auc"`
-	AUCCI      [2]float64    `json:"mean_test_auc_ci95"`
-	MeanBrier  float64       `json:"mean_test_brier"`
-	MeanECE    float64       `json:"mean_test_ece"`
-	Seconds    float64       `json:"seconds"`
+	Kind       string    `json:"kind"`
+	Baseline   bool      `json:"baseline,omitempty"`
+	ValAUC     []float64 `json:"validation_auc"`
+	MeanValAUC float64   `json:"mean_validation_auc"`
+	// ValLogLoss is each fold's validation log loss of the calibrated
+	// probability (Fitted.ValLogLoss), MeanValLogLoss their mean.
+	ValLogLoss     []float64     `json:"validation_log_loss"`
+	MeanValLogLoss float64       `json:"mean_validation_log_loss"`
+	Test           []TestMetrics `json:"test"`
+	MeanAUC        float64       `json:"mean_test_auc"`
+	AUCCI          [2]float64    `json:"mean_test_auc_ci95"`
+	MeanBrier      float64       `json:"mean_test_brier"`
+	MeanECE        float64       `json:"mean_test_ece"`
+	Seconds        float64       `json:"seconds"`
 	// Refitted: the newest fold's model was refitted on the training window
 	// moved forward to the validation snapshot (RefitCandidates).
 	Refitted bool `json:"refitted,omitempty"`
@@ -180,6 +184,7 @@ func RollingOrigin(folds []Fold, names, extra, stageCodes []string, o TrainOptio
 			p := m.PredictAll(f.TestSet.X)
 			sel.TestP[k] = append(sel.TestP[k], p)
 			r.ValAUC = append(r.ValAUC, ft.ValAUC)
+			r.ValLogLoss = append(r.ValLogLoss, ft.ValLogLoss)
 			r.Seconds += ft.Seconds
 			r.Test = append(r.Test, testMetrics(f.Test, f.TestSet.Churn, p))
 		}
@@ -193,7 +198,7 @@ func RollingOrigin(folds []Fold, names, extra, stageCodes []string, o TrainOptio
 		for fi := range kept {
 			ys, ps = append(ys, kept[fi].TestSet.Churn), append(ps, sel.TestP[k][fi])
 		}
-		r.MeanValAUC = mean(r.ValAUC)
+		r.MeanValAUC, r.MeanValLogLoss = mean(r.ValAUC), mean(r.ValLogLoss)
 		r.MeanAUC, r.MeanBrier, r.MeanECE = meanOf(r.Test, func(t TestMetrics) float64 { return t.AUC }),
 			meanOf(r.Test, func(t TestMetrics) float64 { return t.Brier }), meanOf(r.Test, func(t TestMetrics) float64 { return t.ECE })
 		r.AUCCI[0], r.AUCCI[1] = metrics.BootstrapMeanAUC(ys, ps, bootstrapReplicates, o.Seed+7)

@@ -119,9 +119,13 @@ type Candidate struct {
 // Fitted is one candidate fitted on a training set and calibrated on a
 // validation set.
 type Fitted struct {
-	Model   *Model
-	ValAUC  float64 // AUC of the uncalibrated score on the validation set (the blend's cross-fitted)
-	Seconds float64
+	Model  *Model
+	ValAUC float64 // AUC of the uncalibrated score on the validation set (the blend's cross-fitted)
+	// ValLogLoss is the log loss of the calibrated probability on the
+	// validation set: the single parts' Platt scaling is fitted there (two
+	// parameters), the blend's weights are cross-fitted like its AUC.
+	ValLogLoss float64
+	Seconds    float64
 }
 
 // FitCandidates fits every candidate kind of o on train and calibrates it
@@ -221,7 +225,8 @@ func FitCandidates(train, val Set, names, extra []string, o TrainOptions) ([]Fit
 			}
 			m := base
 			m.Kind, m.GBT, m.Logit, m.Stack = KindBlend, g, l, st
-			out = append(out, Fitted{Model: &m, ValAUC: crossFittedAUC(parts, Z, val.Churn),
+			auc, ll := crossFitted(parts, Z, val.Churn)
+			out = append(out, Fitted{Model: &m, ValAUC: auc, ValLogLoss: ll,
 				Seconds: secs[KindGBT] + secs[KindLogit] + time.Since(t0).Seconds()})
 			continue
 		}
@@ -232,7 +237,12 @@ func FitCandidates(train, val Set, names, extra []string, o TrainOptions) ([]Fit
 			return nil, err
 		}
 		m.Stack = st
-		out = append(out, Fitted{Model: m, ValAUC: metrics.AUC(val.Churn, links[kind]), Seconds: secs[kind] + time.Since(t0).Seconds()})
+		pv := make([]float64, len(links[kind]))
+		for i, z := range links[kind] {
+			pv[i] = bound(sigmoid(st.Intercept + st.Coef[0]*z))
+		}
+		out = append(out, Fitted{Model: m, ValAUC: metrics.AUC(val.Churn, links[kind]), ValLogLoss: metrics.LogLoss(val.Churn, pv),
+			Seconds: secs[kind] + time.Since(t0).Seconds()})
 	}
 	return out, nil
 }
@@ -270,9 +280,10 @@ func fitStack(parts []string, Z *mat.Dense, y []float64) (*Stack, error) {
 	return st, nil
 }
 
-// crossFittedAUC is the AUC of the blend on Z whose halves (even and odd
-// rows) are each scored by weights fitted on the other half.
-func crossFittedAUC(parts []string, Z *mat.Dense, y []float64) float64 {
+// crossFitted returns the AUC and the log loss of the blend on Z whose
+// halves (even and odd rows) are each scored by weights fitted on the other
+// half.
+func crossFitted(parts []string, Z *mat.Dense, y []float64) (auc, logLoss float64) {
 	r, c := Z.Dims()
 	score := make([]float64, r)
 	for h := 0; h < 2; h++ {
@@ -292,7 +303,7 @@ func crossFittedAUC(parts []string, Z *mat.Dense, y []float64) float64 {
 		}
 		st, err := fitStack(parts, Zf, yf)
 		if err != nil {
-			return math.NaN()
+			return math.NaN(), math.NaN()
 		}
 		for _, i := range evalRows {
 			z := st.Intercept
@@ -302,7 +313,11 @@ func crossFittedAUC(parts []string, Z *mat.Dense, y []float64) float64 {
 			score[i] = z
 		}
 	}
-	return metrics.AUC(y, score)
+	p := make([]float64, r)
+	for i, z := range score {
+		p[i] = bound(sigmoid(z))
+	}
+	return metrics.AUC(y, score), metrics.LogLoss(y, p)
 }
 
 // FitStage fits the predicted-stage model (multiclass boosted trees) on

@@ -73,11 +73,10 @@ func dayTime(d int32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 func Estimate(d Daily, through int32) (Index, error) {
 	last := min(through, d.First+int32(len(d.Repeat))-1)
 	type month struct {
-		idx        int // calendar month 0..11
-		t          float64
-		repeat     float64
-		exposure   float64 // customer-days
-		acquiredBy float64
+		idx      int // calendar month 0..11
+		t        float64
+		repeat   float64
+		exposure float64 // customer-days
 	}
 	var months []month
 	var acquired float64
@@ -105,7 +104,6 @@ func Estimate(d Daily, through int32) (Index, error) {
 			acquired += d.Acquired[k-d.First]
 			mo.repeat += d.Repeat[k-d.First]
 		}
-		mo.acquiredBy = acquired
 		months = append(months, mo)
 	}
 	const skip = 2
