@@ -147,6 +147,8 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 			return fmt.Errorf("%w: schema %s", ErrSchema, s)
 		}
 	}
+	var lastID string // the previous looked-up customer of this record, and its accumulator
+	var lastAcc *acc
 	for i := 0; i < int(rec.NumRows()); i++ {
 		day := data.DayOf(int64(ts.Value(i)))
 		if day > b.asOf {
@@ -158,13 +160,23 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 			continue // purchases and returns never change a subscriber's state: no lookup
 		}
 		id := ids.Value(i)
-		a := b.accs[id]
-		if a == nil {
-			if b.Keep != nil && !b.Keep(id) {
+		var a *acc
+		if id == lastID && lastID != "" {
+			// Exports list a customer's events together: one map look-up
+			// per run of them.
+			if a = lastAcc; a == nil {
+				continue // a customer of another shard
+			}
+		} else {
+			a = b.accs[id]
+			if a == nil && (b.Keep == nil || b.Keep(id)) {
+				a = &acc{lastUsage: -1 << 30}
+				b.accs[strings.Clone(id)] = a
+			}
+			lastID, lastAcc = id, a
+			if a == nil {
 				continue
 			}
-			a = &acc{lastUsage: -1 << 30}
-			b.accs[strings.Clone(id)] = a
 		}
 		if k != kNone {
 			e := sev{day: day, k: k, pend: -1, amount: nan}
