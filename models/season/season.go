@@ -77,6 +77,7 @@ func Estimate(d Daily, through int32) (Index, error) {
 		t        float64
 		repeat   float64
 		exposure float64 // customer-days
+		start    string  // YYYY-MM, for messages
 	}
 	var months []month
 	var acquired float64
@@ -97,7 +98,7 @@ func Estimate(d Daily, through int32) (Index, error) {
 		if hi > last {
 			break
 		}
-		mo := month{idx: int(ms.Month()) - 1, t: float64(len(months))}
+		mo := month{idx: int(ms.Month()) - 1, t: float64(len(months)), start: ms.Format("2006-01")}
 		for k := lo; k <= hi; k++ {
 			// Exposure: customers acquired before the day.
 			mo.exposure += acquired
@@ -114,7 +115,7 @@ func Estimate(d Daily, through int32) (Index, error) {
 	months = months[skip:]
 	for _, mo := range months {
 		if mo.repeat == 0 || mo.exposure == 0 {
-			return Index{}, fmt.Errorf("%w: no repeat purchase in a month of the window", ErrTooShort)
+			return Index{}, fmt.Errorf("%w: %s has no repeat purchase (a gap in the history?)", ErrTooShort, mo.start)
 		}
 	}
 	// Design: the trend (per year) and one level per calendar month (the
@@ -253,14 +254,19 @@ func poisson(X *mat.Dense, y, off []float64) ([]float64, error) {
 		}
 		var step float64
 		for j := 0; j < p; j++ {
-			beta[j] += delta.AtVec(j)
 			step = math.Max(step, math.Abs(delta.AtVec(j)))
+		}
+		// Damp a step that would move a log rate by more than 1: from the
+		// flat start Newton can overshoot on a month far from the mean.
+		damp := math.Min(1, 1/step)
+		for j := 0; j < p; j++ {
+			beta[j] += damp * delta.AtVec(j)
 		}
 		if step < 1e-10 {
 			return beta, nil
 		}
 	}
-	return beta, nil
+	return nil, fmt.Errorf("season: the month index did not converge in 50 Newton steps")
 }
 
 // LogExposure returns log of the mean month effect over the days

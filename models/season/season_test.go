@@ -137,6 +137,14 @@ func TestEstimateNeedsRepeatedMonths(t *testing.T) {
 
 	_, err = season.Estimate(season.Daily{}, day("2025-04-30"))
 	assert.ErrorIs(t, err, season.ErrTooShort, "an empty history")
+
+	// A month without a repeat purchase is a gap in the data, not a season.
+	for k := day("2024-09-01"); k <= day("2024-09-30"); k++ {
+		d.Repeat[k-d.First] = 0
+	}
+	_, err = season.Estimate(d, day("2025-07-31"))
+	require.ErrorIs(t, err, season.ErrTooShort)
+	assert.Contains(t, err.Error(), "2024-09 has no repeat purchase")
 }
 
 // A history whose busy months change from one year to the next (waves of
