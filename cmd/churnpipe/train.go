@@ -33,6 +33,7 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	force := fs.Bool("force", false, "promote to champion even if the promotion rule says no (recorded)")
 	seed := fs.Uint64("seed", 1, "random seed for row subsampling")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	noCal := fs.Bool("no-calendar", false, "keep each probability on the calendar of its calibration window: no month index (season_shift 1), for comparison")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -41,6 +42,7 @@ func runTrain(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	c := jobs.TrainConfig{}
+	c.Train.NoSeason = *noCal
 	if c.Input, err = in.input(); err != nil {
 		return err
 	}
@@ -97,6 +99,17 @@ func printTrainReport(w io.Writer, rep *pipeline.TrainReport) {
 		}
 	}
 	tw.Flush()
+	if sel := rep.Rolling; sel != nil {
+		var shifts []string
+		moved := false
+		for k, r := range sel.SeasonShift {
+			shifts = append(shifts, fmt.Sprintf("%s %.3f", sel.Folds[k], r))
+			moved = moved || r != 1
+		}
+		if moved {
+			fmt.Fprintf(w, "calendar: test probabilities moved from the validation window's month index to the test window's, p^r with r = %s\n", strings.Join(shifts, ", "))
+		}
+	}
 	fmt.Fprintf(w, "champion on the newest test snapshot %s: %d customers, churn rate %.3f, AUC %.4f · Brier %.4f · ECE %.4f · lift@10%% %.2f; probabilities within [%g, %g]\n",
 		rep.TestSnapshot, rep.TestCustomers, rep.TestChurnRate, rep.AUC, rep.Brier, rep.ECE, rep.LiftTop10, rep.ProbabilityBounds[0], rep.ProbabilityBounds[1])
 	fmt.Fprintf(w, "predicted stage: accuracy %.4f (stays the same %.4f) · macro-F1 %.4f (%.4f)\n",
