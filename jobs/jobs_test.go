@@ -155,6 +155,10 @@ func TestDemo(t *testing.T) {
 	assert.InDelta(t, 0.2, float64(a)/float64(buyers), 0.01)
 	b := count(t, db, `SELECT count(*) FROM customer_predictions WHERE value_tier = 'B'`)
 	assert.InDelta(t, 0.3, float64(b)/float64(buyers), 0.01, "tier B is the next 30 %% of buyers")
+	// The freshly trained model is the champion, and every buyer has a churn probability.
+	require.NotNil(t, res.Train.Promotion)
+	assert.True(t, res.Train.Promotion.Promote, res.Train.Promotion.Reason)
+	assert.Equal(t, buyers, count(t, db, `SELECT count(*) FROM customer_predictions WHERE purchase_days > 0 AND churn_probability IS NOT NULL`))
 }
 
 func TestExitCodes(t *testing.T) {
