@@ -58,6 +58,10 @@ type Options struct {
 	// means the first bad row stops the reader and Err returns it as a
 	// *ParseError.
 	Quarantine *Quarantine
+
+	// noPassThrough turns off the zero-copy path of passthrough.go (the
+	// tests compare both paths).
+	noPassThrough bool
 }
 
 // nCanon is the number of canonical columns, the optional ones included.
@@ -168,15 +172,16 @@ type Reader struct {
 	next    int // index in files of the next file to open
 	src     source
 
-	b    *array.RecordBuilder
-	idB  *array.StringBuilder
-	tmB  *array.TimestampBuilder
-	tyB  *array.StringBuilder
-	amB  *array.Float64Builder
-	evB  *array.StringBuilder    // event_id; nil when no file has one
-	sbB  *array.StringBuilder    // subscription_id; nil when no file has one
-	peB  *array.TimestampBuilder // period_end; nil when no file has one
-	rows int                     // rows in the builders
+	b      *array.RecordBuilder
+	idB    *array.StringBuilder
+	tmB    *array.TimestampBuilder
+	tyB    *array.StringBuilder
+	amB    *array.Float64Builder
+	evB    *array.StringBuilder    // event_id; nil when no file has one
+	sbB    *array.StringBuilder    // subscription_id; nil when no file has one
+	peB    *array.TimestampBuilder // period_end; nil when no file has one
+	passed int                     // batches handed on by the zero-copy path (tests)
+	rows   int                     // rows in the builders
 
 	// optional: the optional columns some file of the input has, so the
 	// records have the schema EventSchemaOf(optional).
@@ -475,6 +480,18 @@ func (r *Reader) Next() bool {
 			}
 			r.src = src
 			r.stats.Files++
+		}
+		if as, ok := r.src.(*arrowSource); ok && r.rows == 0 && r.optional == 0 && !r.opt.noPassThrough {
+			rec, err := as.passThrough(r.batch)
+			if err != nil {
+				r.err = err
+				break
+			}
+			if rec != nil {
+				r.rec = rec
+				r.passed++
+				return true
+			}
 		}
 		added, eof, err := r.src.fill(r.batch - r.rows)
 		r.rows += added
