@@ -61,6 +61,17 @@ func TestFoldsDoNotOverlap(t *testing.T) {
 	}
 }
 
+// loadHistory loads the history at path as training does (1 % reject limit,
+// a temporary quarantine); it is released when the test ends.
+func loadHistory(t *testing.T, path string) *pipeline.History {
+	t.Helper()
+	h, err := pipeline.LoadHistory(context.Background(), pipeline.Input{Path: path, MaxReject: 0.01,
+		Quarantine: filepath.Join(t.TempDir(), "q.csv")}, pipeline.Options{})
+	require.NoError(t, err)
+	t.Cleanup(h.Release)
+	return h
+}
+
 // TestTrainOnSyntheticHistory is issue 4's acceptance test on the demo data:
 // the calibrated churn model beats recency and BG/NBD, its ECE is ≤ 0.05, and
 // the predicted stage beats "the stage stays the same".
@@ -69,10 +80,7 @@ func TestTrainOnSyntheticHistory(t *testing.T) {
 		t.Skip("trains on 5,000 synthetic customers")
 	}
 	path := writeSynth(t, 5000, 11)
-	h, err := pipeline.LoadHistory(context.Background(), pipeline.Input{Path: path, MaxReject: 0.01,
-		Quarantine: filepath.Join(t.TempDir(), "q.csv")}, pipeline.Options{})
-	require.NoError(t, err)
-	defer h.Release()
+	h := loadHistory(t, path)
 	regDir := filepath.Join(t.TempDir(), "models")
 	rep, model, err := pipeline.Train(context.Background(), h, pipeline.TrainConfig{AsOf: synthEnd, Registry: regDir, Seed: 3}, pipeline.Options{})
 	require.NoError(t, err)
@@ -156,11 +164,7 @@ func TestTrainFollowsTheCalendar(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains twice on 5,000 synthetic customers")
 	}
-	path := writeSynth(t, 5000, 1)
-	h, err := pipeline.LoadHistory(context.Background(), pipeline.Input{Path: path, MaxReject: 0.01,
-		Quarantine: filepath.Join(t.TempDir(), "q.csv")}, pipeline.Options{})
-	require.NoError(t, err)
-	defer h.Release()
+	h := loadHistory(t, writeSynth(t, 5000, 1))
 	cfg := pipeline.TrainConfig{AsOf: synthEnd, Seed: 3}
 	rep, model, err := pipeline.Train(context.Background(), h, cfg, pipeline.Options{})
 	require.NoError(t, err)

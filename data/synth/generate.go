@@ -295,3 +295,31 @@ func Generate(ctx context.Context, cfg Config, alloc memory.Allocator, emit func
 	}
 	return st, firstErr
 }
+
+// TierRecords generates the named tier's calibrated history (Tier, then
+// Calibrate) for the given number of customers instead of the tier's, and
+// returns its records, held in memory (the caller releases them): the
+// input of the builders' benchmarks.
+func TierRecords(ctx context.Context, tier string, customers int, alloc memory.Allocator) ([]arrow.RecordBatch, error) {
+	cfg, err := Tier(tier)
+	if err != nil {
+		return nil, err
+	}
+	if cfg, err = Calibrate(cfg); err != nil {
+		return nil, err
+	}
+	cfg.Customers = customers
+	var recs []arrow.RecordBatch
+	_, err = Generate(ctx, cfg, alloc, func(rec arrow.RecordBatch) error {
+		rec.Retain()
+		recs = append(recs, rec)
+		return nil
+	})
+	if err != nil {
+		for _, r := range recs {
+			r.Release()
+		}
+		return nil, err
+	}
+	return recs, nil
+}

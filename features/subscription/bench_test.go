@@ -20,21 +20,7 @@ import (
 // customer, no subscriber) of 40,000 customers, ~2 M events, in the
 // generator's order (each customer's events together), generated once.
 var benchHistory = sync.OnceValues(func() ([]arrow.RecordBatch, error) {
-	cfg, err := synth.Tier("M")
-	if err != nil {
-		return nil, err
-	}
-	if cfg, err = synth.Calibrate(cfg); err != nil {
-		return nil, err
-	}
-	cfg.Customers = 40_000
-	var recs []arrow.RecordBatch
-	_, err = synth.Generate(context.Background(), cfg, memory.DefaultAllocator, func(rec arrow.RecordBatch) error {
-		rec.Retain()
-		recs = append(recs, rec)
-		return nil
-	})
-	return recs, err
+	return synth.TierRecords(context.Background(), "M", 40_000, memory.DefaultAllocator)
 })
 
 // shuffled is benchHistory with the rows of each record in a seeded random
