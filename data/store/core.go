@@ -422,6 +422,10 @@ type plan struct {
 	// subMetrics: the subscription columns (migration 8) and the subscriber
 	// rates of lifecycle_metrics (migration 9) exist.
 	subMetrics bool
+	// current is the current table's SQL name. An engine that writes the
+	// rows straight into it, inside the swap transaction, passes it as the
+	// staging table to swap, which then does not copy them.
+	current string
 }
 
 func (s *store) Publish(ctx context.Context, p Publication) error {
@@ -445,6 +449,7 @@ func (s *store) Publish(ctx context.Context, p Publication) error {
 	if err != nil {
 		return err
 	}
+	pl.current = s.d.tbl(s.table)
 	if ac, err := s.eng.columns(ctx, tAlerts); err != nil {
 		return fmt.Errorf("store: publish: %w", err)
 	} else if pl.alerts = len(ac) > 0; !pl.alerts && len(p.Alerts) > 0 {
@@ -610,6 +615,11 @@ func (s *store) swap(ctx context.Context, q querier, staging string, pl *plan) e
 	// the current table would wade through, and is read by hash joins; the
 	// history night is filled from it too, before the current table is
 	// rewritten.
+	if staging == cur {
+		// The rows are in the current table already (SQLite, see
+		// sqliteEngine.publish): only the history night is filled.
+		steps = steps[2:]
+	}
 	night := cur
 	if s.d.pg || pl.pub.HistoryOnly {
 		night = staging

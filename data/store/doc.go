@@ -27,16 +27,18 @@
 // # Publish contract
 //
 // Publish is atomic: a reader sees either the previous night or the new one,
-// never a mix and never an empty table. Rows are first loaded into a staging
-// table (SQLite: a TEMP table filled by prepared multi-row inserts inside one
-// transaction; PostgreSQL: pgx CopyFrom into an UNLOGGED table; MySQL/MariaDB:
-// a regular InnoDB table filled by 1,000-row INSERTs in one transaction, as
-// MySQL has no UNLOGGED tables), then a single
+// never a mix and never an empty table. PostgreSQL and MySQL/MariaDB first
+// load the rows into a staging table (PostgreSQL: pgx CopyFrom into an
+// UNLOGGED table; MySQL/MariaDB: a regular InnoDB table filled by 1,000-row
+// INSERTs in one transaction, as MySQL has no UNLOGGED tables), then a single
 // write transaction replaces the current table's rows (DELETE + INSERT … SELECT,
 // so views and grants on the table survive), replaces the history rows of that
 // as_of, and recomputes stage_transitions and lifecycle_metrics in SQL. SQLite
-// runs in WAL mode with a busy timeout, so readers keep seeing the previous
-// committed night while the transaction runs. A process killed at any point
+// has one writer and readers on WAL snapshots, so its write transaction
+// deletes the current rows and inserts the new ones straight into the table
+// (prepared multi-row inserts) before the same history and figure steps: the
+// rows are written once, and readers keep seeing the previous committed night
+// until the commit. A backfill (history only) stages into a TEMP table. A process killed at any point
 // leaves the previous night intact; its pipeline_runs row stays "running" until
 // the next run takes the lock (TryLock) and StartRun marks it failed with error
 // "abandoned".

@@ -162,6 +162,29 @@ func (e *sqliteEngine) publish(ctx context.Context, pl *plan, swap func(ctx cont
 		return err
 	}
 	defer conn.Close()
+	if !pl.pub.HistoryOnly {
+		// The night replaces the current table: write its rows straight into
+		// it inside the swap transaction. Readers keep the previous night (WAL
+		// snapshot) until the commit, a failure rolls everything back, and
+		// the rows are written once instead of into a staging table first
+		// and then copied (tier M: the copy was 4.7 of the publish's 20 s).
+		cols := make([]string, len(pl.cols))
+		for i, c := range pl.cols {
+			cols[i] = ident(c)
+		}
+		return immediateTx(ctx, conn, "BEGIN IMMEDIATE", func(q querier) error {
+			if _, err := q.exec(ctx, "DELETE FROM "+pl.current); err != nil {
+				return fmt.Errorf("clear current: %w", err)
+			}
+			if err := e.stage(ctx, conn, pl.current, cols, pl); err != nil {
+				return fmt.Errorf("staging: %w", err)
+			}
+			if testHook != nil {
+				testHook("staged")
+			}
+			return swap(ctx, q, pl.current)
+		})
+	}
 	const stagingName = "churnpipe_staging"
 	staging := "temp." + ident(stagingName)
 	cols := make([]string, len(pl.cols))
