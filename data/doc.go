@@ -55,6 +55,12 @@
 // corrupt Parquet or Arrow file) are errors from Open or Err that name the
 // file.
 //
+// A Parquet or Arrow batch whose columns are already the canonical types
+// and whose rows need no conversion (plain ASCII ids and types, plausible
+// times, finite amounts, no optional columns) is handed on as a zero-copy
+// slice of the decoded batch; every other batch is converted row by row.
+// Both give the same rows in the same batches (passthrough.go).
+//
 // # Writing
 //
 // CreateFile writes records of any schema to Parquet (zstd), Arrow IPC or
