@@ -3,7 +3,8 @@
 // point-in-time snapshots, calibrated on a later validation snapshot and
 // compared on a test snapshot with two baselines, "days to period end" and
 // the retention model (sBG) alone. A candidate that does not beat both is
-// never stored: the best baseline, calibrated the same way, is the model.
+// never stored: the baseline of lowest mean test Brier score, calibrated the
+// same way, is the model.
 //
 // The model is plain data that round-trips through encoding/json; the
 // registry stores it next to the buyer churn model (docs/model-format.md).
@@ -87,7 +88,7 @@ type Report struct {
 	TestPositives      int         `json:"test_positives"`
 	Candidates         []Candidate `json:"candidates,omitempty"`
 	// Kind is the stored model's: KindLogit when it beats both baselines,
-	// else the best baseline (by mean test AUC).
+	// else the baseline of lowest mean test Brier score.
 	Kind           string `json:"kind,omitempty"`
 	BeatsBaselines bool   `json:"beats_baselines"`
 	Verdict        string `json:"verdict"`
@@ -226,7 +227,7 @@ type Options struct {
 // validation rows and evaluates the three on its test rows. The stored
 // model is the newest fold's logistic model when its mean test AUC is above
 // and its mean test Brier score below both baselines', else the newest
-// fold's best baseline (by mean test AUC). The report says which and why
+// fold's baseline of lowest mean test Brier score. The report says which and why
 // (Verdict). folds[0] is the newest; the others are dropped when they lack
 // data. Errors wrap ErrTooFewData or come from the fits.
 func Train(folds []Fold, o Options) (*Model, Report, error) {
@@ -351,7 +352,10 @@ func decide(r *Report) {
 		if !b.Baseline {
 			continue
 		}
-		if best == "" || b.AUC > r.Candidate(best).AUC {
+		// The stored model publishes probabilities: the fallback is the
+		// baseline of the proper score, the lowest mean test Brier (as the
+		// buyers' churn model's, churn.Selection.BaselineChampion).
+		if best == "" || b.Brier < r.Candidate(best).Brier {
 			best = b.Kind
 		}
 		if !(c.AUC > b.AUC) {

@@ -96,6 +96,7 @@ func TestTrainLoserNotStored(t *testing.T) {
 	assert.Contains(t, rep.Verdict, "does not beat the baselines")
 	assert.Contains(t, rep.Verdict, "days_to_period_end baseline")
 	assert.Less(t, rep.Candidate(cancel.KindLogit).AUC, rep.Candidate(cancel.KindDaysToEnd).AUC)
+	assert.Less(t, rep.Candidate(cancel.KindDaysToEnd).Brier, rep.Candidate(cancel.KindSBG).Brier, "the fallback is the baseline of lowest Brier")
 	// Calibrated: fewer days to the end, a higher probability.
 	assert.Greater(t, m.Predict([]float64{1, 5, 0.1}), m.Predict([]float64{29, 5, 0.1}))
 	assert.Less(t, rep.Candidate(cancel.KindDaysToEnd).ECE, 0.05)
