@@ -319,7 +319,6 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 		daily := h.Daily(cfg.AsOf)
 		var refitDays0 []string
 		var refitRows0 int
-		var valSnap0 *Snapshot
 		for k, fd := range cfg.folds(h.First) {
 			tooShort := fmt.Errorf("%w: history %s..%s is too short for a %d-day horizon: need data from %s (first training snapshot) to %s",
 				churn.ErrTooFewData, h.First.Format(time.DateOnly), h.Last.Format(time.DateOnly), cfg.HorizonDays,
@@ -362,7 +361,7 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 					refitRows0 = len(stack(refitSnaps).Churn)
 				}
 				rep.ValidationSnapshot = fd.Val.Format(time.DateOnly)
-				testSnap0, valSnap0, firstTrain = testSnap, valSnap, fd.Train[0]
+				testSnap0, firstTrain = testSnap, fd.Train[0]
 			}
 			fold := churn.Fold{Test: fd.Test.Format(time.DateOnly), Train: trainSet, Val: valSnap.set(), TestSet: testSnap.set()}
 			if len(refitSnaps) > 0 {
@@ -380,7 +379,6 @@ func Train(ctx context.Context, h *History, cfg TrainConfig, opt Options) (*Trai
 			}
 			folds = append(folds, fold)
 		}
-		_ = valSnap0
 		sel, model, err := churn.RollingOrigin(folds, names, ExtraNames, StageCodes(), cfg.Train)
 		if err != nil {
 			return nil, err

@@ -83,7 +83,7 @@ type Model struct {
 // the index turns P(no purchase) = exp(−Λ·E₀) into exp(−Λ·E), a shift of
 // the complementary log-log link (a customer held for gone, p near 1, stays
 // so); Beta < 1 damps a calendar the labels follow only in part. Beta is
-// fitted on the training snapshots (FitSeasonBeta) and lies in
+// fitted on the training snapshots (fitSeasonBeta) and lies in
 // [0, MaxSeasonBeta].
 type Season struct {
 	Index          season.Index `json:"index"`

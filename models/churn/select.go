@@ -233,7 +233,7 @@ func RollingOrigin(folds []Fold, names, extra, stageCodes []string, o TrainOptio
 
 // seasonal gives every model of fs the fold's Season, with the validation
 // snapshot's calendar as the reference (the candidates are calibrated on
-// it) and one exponent for all: FitSeasonBeta with the BTYD baseline, which
+// it) and one exponent for all: fitSeasonBeta with the BTYD baseline, which
 // is calibrated out of time on the validation snapshot, on every training
 // snapshot of the fold (Train and Refit, whose windows span the most
 // calendar). It returns the exponent the test probabilities are raised to,
@@ -251,7 +251,7 @@ func seasonal(fs []Fitted, f Fold, o TrainOptions) float64 {
 	var beta float64
 	for _, ft := range fs {
 		if ft.Model.Kind == KindBTYD {
-			beta = FitSeasonBeta(ft.Model, fit, ref, o.Seed+13)
+			beta = fitSeasonBeta(ft.Model, fit, ref, o.Seed+13)
 		}
 	}
 	if beta == 0 {

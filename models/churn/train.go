@@ -458,14 +458,14 @@ func sample(s Set, n int, seed uint64) Set {
 	return out
 }
 
-// FitSeasonBeta returns the exponent β ∈ [0, MaxSeasonBeta] of Season that
+// fitSeasonBeta returns the exponent β ∈ [0, MaxSeasonBeta] of Season that
 // maximises the log-likelihood of fit's labels under m's probabilities
 // moved from the calendar of ref (the log exposure m is calibrated on) to
 // each row's, p^exp(β·(e − ref)), by golden-section search to 1e-4 (on at
 // most 20,000 rows, a seeded sample). It returns 0 when fit has no
 // LogExposure, when its rows all share one calendar, or when no β > 0 is
 // more likely than none.
-func FitSeasonBeta(m *Model, fit Set, ref float64, seed uint64) float64 {
+func fitSeasonBeta(m *Model, fit Set, ref float64, seed uint64) float64 {
 	if fit.LogExposure == nil {
 		return 0
 	}
