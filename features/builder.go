@@ -146,6 +146,7 @@ type Builder struct {
 
 	inflight sync.WaitGroup // workers folding the last record
 	finished bool
+	cal      *Calibration // WithCalibration; filled by Finish
 }
 
 // NewBuilder returns a Builder for the UTC calendar day of asOf. It panics
@@ -522,6 +523,9 @@ func (b *Builder) Finish(mem memory.Allocator) arrow.RecordBatch {
 			ds = days
 		}
 		wr.write(b.asOf, b.asOfMon, a, ds)
+		if b.cal != nil {
+			b.cal.add(a, ds)
+		}
 		a.days, a.pre = nil, nil // free as we go
 	}
 	if len(b.parts) == 1 {

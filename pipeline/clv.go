@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/churnpipe/churnpipe/features"
 	"github.com/churnpipe/churnpipe/models/btyd"
 )
 
@@ -149,7 +150,10 @@ func FitCLV(feat arrow.RecordBatch, o CLVOptions) (*CLVModels, error) {
 // HoldoutDays) that clv.model: auto compares the count models on.
 type Calibration struct {
 	Features arrow.RecordBatch
-	End      time.Time
+	// Summary, when Features is nil, is the night builder's summary of the
+	// buyers at End (features.WithCalibration): the same rows.
+	Summary *features.Calibration
+	End     time.Time
 }
 
 // FitCLVHoldout is FitCLV with the calibration table of clv.model: auto;
@@ -511,7 +515,13 @@ func (m *CLVModels) choose(feat arrow.RecordBatch, cal *Calibration, o CLVOption
 		m.Warnings = append(m.Warnings, fmt.Sprintf("clv: model auto: no history before the %d-day holdout to compare on: %s used", o.HoldoutDays, autoFallback))
 		return autoFallback, nil
 	}
-	hs, err := NewHoldoutSet(cal.Features, feat, o.Unit, o.HoldoutDays)
+	var hs HoldoutSet
+	var err error
+	if cal.Features != nil {
+		hs, err = NewHoldoutSet(cal.Features, feat, o.Unit, o.HoldoutDays)
+	} else {
+		hs, err = holdoutFromSummary(cal.Summary, feat, o.Unit, o.HoldoutDays)
+	}
 	if err != nil {
 		return "", err
 	}

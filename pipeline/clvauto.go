@@ -110,15 +110,9 @@ func NewHoldoutSet(cal, end arrow.RecordBatch, unit btyd.TimeUnit, holdoutDays i
 	if err != nil {
 		return HoldoutSet{}, err
 	}
-	efc, err := newFeatureCols(end)
+	xEnd, err := holdoutCounts(end)
 	if err != nil {
 		return HoldoutSet{}, err
-	}
-	xEnd := make(map[string]int32, efc.id.Len())
-	for i := 0; i < efc.id.Len(); i++ {
-		if efc.since.IsValid(i) {
-			xEnd[efc.id.Value(i)] = efc.x.Value(i)
-		}
 	}
 	d, rows, _ := cfc.summary(unit)
 	hs := HoldoutSet{Cal: d, IDs: make([]string, len(rows)), Actual: make([]float64, len(rows)),
@@ -131,6 +125,22 @@ func NewHoldoutSet(cal, end arrow.RecordBatch, unit btyd.TimeUnit, holdoutDays i
 		}
 	}
 	return hs, nil
+}
+
+// holdoutCounts maps every buyer of the feature table at the holdout's end
+// to its repeat purchases.
+func holdoutCounts(end arrow.RecordBatch) (map[string]int32, error) {
+	efc, err := newFeatureCols(end)
+	if err != nil {
+		return nil, err
+	}
+	xEnd := make(map[string]int32, efc.id.Len())
+	for i := 0; i < efc.id.Len(); i++ {
+		if efc.since.IsValid(i) {
+			xEnd[efc.id.Value(i)] = efc.x.Value(i)
+		}
+	}
+	return xEnd, nil
 }
 
 // Compare fits the three count models on the calibration summary and scores
@@ -205,43 +215,52 @@ func Compare(hs HoldoutSet, workers int) ModelComparison {
 	return mc
 }
 
-// calibrationTap builds, during the night's one read of the history, the
-// feature table at as_of − HoldoutDays that clv.model: auto compares the
-// count models on (nil when the model is not auto, or the night is
-// finalized from shards): the same filtered records go to a second builder,
-// so the history is read, deduplicated and quarantined once.
-type calibrationTap struct {
-	b   *features.Builder
-	end time.Time
-}
-
-func newCalibrationTap(cfg NightlyConfig, asOf time.Time) (*calibrationTap, error) {
+// calibrationEnd returns the calibration day of clv.model: auto, as_of −
+// HoldoutDays, and false when the night compares no count models (the model
+// is not auto, or the night is finalized from shards). The night's builder
+// then summarises the buyers at that day too (features.WithCalibration), so
+// the history is read, deduplicated and folded once.
+func calibrationEnd(cfg NightlyConfig, asOf time.Time) (time.Time, bool) {
 	o := cfg.CLV.withDefaults()
 	if cfg.CLV.Disabled || o.Model != ModelAuto || cfg.FromShards != "" {
-		return nil, nil
+		return time.Time{}, false
 	}
 	end := asOf.AddDate(0, 0, -o.HoldoutDays)
-	var bopts []features.Option
-	if cfg.Input.Shards > 1 {
-		bopts = append(bopts, features.WithShard(cfg.Input.Shard, cfg.Input.Shards))
+	if o.HoldoutDays < 1 {
+		return time.Time{}, false
 	}
-	b, err := features.NewBuilderErr(end, bopts...)
-	if err != nil {
-		return nil, err
-	}
-	return &calibrationTap{b: b, end: end}, nil
+	return end, true
 }
 
-// Add is the tap: it feeds one filtered record batch to the builder.
-func (c *calibrationTap) Add(rec arrow.RecordBatch) error { return c.b.Add(rec) }
-
-// Finish returns the calibration table, or nil when nobody had an event by
-// its end (auto then falls back, with a recorded warning).
-func (c *calibrationTap) Finish(opt Options) *Calibration {
-	if c == nil || c.b.Customers() == 0 {
+// calibrationOf wraps the builder's summary, or returns nil when nobody had
+// an event by its end (auto then falls back, with a recorded warning).
+func calibrationOf(c *features.Calibration, end time.Time) *Calibration {
+	if c == nil || c.Customers == 0 {
 		return nil
 	}
-	return &Calibration{Features: c.b.Finish(opt.withDefaults().Alloc), End: c.end}
+	return &Calibration{Summary: c, End: end}
+}
+
+// holdoutFromSummary is NewHoldoutSet with the calibration side given as the
+// night builder's summary (the same rows in the same order).
+func holdoutFromSummary(c *features.Calibration, end arrow.RecordBatch, unit btyd.TimeUnit, holdoutDays int) (HoldoutSet, error) {
+	xEnd, err := holdoutCounts(end)
+	if err != nil {
+		return HoldoutSet{}, err
+	}
+	n := len(c.IDs)
+	days := unit.Days()
+	hs := HoldoutSet{Cal: btyd.Data{X: make([]float64, n), Tx: make([]float64, n), T: make([]float64, n)},
+		IDs: c.IDs, Actual: make([]float64, n), Horizon: float64(holdoutDays) / days}
+	for k, id := range c.IDs {
+		hs.Cal.X[k] = float64(c.X[k])
+		hs.Cal.Tx[k] = float64(c.Tx[k]) / days
+		hs.Cal.T[k] = float64(c.T[k]) / days
+		if xe, ok := xEnd[id]; ok {
+			hs.Actual[k] = math.Max(0, float64(xe-c.X[k]))
+		}
+	}
+	return hs, nil
 }
 
 // Order returns the candidates' models in the order the rule prefers them:

@@ -115,10 +115,10 @@ func TestPAliveHonest(t *testing.T) {
 	}
 }
 
-// TestNightlyCalibrationInOneRead: clv.model: auto's calibration table (the
-// features at as_of − 90 days) is built during the night's one read of the
-// history; the comparison it records equals the one from a separate read
-// at the calibration end, to the last bit.
+// TestNightlyCalibrationInOneRead: clv.model: auto's calibration summary
+// (the buyers at as_of − 90 days) comes from the night's one builder
+// (features.WithCalibration); the comparison it records equals the one from
+// a separate read and feature table at the calibration end, to the last bit.
 func TestNightlyCalibrationInOneRead(t *testing.T) {
 	input := WriteTestSynth(t, 2000, 11)
 	dir := t.TempDir()

@@ -217,12 +217,24 @@ type nightProfile struct {
 	Score    *gate.Reference           `json:"score,omitempty"`
 }
 
-func newNightProfile(feed *gate.Feed, cols map[string][]float64, scores []float64) nightProfile {
-	p := nightProfile{Feed: feed, Features: map[string]gate.Reference{}}
+// featureReferences bins every column of cols for tonight's profile (a
+// column without a value is left out).
+func featureReferences(cols map[string][]float64) map[string]gate.Reference {
+	refs := map[string]gate.Reference{}
 	for n, v := range cols {
 		if ref, err := gate.NewReference(v, 0); err == nil {
-			p.Features[n] = ref
+			refs[n] = ref
 		}
+	}
+	return refs
+}
+
+// newNightProfile is tonight's profile: the feed counts, the feature
+// references (featureReferences) and the churn scores binned.
+func newNightProfile(feed *gate.Feed, refs map[string]gate.Reference, scores []float64) nightProfile {
+	p := nightProfile{Feed: feed, Features: refs}
+	if p.Features == nil {
+		p.Features = map[string]gate.Reference{}
 	}
 	if len(scores) > 0 {
 		if ref, err := gate.NewReference(scores, 0); err == nil {

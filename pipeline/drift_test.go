@@ -43,7 +43,7 @@ func TestNightScopeShiftsTheCalendar(t *testing.T) {
 		"spend_mean":            col(func(i int) float64 { return float64(10 + i%50) }),
 		"season_sin":            col(func(int) float64 { return 0.51 }),
 	}
-	prof := newNightProfile(nil, lastCols, nil)
+	prof := newNightProfile(nil, featureReferences(lastCols), nil)
 	refs, vals, cmp := nightScope(prof.Features, tonight, lastAsOf, asOf)
 	assert.ElementsMatch(t, []string{"tenure_days", "tenure_months", "activity_m2", "spend_mean"}, cmp.Features)
 	assert.Equal(t, []string{"activity_m1"}, cmp.NotCompared["a calendar month not covered by the last published night"])

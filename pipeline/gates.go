@@ -17,10 +17,11 @@ import (
 // gateState carries the night's gate inputs from the feed checks (right
 // after reading, before any model is fitted) to the final evaluation.
 type gateState struct {
-	cfg     gate.Config
-	in      gate.Input
-	last    *nightProfile // the last published night's profile; nil = none
-	cols    map[string][]float64
+	cfg  gate.Config
+	in   gate.Input
+	last *nightProfile // the last published night's profile; nil = none
+	// refs are tonight's feature columns binned, for its profile.
+	refs    map[string]gate.Reference
 	compare []gate.Comparison
 	log     *slog.Logger
 	// lastRun is the last published run (haveLast), for churnColumnsGate.
@@ -82,13 +83,19 @@ func feedGates(ctx context.Context, st store.Store, cfg NightlyConfig, asOf time
 		}
 	}
 	if feat != nil {
-		gs.cols = numericColumns(feat)
+		// Tonight's feature columns as float64 (~330 MB at 1 M customers)
+		// live only here: their binned profile for the next night and the
+		// night-over-night check are kept, not the values.
+		cols := numericColumns(feat)
 		if gs.last != nil && len(gs.last.Features) > 0 {
 			var cmp gate.Comparison
-			gs.in.NightRefs, gs.in.NightFeatures, cmp = nightScope(gs.last.Features, gs.cols, last.AsOf, asOf)
+			gs.in.NightRefs, gs.in.NightFeatures, cmp = nightScope(gs.last.Features, cols, last.AsOf, asOf)
 			cmp.Against = "run " + last.ID + ", " + cmp.Against
 			gs.compare = append(gs.compare, cmp)
 		}
+		gs.in.NightChecked = gate.NightFeatureCheck(gs.cfg, gs.in)
+		gs.in.NightRefs, gs.in.NightFeatures = nil, nil
+		gs.refs = featureReferences(cols)
 	}
 	if rep := gate.Evaluate(gs.cfg, gs.in); rep.Blocked() && !cfg.ForcePublish {
 		return gs, gs.record(cfg, res, rep, nil)
@@ -154,7 +161,7 @@ func (gs *gateState) record(cfg NightlyConfig, res *NightlyResult, rep gate.Repo
 	}
 	res.Gates = rep
 	res.Run.Details["gates"] = rep
-	res.Run.Details["profile"] = newNightProfile(gs.in.Feed, gs.cols, scores)
+	res.Run.Details["profile"] = newNightProfile(gs.in.Feed, gs.refs, scores)
 	for _, r := range rep.Failed(gate.Warn) {
 		gs.log.Warn("quality gate warning", "gate", r.Name, "value", r.Value, "message", r.Message)
 	}

@@ -61,6 +61,13 @@ type IngestStats struct {
 // (caller releases) and what happened to the rows. It fails with an error
 // wrapping data.ErrTooManyRejects when the reject limit is exceeded.
 func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (arrow.RecordBatch, IngestStats, error) {
+	rec, st, _, err := buildFeatures(ctx, in, asOf, opt, time.Time{}, false)
+	return rec, st, err
+}
+
+// buildFeatures is BuildFeatures that, with withCal, also returns the
+// builder's summary of the buyers at calEnd (features.WithCalibration).
+func buildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options, calEnd time.Time, withCal bool) (arrow.RecordBatch, IngestStats, *features.Calibration, error) {
 	var st IngestStats
 	opt = opt.withDefaults()
 	var bopts []features.Option
@@ -69,13 +76,16 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 		bopts = append(bopts, features.WithShard(in.Shard, in.Shards))
 		ro.Shard, ro.Shards = in.Shard, in.Shards
 	}
+	if withCal {
+		bopts = append(bopts, features.WithCalibration(calEnd))
+	}
 	b, err := features.NewBuilderErr(asOf, bopts...)
 	if err != nil {
-		return nil, st, err
+		return nil, st, nil, err
 	}
 	src, err := openQuarantined(ctx, in, ro, "quarantine.csv", opt)
 	if err != nil {
-		return nil, st, err
+		return nil, st, nil, err
 	}
 	expect := int64(-1)
 	if e, ok := src.Source.(interface{ ExpectedRows() int64 }); ok {
@@ -112,15 +122,16 @@ func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (
 			"max_characters", data.MaxIDLength, "quarantine", used)
 	}
 	if err != nil {
-		return nil, st, err
+		return nil, st, nil, err
 	}
 	if b.Customers() == 0 {
-		return nil, st, fmt.Errorf("%w: no customer has an event on or before %s (%d rows read, %d after the as-of day)",
+		return nil, st, nil, fmt.Errorf("%w: no customer has an event on or before %s (%d rows read, %d after the as-of day)",
 			ErrNoCustomers, asOf.Format(time.DateOnly), st.RowsRead, st.RowsExcluded)
 	}
 	opt.Logger.Info("features built", "customers", st.Customers, "rows_used", st.RowsUsed,
 		"rows_rejected", st.RowsRejected, "rows_excluded", st.RowsExcluded, "rows_duplicate", st.RowsDuplicate, "rows_identical", st.RowsIdentical)
-	return b.Finish(opt.Alloc), st, nil
+	rec := b.Finish(opt.Alloc)
+	return rec, st, b.Calibration(), nil
 }
 
 // ErrNoCustomers is returned when the history has no customer at the as-of day.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/data/store"
+	"github.com/churnpipe/churnpipe/features"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
 	"github.com/churnpipe/churnpipe/features/subscription"
@@ -218,7 +219,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	var feat arrow.RecordBatch
 	var ing IngestStats
 	var subTap *SubscriberTap
-	var calTap *calibrationTap
+	var cal *Calibration
 	if cfg.FromShards != "" {
 		feat, ing, err = readShards(cfg.FromShards, asOf, cfg.Shards, opt)
 		if err == nil && !cfg.Subscriptions.Disabled {
@@ -237,12 +238,6 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 			}
 			taps = append(taps, subTap.Add)
 		}
-		if calTap, err = newCalibrationTap(cfg, asOf); err != nil {
-			return res, err
-		}
-		if calTap != nil {
-			taps = append(taps, calTap.Add)
-		}
 		if len(taps) > 0 {
 			fopt.tap = func(rec arrow.RecordBatch) error {
 				for _, tap := range taps {
@@ -253,7 +248,11 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 				return nil
 			}
 		}
-		feat, ing, err = BuildFeatures(ctx, cfg.Input, asOf, fopt)
+		calEnd, compare := calibrationEnd(cfg, asOf)
+		var sum *features.Calibration
+		feat, ing, sum, err = buildFeatures(ctx, cfg.Input, asOf, fopt, calEnd, compare)
+		cal = calibrationOf(sum, calEnd)
+		subTap.seal()
 	}
 	tm.lap("read_features")
 	res.Ingest = ing
@@ -285,11 +284,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 	var clv *CLVModels
 	if !cfg.CLV.Disabled {
 		pauseAt("fit")
-		cal := calTap.Finish(opt)
 		clv, err = FitCLVHoldout(feat, cal, cfg.CLV)
-		if cal != nil {
-			cal.Features.Release()
-		}
 		if err != nil {
 			return res, err
 		}

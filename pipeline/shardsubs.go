@@ -50,7 +50,7 @@ func writeShardSubscribers(base string, t *SubscriberTap) error {
 		}
 		return nil
 	}
-	return saveJSON(path, shardSubscribers{Rules: t.o.Rules, HorizonDays: t.o.HorizonDays, Now: t.now.Finish(), Past: t.past.Finish()})
+	return saveJSON(path, shardSubscribers{Rules: t.o.Rules, HorizonDays: t.o.HorizonDays, Now: t.finishNow(), Past: t.finishPast()})
 }
 
 // readShardSubscribers merges the n workers' subscriber states into a tap

@@ -20,7 +20,7 @@ func init() {
 }
 
 func runBench(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, lf := newFlags("bench", "bench --tier S|M|L [--dir DIR] [--db DSN] [--keep=false] [--read-pass] [--feature-pass] [--csv] [--cpuprofile FILE] [--shards N] [--registry DIR]\n       bench --real DIR [--quick] [--postgres URL] [--only NAME,…] [--json]   (the real-data acceptance table)")
+	fs, lf := newFlags("bench", "bench --tier S|M|L [--dir DIR] [--db DSN] [--keep=false] [--read-pass] [--feature-pass] [--csv] [--cpuprofile FILE] [--heapprofile PREFIX] [--shards N] [--registry DIR]\n       bench --real DIR [--quick] [--postgres URL] [--only NAME,…] [--json]   (the real-data acceptance table)")
 	var c bench.Config
 	fs.StringVar(&c.Tier, "tier", "S", "tier: S (10 k customers, ~1 M events), M (1 M, ~50 M), L (10 M, ~500 M)")
 	fs.StringVar(&c.Dir, "dir", bench.DefaultDir, "folder for the generated history (reused when present), the database and the quarantine")
@@ -30,6 +30,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&c.FeaturePass, "feature-pass", false, "also time the feature builder alone on the history held in memory (~2 GB for M; not for L)")
 	fs.BoolVar(&c.CSV, "csv", false, "also write the history as CSV beside the Parquet file (for the pandas peer)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the CPU profile of the nightly run to this file")
+	fs.StringVar(&c.HeapProfile, "heapprofile", "", "after each step of the nightly run, write the live heap to PREFIX-<step>.pprof (forces a GC per step)")
 	fs.StringVar(&c.Registry, "registry", "", "apply this registry's champion churn model, as a production night does (train it first, e.g. on one partition: churnpipe train --input …/part-00000-of-00004.parquet)")
 	fs.IntVar(&c.Shards, "shards", 0, "run the night sharded: partition the history into N files (cached), run the N workers one after another, then the finalize step")
 	real := fs.String("real", "", "run the real-data acceptance suite on this data folder (e.g. ../shared/data): train, then nightly with that registry, per history; prints one table")

@@ -309,7 +309,15 @@ func (s *State) Current() (Spell, bool) {
 // Finish returns the states of the contractual customers, sorted by id.
 // Customers with usage events only are not contractual and not returned.
 func (b *Builder) Finish() []State {
-	out := make([]State, 0, len(b.accs))
+	// Most accounts of a mixed history are buyers with usage only (no
+	// subscription event): size the result by the subscribers, not by them.
+	n := 0
+	for _, a := range b.accs {
+		if len(a.evs) > 0 {
+			n++
+		}
+	}
+	out := make([]State, 0, n)
 	for id, a := range b.accs {
 		if len(a.evs) == 0 {
 			continue

@@ -1,6 +1,7 @@
 package subscription
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -131,4 +132,25 @@ func TestRulesValidate(t *testing.T) {
 	assert.ErrorIs(t, Rules{TrialDays: -1}.WithDefaults().Validate(), ErrRules)
 	assert.ErrorIs(t, Rules{HighRisk: 2}.WithDefaults().Validate(), ErrRules)
 	assert.NoError(t, DefaultRules().Validate())
+}
+
+// TestFinishSizedBySubscribers: the states of a history of many usage-only
+// customers and one subscriber take one state's room, not one per customer
+// (the builder follows every customer with usage until Finish).
+func TestFinishSizedBySubscribers(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	evs := []ev{{"sub", "2025-06-01", "subscribe", 20}}
+	for i := range 1000 {
+		evs = append(evs, ev{id: fmt.Sprintf("visitor%04d", i), day: "2025-06-10", typ: "visit", amount: math.NaN()})
+	}
+	b, err := NewBuilder(time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC), Rules{})
+	require.NoError(t, err)
+	rec := record(t, mem, evs)
+	require.NoError(t, b.Add(rec))
+	rec.Release()
+	states := b.Finish()
+	require.Len(t, states, 1)
+	assert.Equal(t, "sub", states[0].ID)
+	assert.Equal(t, 1, cap(states), "capacity for the subscribers only")
 }

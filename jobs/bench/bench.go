@@ -63,6 +63,11 @@ type Config struct {
 	// CPUProfile, if set, is a file that receives the CPU profile of the
 	// nightly run (go tool pprof).
 	CPUProfile string
+	// HeapProfile, if set, is a file name prefix: at the end of every step of
+	// the nightly run the live heap (after a forced GC, so the step's time
+	// includes it) is written to <HeapProfile>-<step>.pprof (go tool pprof
+	// -sample_index=inuse_space).
+	HeapProfile string
 	// Registry, if set, is a model registry whose champion churn model the
 	// nightly run applies (churn probability, risk, predicted stage, top
 	// reasons), as a production night does; "" scores without one.
@@ -241,6 +246,15 @@ func Run(ctx context.Context, c Config, opt pipeline.Options) (Result, error) {
 			if onStep != nil {
 				onStep(step)
 			}
+		}
+	}
+	if c.HeapProfile != "" {
+		onStep := opt.OnStep
+		opt.OnStep = func(step string) {
+			if onStep != nil {
+				onStep(step) // the step's peak RSS first
+			}
+			writeHeapProfile(c.HeapProfile+"-"+step+".pprof", opt.Logger)
 		}
 	}
 	if c.CPUProfile != "" {
@@ -445,4 +459,20 @@ func parseVmHWM(status []byte) int64 {
 		return kb << 10
 	}
 	return 0
+}
+
+// writeHeapProfile writes the live heap to path after a GC; a failure is
+// logged, not returned (a profile is a diagnostic, not the benchmark).
+func writeHeapProfile(path string, log *slog.Logger) {
+	runtime.GC()
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("heap").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil && log != nil {
+		log.Warn("heap profile not written", "path", path, "err", err)
+	}
 }

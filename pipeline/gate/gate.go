@@ -270,6 +270,25 @@ type Input struct {
 	NightRefs      map[string]Reference
 	NightFeatures  map[string][]float64
 	NightScoreRef  *Reference
+	// NightChecked, when non-nil, is the feature_psi_night check computed
+	// earlier (NightFeatureCheck) for this night: Evaluate reports it instead
+	// of comparing NightFeatures with NightRefs again, so that a caller
+	// evaluating a night twice (before and after scoring) need not keep
+	// tonight's feature values in between.
+	NightChecked *NightCheck
+}
+
+// NightCheck is the outcome of the feature_psi_night check.
+type NightCheck struct {
+	Result Result
+	Drift  []Drift
+}
+
+// NightFeatureCheck computes the feature_psi_night check of in under cfg,
+// as Evaluate does (see Input.NightChecked).
+func NightFeatureCheck(cfg Config, in Input) *NightCheck {
+	r, d := FeaturePSINight(in.NightRefs, in.NightFeatures, cfg.PSIWarn, cfg.PSIBlock, cfg.WorstFeatures)
+	return &NightCheck{Result: r, Drift: d}
 }
 
 // Report is the outcome of every check.
@@ -313,7 +332,11 @@ func Evaluate(cfg Config, in Input) Report {
 		TimeSpan(in.LastFeed, in.Feed, cfg.MaxSpanShiftDays),
 		EventMix(in.LastFeed, in.Feed, cfg.EventMixWarn, cfg.EventMixBlock),
 		AmountPSI(in.LastFeed, in.Feed, cfg.AmountPSIWarn, cfg.AmountPSIBlock))
-	nr, ndrift := FeaturePSINight(in.NightRefs, in.NightFeatures, cfg.PSIWarn, cfg.PSIBlock, cfg.WorstFeatures)
+	night := in.NightChecked
+	if night == nil {
+		night = NightFeatureCheck(cfg, in)
+	}
+	nr, ndrift := night.Result, night.Drift
 	fr, drift := FeaturePSI(in.FeatureRefs, in.Features, cfg.PSIWarn, cfg.PSIBlock, cfg.WorstFeatures)
 	rep.Results = append(rep.Results, nr, fr,
 		ScorePSINight(in.NightScoreRef, in.Scores, cfg.ScorePSIWarn, cfg.ScorePSIBlock),

@@ -361,3 +361,31 @@ func BenchmarkNewReference(b *testing.B) {
 		_, _ = gate.NewReference(v, 10)
 	}
 }
+
+// TestNightCheckedSameAsValues: a night evaluated with the feature_psi_night
+// check computed earlier (Input.NightChecked, the values dropped) reports
+// what the evaluation with the values reports, for a passing, a warning and
+// a blocking drift.
+func TestNightCheckedSameAsValues(t *testing.T) {
+	halves, err := gate.NewReference(cat(rep(0, 50), rep(1, 50)), 10)
+	require.NoError(t, err)
+	cfg := gate.DefaultConfig()
+	for _, ones := range []int{51, 70, 95} {
+		in := gate.Input{RowsRead: 1000, Customers: 100,
+			NightRefs:     map[string]gate.Reference{"recency": halves, "tenure": halves},
+			NightFeatures: map[string][]float64{"recency": cat(rep(0, 100-ones), rep(1, ones)), "tenure": cat(rep(0, 50), rep(1, 50))}}
+		want := gate.Evaluate(cfg, in)
+		checked := in
+		checked.NightChecked = gate.NightFeatureCheck(cfg, in)
+		checked.NightRefs, checked.NightFeatures = nil, nil
+		got := gate.Evaluate(cfg, checked)
+		// As JSON: the skipped checks' NaN values are null there (NaN ≠ NaN).
+		wj, err := json.Marshal(want)
+		require.NoError(t, err)
+		gj, err := json.Marshal(got)
+		require.NoError(t, err)
+		assert.JSONEq(t, string(wj), string(gj), "%d of 100 in the upper half", ones)
+		assert.Equal(t, want.Status, got.Status)
+		assert.NotEmpty(t, got.DriftNight)
+	}
+}
