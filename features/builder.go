@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/churnpipe/churnpipe/data"
+	"github.com/churnpipe/churnpipe/features/subscription"
 )
 
 // ErrSchema is returned when a record does not have the canonical event
@@ -77,6 +78,11 @@ type part struct {
 
 	excluded, rows, skipped int64
 
+	// use holds, with WithUsage, each customer's usage at each of the
+	// builder's usage days: nd entries per customer, in chunks like chunks.
+	use [][]subscription.Usage
+	nd  int
+
 	// The last row's customer: events usually come grouped by customer.
 	last    []byte
 	lastK   int32 // index of its acc, -1 when not created yet
@@ -87,10 +93,23 @@ type part struct {
 
 func (p *part) at(k int32) *acc { return &p.chunks[k>>chunkBits][k&(1<<chunkBits-1)] }
 
+// usageAt returns customer k's usage entries, one per usage day.
+func (p *part) usageAt(k int32) []subscription.Usage {
+	i := int(k&(1<<chunkBits-1)) * p.nd
+	return p.use[k>>chunkBits][i : i+p.nd]
+}
+
 func (p *part) add(a acc) int32 {
 	k := p.n
 	if int(k>>chunkBits) == len(p.chunks) {
 		p.chunks = append(p.chunks, make([]acc, 0, 1<<chunkBits))
+		if p.nd > 0 {
+			c := make([]subscription.Usage, p.nd<<chunkBits)
+			for i := range c {
+				c[i].LastUsage = subscription.NoUsage
+			}
+			p.use = append(p.use, c)
+		}
 	}
 	c := &p.chunks[k>>chunkBits]
 	*c = append(*c, a)
@@ -147,6 +166,8 @@ type Builder struct {
 	inflight sync.WaitGroup // workers folding the last record
 	finished bool
 	cal      *Calibration // WithCalibration; filled by Finish
+	useDays  []int32      // WithUsage's days
+	usage    *UsageTable  // filled by Finish
 }
 
 // NewBuilder returns a Builder for the UTC calendar day of asOf. It panics
@@ -171,7 +192,7 @@ func NewBuilderErr(asOf time.Time, opts ...Option) (*Builder, error) {
 	}
 	b.parts = make([]part, b.workers)
 	for i := range b.parts {
-		b.parts[i] = part{index: make(map[string]int32)}
+		b.parts[i] = part{index: make(map[string]int32), nd: len(b.useDays)}
 	}
 	b.monBase = d - monTableDays + 1
 	b.monTab = make([]int32, monTableDays)
@@ -420,6 +441,14 @@ func (b *Builder) fold(p *part, w int, c *recCols) {
 		default:
 			a.other++
 		}
+		if p.nd > 0 && ty != data.EventPurchase && ty != data.EventReturn && !subscription.IsSubscriptionEvent(ty) {
+			us := p.usageAt(k)
+			for j, d := range b.useDays {
+				if day <= d {
+					us[j].AddUsage(ty, d-day, day)
+				}
+			}
+		}
 		if k := b.asOfMon - mon; k >= 1 && k <= ActivityMonths {
 			a.act[k-1]++
 		}
@@ -516,7 +545,11 @@ func (b *Builder) Finish(mem memory.Allocator) arrow.RecordBatch {
 	rb.Reserve(total)
 	wr := newRowWriter(rb)
 	var days []pday
-	emit := func(a *acc) {
+	if len(b.useDays) > 0 {
+		b.usage = &UsageTable{Days: b.useDays, ByDay: make([][]subscription.Usage, len(b.useDays))}
+	}
+	emit := func(p *part, k int32) {
+		a := p.at(k)
 		ds := a.days
 		if a.unsorted {
 			days = mergeDays(a.days, days[:0])
@@ -526,12 +559,15 @@ func (b *Builder) Finish(mem memory.Allocator) arrow.RecordBatch {
 		if b.cal != nil {
 			b.cal.add(a, ds)
 		}
+		if b.usage != nil {
+			b.usage.add(a.id, p.usageAt(k))
+		}
 		a.days, a.pre = nil, nil // free as we go
 	}
 	if len(b.parts) == 1 {
 		p := &b.parts[0]
 		for _, k := range orders[0] {
-			emit(p.at(k))
+			emit(p, k)
 		}
 	} else {
 		pos := make([]int, len(b.parts))
@@ -542,12 +578,13 @@ func (b *Builder) Finish(mem memory.Allocator) arrow.RecordBatch {
 					best = w
 				}
 			}
-			emit(b.parts[best].at(orders[best][pos[best]]))
+			emit(&b.parts[best], orders[best][pos[best]])
 			pos[best]++
 		}
 	}
 	for w := range b.parts {
 		b.parts[w].index = nil
+		b.parts[w].use = nil
 	}
 	return rb.NewRecordBatch()
 }

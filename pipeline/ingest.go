@@ -61,13 +61,29 @@ type IngestStats struct {
 // (caller releases) and what happened to the rows. It fails with an error
 // wrapping data.ErrTooManyRejects when the reject limit is exceeded.
 func BuildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options) (arrow.RecordBatch, IngestStats, error) {
-	rec, st, _, err := buildFeatures(ctx, in, asOf, opt, time.Time{}, false)
+	rec, st, _, err := buildFeatures(ctx, in, asOf, opt, sideOutputs{})
 	return rec, st, err
 }
 
-// buildFeatures is BuildFeatures that, with withCal, also returns the
-// builder's summary of the buyers at calEnd (features.WithCalibration).
-func buildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options, calEnd time.Time, withCal bool) (arrow.RecordBatch, IngestStats, *features.Calibration, error) {
+// sideOutputs asks the night's one feature builder for more than the
+// feature table: the holdout's calibration summary at calEnd (withCal,
+// features.WithCalibration) and the customers' usage at usageDays (the
+// subscriber taps' days, features.WithUsage).
+type sideOutputs struct {
+	calEnd    time.Time
+	withCal   bool
+	usageDays []time.Time
+}
+
+// built are the side outputs of buildFeatures (nil when not asked for, or
+// on an error).
+type built struct {
+	cal   *features.Calibration
+	usage *features.UsageTable
+}
+
+// buildFeatures is BuildFeatures with side outputs.
+func buildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options, side sideOutputs) (arrow.RecordBatch, IngestStats, built, error) {
 	var st IngestStats
 	opt = opt.withDefaults()
 	var bopts []features.Option
@@ -76,16 +92,19 @@ func buildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options, c
 		bopts = append(bopts, features.WithShard(in.Shard, in.Shards))
 		ro.Shard, ro.Shards = in.Shard, in.Shards
 	}
-	if withCal {
-		bopts = append(bopts, features.WithCalibration(calEnd))
+	if side.withCal {
+		bopts = append(bopts, features.WithCalibration(side.calEnd))
+	}
+	if len(side.usageDays) > 0 {
+		bopts = append(bopts, features.WithUsage(side.usageDays...))
 	}
 	b, err := features.NewBuilderErr(asOf, bopts...)
 	if err != nil {
-		return nil, st, nil, err
+		return nil, st, built{}, err
 	}
 	src, err := openQuarantined(ctx, in, ro, "quarantine.csv", opt)
 	if err != nil {
-		return nil, st, nil, err
+		return nil, st, built{}, err
 	}
 	expect := int64(-1)
 	if e, ok := src.Source.(interface{ ExpectedRows() int64 }); ok {
@@ -122,16 +141,16 @@ func buildFeatures(ctx context.Context, in Input, asOf time.Time, opt Options, c
 			"max_characters", data.MaxIDLength, "quarantine", used)
 	}
 	if err != nil {
-		return nil, st, nil, err
+		return nil, st, built{}, err
 	}
 	if b.Customers() == 0 {
-		return nil, st, nil, fmt.Errorf("%w: no customer has an event on or before %s (%d rows read, %d after the as-of day)",
+		return nil, st, built{}, fmt.Errorf("%w: no customer has an event on or before %s (%d rows read, %d after the as-of day)",
 			ErrNoCustomers, asOf.Format(time.DateOnly), st.RowsRead, st.RowsExcluded)
 	}
 	opt.Logger.Info("features built", "customers", st.Customers, "rows_used", st.RowsUsed,
 		"rows_rejected", st.RowsRejected, "rows_excluded", st.RowsExcluded, "rows_duplicate", st.RowsDuplicate, "rows_identical", st.RowsIdentical)
 	rec := b.Finish(opt.Alloc)
-	return rec, st, b.Calibration(), nil
+	return rec, st, built{cal: b.Calibration(), usage: b.Usage()}, nil
 }
 
 // ErrNoCustomers is returned when the history has no customer at the as-of day.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/churnpipe/churnpipe/data"
 	"github.com/churnpipe/churnpipe/data/store"
-	"github.com/churnpipe/churnpipe/features"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
 	"github.com/churnpipe/churnpipe/features/subscription"
@@ -233,7 +232,7 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 		fopt := opt
 		var taps []func(arrow.RecordBatch) error
 		if !cfg.Subscriptions.Disabled {
-			if subTap, err = NewSubscriberTap(asOf, cfg.Subscriptions); err != nil {
+			if subTap, err = newSubscriberTap(asOf, cfg.Subscriptions); err != nil {
 				return res, err
 			}
 			taps = append(taps, subTap.Add)
@@ -248,11 +247,12 @@ func Nightly(ctx context.Context, cfg NightlyConfig, opt Options) (res NightlyRe
 				return nil
 			}
 		}
-		calEnd, compare := calibrationEnd(cfg, asOf)
-		var sum *features.Calibration
-		feat, ing, sum, err = buildFeatures(ctx, cfg.Input, asOf, fopt, calEnd, compare)
-		cal = calibrationOf(sum, calEnd)
-		subTap.seal()
+		side := sideOutputs{usageDays: subTap.usageDays()}
+		side.calEnd, side.withCal = calibrationEnd(cfg, asOf)
+		var out built
+		feat, ing, out, err = buildFeatures(ctx, cfg.Input, asOf, fopt, side)
+		cal = calibrationOf(out.cal, side.calEnd)
+		subTap.seal(out.usage)
 	}
 	tm.lap("read_features")
 	res.Ingest = ing

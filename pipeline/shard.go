@@ -63,7 +63,8 @@ func WriteShardWith(ctx context.Context, in Input, asOf time.Time, dir string, s
 		}
 		opt.tap = tap.Add
 	}
-	feat, st, err := BuildFeatures(ctx, in, asOf, opt)
+	feat, st, out, err := buildFeatures(ctx, in, asOf, opt, sideOutputs{usageDays: tap.usageDays()})
+	tap.seal(out.usage)
 	if errors.Is(err, ErrNoCustomers) {
 		// A shard may be empty on a tiny history; write an empty table.
 		err = nil

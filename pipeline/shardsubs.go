@@ -31,7 +31,7 @@ func shardSubscribersPath(base string) string { return base + ".subscribers.json
 // shardTap returns the tap of a shard worker: it follows the customers of
 // shard i of n only.
 func shardTap(asOf time.Time, o SubscriptionOptions, i, n int) (*SubscriberTap, error) {
-	t, err := NewSubscriberTap(asOf, o)
+	t, err := newSubscriberTap(asOf, o)
 	if err != nil {
 		return nil, err
 	}

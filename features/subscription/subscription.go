@@ -78,9 +78,46 @@ type acc struct {
 	evs []sev
 	// subs are the distinct subscription_id values of the account's
 	// subscription events ("" for events without one), in order of appearance.
-	subs                                         []string
-	visits30, visitsPrev60, support30, support90 int32
-	lastUsage                                    int32
+	subs []string
+	Usage
+}
+
+// NoUsage is Usage.LastUsage of an account without a usage event.
+const NoUsage int32 = -1 << 30
+
+// Usage is an account's usage at the builder's as-of day: the events that
+// are neither purchases, returns nor subscription events (IsUsage), by age
+// in days (as-of − event day): Visits30 the non-ticket ones younger than
+// 30 days, VisitsPrev60 those 30–89 days old, Support30 and Support90 the
+// support tickets younger than 30 and 90 days; LastUsage is the day of the
+// newest one (NoUsage: none).
+type Usage struct {
+	Visits30, VisitsPrev60, Support30, Support90 int32
+	LastUsage                                    int32
+}
+
+// IsUsage says whether an event type counts as usage.
+func IsUsage(t string) bool { return usage(t) }
+
+// AddUsage counts one usage event of type t that is age days old (age ≥ 0)
+// on day; it is what Builder.Add does with a usage event.
+func (u *Usage) AddUsage(t string, age, day int32) {
+	switch t {
+	case data.EventSupport:
+		if age < 30 {
+			u.Support30++
+		}
+		if age < 90 {
+			u.Support90++
+		}
+	default:
+		if age < 30 {
+			u.Visits30++
+		} else if age < 90 {
+			u.VisitsPrev60++
+		}
+	}
+	u.LastUsage = max(u.LastUsage, day)
 }
 
 // subIndex interns a subscription id.
@@ -103,6 +140,12 @@ type Builder struct {
 	// Keep, when set, says which customers to follow (a shard worker's
 	// own); the events of the others are skipped.
 	Keep func(customerID string) bool
+	// ExternalUsage makes Add skip the usage events, so that only the
+	// accounts with subscription events are followed; FinishUsing then
+	// takes their usage from the caller (a feature builder that counts it
+	// anyway, see features.WithUsage), instead of every visitor being
+	// followed in case they subscribe.
+	ExternalUsage bool
 }
 
 // NewBuilder returns a builder for the as-of day asOf (UTC, inclusive).
@@ -156,7 +199,7 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 		}
 		ty := types.Value(i)
 		k := kindOf(ty)
-		if k == kNone && (ty == data.EventPurchase || ty == data.EventReturn) {
+		if k == kNone && (b.ExternalUsage || ty == data.EventPurchase || ty == data.EventReturn) {
 			continue // purchases and returns never change a subscriber's state: no lookup
 		}
 		id := ids.Value(i)
@@ -170,7 +213,7 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 		} else {
 			a = b.accs[id]
 			if a == nil && (b.Keep == nil || b.Keep(id)) {
-				a = &acc{lastUsage: -1 << 30}
+				a = &acc{Usage: Usage{LastUsage: NoUsage}}
 				b.accs[strings.Clone(id)] = a
 			}
 			lastID, lastAcc = id, a
@@ -197,23 +240,7 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 		if !usage(ty) {
 			continue
 		}
-		age := b.asOf - day
-		switch ty {
-		case data.EventSupport:
-			if age < 30 {
-				a.support30++
-			}
-			if age < 90 {
-				a.support90++
-			}
-		default:
-			if age < 30 {
-				a.visits30++
-			} else if age < 90 {
-				a.visitsPrev60++
-			}
-		}
-		a.lastUsage = max(a.lastUsage, day)
+		a.AddUsage(ty, b.asOf-day, day)
 	}
 	return nil
 }
@@ -304,6 +331,17 @@ func (s *State) Current() (Spell, bool) {
 		return s.Spells[s.cur-1], true
 	}
 	return s.Spells[len(s.Spells)-1], true
+}
+
+// FinishUsing is Finish for a builder with ExternalUsage: usage(id) gives
+// each subscriber's usage at the as-of day (false: none).
+func (b *Builder) FinishUsing(usage func(id string) (Usage, bool)) []State {
+	for id, a := range b.accs {
+		if u, ok := usage(id); ok {
+			a.Usage = u
+		}
+	}
+	return b.Finish()
 }
 
 // Finish returns the states of the contractual customers, sorted by id.
@@ -465,9 +503,9 @@ func coveredByOther(subs []State, k int, d int32) bool {
 func (b *Builder) subState(id string, evs []sev, a *acc) State {
 	r := b.rules
 	st := State{ID: id, TrialStart: -1, CancelDay: -1, LastExit: -1, DaysSinceUsage: -1,
-		Visits30: a.visits30, VisitsPrev60: a.visitsPrev60, Support30: a.support30, Support90: a.support90}
-	if a.lastUsage > -1<<30 {
-		st.DaysSinceUsage = b.asOf - a.lastUsage
+		Visits30: a.Visits30, VisitsPrev60: a.VisitsPrev60, Support30: a.Support30, Support90: a.Support90}
+	if a.LastUsage > NoUsage {
+		st.DaysSinceUsage = b.asOf - a.LastUsage
 	}
 	const forever = int32(1<<31 - 1)
 	var (
