@@ -10,9 +10,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/churnpipe/churnpipe/data"
+	"github.com/churnpipe/churnpipe/features"
 	"github.com/churnpipe/churnpipe/features/lifecycle"
 	"github.com/churnpipe/churnpipe/features/rfm"
-	"github.com/churnpipe/churnpipe/features"
 	"github.com/churnpipe/churnpipe/features/subscription"
 	"github.com/churnpipe/churnpipe/models/cancel"
 	"github.com/churnpipe/churnpipe/models/churn"
