@@ -3,9 +3,12 @@ package pipeline
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -218,12 +221,37 @@ type nightProfile struct {
 }
 
 // featureReferences bins every column of cols for tonight's profile (a
-// column without a value is left out).
+// column without a value is left out). Each column is sorted for its
+// quantile edges (~60 ms per million values), so the columns are spread
+// over GOMAXPROCS goroutines; the result does not depend on their number.
 func featureReferences(cols map[string][]float64) map[string]gate.Reference {
-	refs := map[string]gate.Reference{}
-	for n, v := range cols {
-		if ref, err := gate.NewReference(v, 0); err == nil {
-			refs[n] = ref
+	names := make([]string, 0, len(cols))
+	for n := range cols {
+		names = append(names, n)
+	}
+	out := make([]*gate.Reference, len(names))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(names)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(names) {
+					return
+				}
+				if ref, err := gate.NewReference(cols[names[k]], 0); err == nil {
+					out[k] = &ref
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	refs := make(map[string]gate.Reference, len(names))
+	for k, n := range names {
+		if out[k] != nil {
+			refs[n] = *out[k]
 		}
 	}
 	return refs

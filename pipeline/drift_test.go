@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -68,4 +69,29 @@ func TestChampionScope(t *testing.T) {
 	assert.Equal(t, []string{"tenure_days"}, not[reasonAge])
 	assert.Equal(t, []string{"bgnbd_p_alive"}, not[reasonBTYD])
 	assert.Equal(t, []string{"brand_new_feature"}, not[reasonUnknown])
+}
+
+// TestFeatureReferencesParallel: the profile's references, computed on
+// several goroutines, are each column's gate.NewReference; a column with
+// no value is left out.
+func TestFeatureReferencesParallel(t *testing.T) {
+	cols := map[string][]float64{"empty": {}}
+	for k := range 9 {
+		v := make([]float64, 5000)
+		for i := range v {
+			v[i] = float64((i*(k+3))%(97+k)) + 0.5*float64(k)
+		}
+		cols[fmt.Sprintf("c%d", k)] = v
+	}
+	got := featureReferences(cols)
+	require.Len(t, got, 9)
+	assert.NotContains(t, got, "empty")
+	for n, v := range cols {
+		if len(v) == 0 {
+			continue
+		}
+		want, err := gate.NewReference(v, 0)
+		require.NoError(t, err)
+		assert.Equal(t, want, got[n], n)
+	}
 }

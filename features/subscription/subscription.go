@@ -193,14 +193,14 @@ func (b *Builder) Add(rec arrow.RecordBatch) error {
 	var lastID string // the previous looked-up customer of this record, and its accumulator
 	var lastAcc *acc
 	for i := 0; i < int(rec.NumRows()); i++ {
-		day := data.DayOf(int64(ts.Value(i)))
-		if day > b.asOf {
-			continue
-		}
 		ty := types.Value(i)
 		k := kindOf(ty)
 		if k == kNone && (b.ExternalUsage || ty == data.EventPurchase || ty == data.EventReturn) {
 			continue // purchases and returns never change a subscriber's state: no lookup
+		}
+		day := data.DayOf(int64(ts.Value(i)))
+		if day > b.asOf {
+			continue
 		}
 		id := ids.Value(i)
 		var a *acc
