@@ -95,3 +95,31 @@ func TestFeatureReferencesParallel(t *testing.T) {
 		assert.Equal(t, want, got[n], n)
 	}
 }
+
+// BenchmarkFeatureReferences bins 41 columns of 1 M values, as tier M's
+// night profile does: on GOMAXPROCS goroutines (featureReferences) and one
+// column after the other (serial).
+func BenchmarkFeatureReferences(b *testing.B) {
+	cols := map[string][]float64{}
+	for k := range 41 {
+		v := make([]float64, 1_000_000)
+		for i := range v {
+			v[i] = float64((i*2654435761 + k) % 1000003)
+		}
+		cols[fmt.Sprintf("c%d", k)] = v
+	}
+	b.Run("parallel", func(b *testing.B) {
+		for range b.N {
+			featureReferences(cols)
+		}
+	})
+	b.Run("serial", func(b *testing.B) {
+		for range b.N {
+			for _, v := range cols {
+				if _, err := gate.NewReference(v, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
