@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -169,9 +170,15 @@ func Changes(mem memory.Allocator, pred arrow.RecordBatch, asOf time.Time, prev 
 		}
 		return "buyer"
 	}
-	churnPct := PercentRank(n, churnVal, setting)
-	clvPct := PercentRank(n, clvVal, setting)
-	stagePct := PercentRank(n, churnVal, func(i int) string { return setting(i) + "/" + pc.str(pc.stage, i) })
+	// Three independent sorts of every customer (~0.5 s each at 1 M): one
+	// goroutine each; the closures only read the prediction record.
+	var churnPct, clvPct, stagePct []float64
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); churnPct = PercentRank(n, churnVal, setting) }()
+	go func() { defer wg.Done(); clvPct = PercentRank(n, clvVal, setting) }()
+	stagePct = PercentRank(n, churnVal, func(i int) string { return setting(i) + "/" + pc.str(pc.stage, i) })
+	wg.Wait()
 
 	cols := []column{
 		strCol(PredPreviousStage, func(i int) string { return prevStage[i] }),

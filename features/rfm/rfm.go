@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Segment is an RFM segment name, stored as-is in the prediction table.
@@ -101,10 +102,21 @@ func Score(in Input) Scores {
 		}
 	}
 	s := Scores{R: make([]int, n), F: make([]int, n), M: make([]int, n)}
-	// Recency reversed: more days since the last purchase ranks lower.
-	quintiles(buyers, func(i, j int) int { return cmpNum(in.Recency[j], in.Recency[i]) }, s.R)
-	quintiles(buyers, func(i, j int) int { return cmpNum(in.Frequency[i], in.Frequency[j]) }, s.F)
+	// The three sorts are independent (they only read in): R and F on
+	// goroutines of their own beside M.
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		// Recency reversed: more days since the last purchase ranks lower.
+		quintiles(buyers, func(i, j int) int { return cmpNum(in.Recency[j], in.Recency[i]) }, s.R)
+	}()
+	go func() {
+		defer wg.Done()
+		quintiles(buyers, func(i, j int) int { return cmpNum(in.Frequency[i], in.Frequency[j]) }, s.F)
+	}()
 	quintiles(buyers, func(i, j int) int { return cmpNum(in.Monetary[i], in.Monetary[j]) }, s.M)
+	wg.Wait()
 	return s
 }
 
