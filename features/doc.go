@@ -19,4 +19,12 @@
 // "return" event's amount is taken as negative whatever its sign in the input,
 // and a "purchase" with a negative amount is a return (a cancellation booked
 // as a negative purchase), not a purchase day.
+//
+// One pass serves the whole night: besides the feature table, a Builder
+// can summarise the buyers at an earlier calibration day in the same BTYD
+// terms (WithCalibration, for the count models' holdout comparison) and
+// count every customer's usage — events that are neither purchases,
+// returns nor subscription events — at up to four days (WithUsage, for the
+// subscriber states of package subscription), so the history is folded
+// once.
 package features
