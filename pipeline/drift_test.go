@@ -1,10 +1,16 @@
 package pipeline
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -96,30 +102,126 @@ func TestFeatureReferencesParallel(t *testing.T) {
 	}
 }
 
-// BenchmarkFeatureReferences bins 41 columns of 1 M values, as tier M's
-// night profile does: on GOMAXPROCS goroutines (featureReferences) and one
-// column after the other (serial).
-func BenchmarkFeatureReferences(b *testing.B) {
-	cols := map[string][]float64{}
-	for k := range 41 {
-		v := make([]float64, 1_000_000)
-		for i := range v {
-			v[i] = float64((i*2654435761 + k) % 1000003)
-		}
-		cols[fmt.Sprintf("c%d", k)] = v
-	}
-	b.Run("parallel", func(b *testing.B) {
+// BenchmarkTonightProfile bins the numeric feature columns of 100,000
+// synthetic customers for the night profile: one column at a time on
+// GOMAXPROCS goroutines (tonightProfile) and, as before, the whole table
+// copied to float64 first and binned one column after the other.
+func BenchmarkTonightProfile(b *testing.B) {
+	in := Input{Path: WriteTestSynth(b, 100_000, 1), MaxReject: 0.01, Quarantine: b.TempDir() + "/q.csv"}
+	feat, _, err := BuildFeatures(context.Background(), in, TestSynthEnd, Options{})
+	require.NoError(b, err)
+	defer feat.Release()
+	b.Run("column at a time", func(b *testing.B) {
 		for range b.N {
-			featureReferences(cols)
+			tonightProfile(feat, nil, time.Time{}, TestSynthEnd)
 		}
 	})
-	b.Run("serial", func(b *testing.B) {
+	b.Run("whole table, serial", func(b *testing.B) {
 		for range b.N {
-			for _, v := range cols {
-				if _, err := gate.NewReference(v, 0); err != nil {
+			for _, v := range numericColumns(feat) {
+				if _, err := gate.NewReference(v, 0); err != nil && len(v) > 0 {
 					b.Fatal(err)
 				}
 			}
 		}
 	})
+}
+
+// TestTonightProfileMatchesWholeTable: the profile and the night-over-night
+// check computed one column at a time (tonightProfile) equal those of the
+// whole table's float copies (numericColumns, nightScope,
+// NightFeatureCheck, featureReferences), against a night one day and one
+// month boundary earlier, and a week earlier, and with no last night.
+func TestTonightProfileMatchesWholeTable(t *testing.T) {
+	in := Input{Path: WriteTestSynth(t, 3000, 5), MaxReject: 0.01, Quarantine: t.TempDir() + "/q.csv"}
+	feats := func(asOf time.Time) arrow.RecordBatch {
+		f, _, err := BuildFeatures(context.Background(), in, asOf, Options{})
+		require.NoError(t, err)
+		return f
+	}
+	asOf := time.Date(2025, 9, 1, 0, 0, 0, 0, time.UTC)
+	tonight := feats(asOf)
+	defer tonight.Release()
+	cfg := gate.DefaultConfig()
+	for _, lastAsOf := range []time.Time{asOf.AddDate(0, 0, -1), asOf.AddDate(0, 0, -7), {}} {
+		var last map[string]gate.Reference
+		if !lastAsOf.IsZero() {
+			lf := feats(lastAsOf)
+			last = featureReferences(numericColumns(lf))
+			lf.Release()
+		}
+		cols := numericColumns(tonight)
+		want := gate.Input{}
+		var wantCmp gate.Comparison
+		if last != nil {
+			want.NightRefs, want.NightFeatures, wantCmp = nightScope(last, cols, lastAsOf, asOf)
+		}
+		wantCheck := gate.NightFeatureCheck(cfg, want)
+
+		refs, drifts, cmp, compared := tonightProfile(tonight, last, lastAsOf, asOf)
+		assert.Equal(t, featureReferences(cols), refs, "references, last night %v", lastAsOf)
+		assert.Equal(t, last != nil, compared)
+		if last != nil {
+			assert.Equal(t, wantCmp, cmp)
+			require.NotEmpty(t, drifts)
+		}
+		got := gate.NightFeatureCheckOf(cfg, drifts)
+		wj, err := json.Marshal(wantCheck)
+		require.NoError(t, err)
+		gj, err := json.Marshal(got)
+		require.NoError(t, err)
+		assert.JSONEq(t, string(wj), string(gj), "night check, last night %v", lastAsOf)
+	}
+}
+
+// The whole-table path the night took before tonightProfile: the
+// reference implementation of TestTonightProfileMatchesWholeTable.
+
+// numericColumns returns every Int32, Int64 and Float64 column of rec as
+// float64 (null = NaN).
+func numericColumns(rec arrow.RecordBatch) map[string][]float64 {
+	out := map[string][]float64{}
+	for j, f := range rec.Schema().Fields() {
+		if v, ok := numericColumn(rec.Column(j)); ok {
+			out[f.Name] = v
+		}
+	}
+	return out
+}
+
+// featureReferences bins every column of cols for tonight's profile (a
+// column without a value is left out). Each column is sorted for its
+// quantile edges (~60 ms per million values), so the columns are spread
+// over GOMAXPROCS goroutines; the result does not depend on their number.
+func featureReferences(cols map[string][]float64) map[string]gate.Reference {
+	names := make([]string, 0, len(cols))
+	for n := range cols {
+		names = append(names, n)
+	}
+	out := make([]*gate.Reference, len(names))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(names)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(names) {
+					return
+				}
+				if ref, err := gate.NewReference(cols[names[k]], 0); err == nil {
+					out[k] = &ref
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	refs := make(map[string]gate.Reference, len(names))
+	for k, n := range names {
+		if out[k] != nil {
+			refs[n] = *out[k]
+		}
+	}
+	return refs
 }

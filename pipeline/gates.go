@@ -83,19 +83,19 @@ func feedGates(ctx context.Context, st store.Store, cfg NightlyConfig, asOf time
 		}
 	}
 	if feat != nil {
-		// Tonight's feature columns as float64 (~330 MB at 1 M customers)
-		// live only here: their binned profile for the next night and the
-		// night-over-night check are kept, not the values.
-		cols := numericColumns(feat)
+		// Tonight's binned profile for the next night and the
+		// night-over-night check are kept, not the feature values.
+		var lastRefs map[string]gate.Reference
 		if gs.last != nil && len(gs.last.Features) > 0 {
-			var cmp gate.Comparison
-			gs.in.NightRefs, gs.in.NightFeatures, cmp = nightScope(gs.last.Features, cols, last.AsOf, asOf)
+			lastRefs = gs.last.Features
+		}
+		refs, drifts, cmp, compared := tonightProfile(feat, lastRefs, last.AsOf, asOf)
+		if compared {
 			cmp.Against = "run " + last.ID + ", " + cmp.Against
 			gs.compare = append(gs.compare, cmp)
 		}
-		gs.in.NightChecked = gate.NightFeatureCheck(gs.cfg, gs.in)
-		gs.in.NightRefs, gs.in.NightFeatures = nil, nil
-		gs.refs = featureReferences(cols)
+		gs.in.NightChecked = gate.NightFeatureCheckOf(gs.cfg, drifts)
+		gs.refs = refs
 	}
 	if rep := gate.Evaluate(gs.cfg, gs.in); rep.Blocked() && !cfg.ForcePublish {
 		return gs, gs.record(cfg, res, rep, nil)

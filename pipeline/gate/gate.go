@@ -173,6 +173,12 @@ func featurePSI(check, what string, refs map[string]Reference, values map[string
 		}
 		drifts = append(drifts, Drift{name, PSI(ref, v)})
 	}
+	return psiOf(check, what, drifts, warn, block, worst)
+}
+
+// psiOf is the result of a feature PSI check whose per-feature PSI values
+// are drifts (any order; sorted in place, worst first).
+func psiOf(check, what string, drifts []Drift, warn, block float64, worst int) (Result, []Drift) {
 	if len(drifts) == 0 {
 		return skipped(check, warn, block, "no feature reference"), nil
 	}
@@ -288,6 +294,15 @@ type NightCheck struct {
 // as Evaluate does (see Input.NightChecked).
 func NightFeatureCheck(cfg Config, in Input) *NightCheck {
 	r, d := FeaturePSINight(in.NightRefs, in.NightFeatures, cfg.PSIWarn, cfg.PSIBlock, cfg.WorstFeatures)
+	return &NightCheck{Result: r, Drift: d}
+}
+
+// NightFeatureCheckOf is NightFeatureCheck from each feature's PSI against
+// the last published night, computed by the caller one column at a time
+// (PSI of the feature's values against its NightRefs reference; any order):
+// the result NightFeatureCheck gives with the values.
+func NightFeatureCheckOf(cfg Config, drifts []Drift) *NightCheck {
+	r, d := psiOf(CheckFeaturePSINight, "largest feature PSI against the last published night", drifts, cfg.PSIWarn, cfg.PSIBlock, cfg.WorstFeatures)
 	return &NightCheck{Result: r, Drift: d}
 }
 
